@@ -31,6 +31,11 @@ impl Email {
         Ok(Self { raw: t.to_string(), normalized })
     }
 
+    /// Rebuilds an address read back from the store, already validated when written.
+    pub fn from_stored(raw: String, normalized: String) -> Self {
+        Self { raw, normalized }
+    }
+
     pub fn as_str(&self) -> &str {
         &self.raw
     }
@@ -75,6 +80,11 @@ impl Phone {
             return Err(invalid());
         }
         Ok(Self { raw: t.to_string(), e164, verified: number.is_valid() })
+    }
+
+    /// Rebuilds a number read back from the store, already validated when written.
+    pub fn from_stored(raw: String, e164: String, verified: bool) -> Self {
+        Self { raw, e164, verified }
     }
 
     pub fn as_str(&self) -> &str {

@@ -1,14 +1,112 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
+//! Rapport's store on an embedded SQLite database: one writer connection, a pool of readers.
+//!
+//! The SQL itself is shared with PostgreSQL (`rapport-store/sql`); this crate supplies the
+//! connection setup, the migrations and the few things SQLite does its own way.
+#![forbid(unsafe_code)]
+
+mod dialect;
+#[path = "../../rapport-store/sql/mod.rs"]
+mod sql;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use rapport_store::{Backend, Store, StoreError, StoreResult, Tx};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use uuid::Uuid;
+
+use sql::{map_err, SqlTx};
+
+/// The migrations, embedded in the binary.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+pub struct SqliteStore {
+    writer: SqlitePool,
+    reader: SqlitePool,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `url` (`sqlite://path` or a plain path)
+    /// and brings its schema up to date.
+    pub async fn connect(url: &str, readers: u32) -> StoreResult<Self> {
+        let base = SqliteConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Unavailable(format!("bad SQLite URL: {e}")))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10))
+            .pragma("cache_size", "-32000")
+            .pragma("temp_store", "memory");
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(base.clone())
+            .await
+            .map_err(map_err)?;
+        MIGRATOR.run(&writer).await.map_err(|e| StoreError::Other(format!("migration failed: {e}")))?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(readers.max(1))
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(base.read_only(true))
+            .await
+            .map_err(map_err)?;
+        Ok(Self { writer, reader })
+    }
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
+    /// A consistent online copy of the database into `dest` (`VACUUM INTO`).
+    pub async fn backup(&self, dest: &str) -> StoreResult<()> {
+        sqlx::query("VACUUM INTO $1").bind(dest).execute(&self.reader).await.map_err(map_err)?;
+        Ok(())
+    }
+
+    /// The writer pool, for tests that must reach past the application.
+    pub fn raw_pool(&self) -> &SqlitePool {
+        &self.writer
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn backend(&self) -> Backend {
+        Backend::Sqlite
+    }
+
+    async fn begin(&self, tenant: Uuid) -> StoreResult<Box<dyn Tx>> {
+        // IMMEDIATE takes the write lock up front, so a transaction that reads before it
+        // writes never fails to upgrade its lock.
+        let tx = self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
+        Ok(Box::new(SqlTx::new(tx, tenant)))
+    }
+
+    async fn read(&self, tenant: Uuid) -> StoreResult<Box<dyn Tx>> {
+        let tx = self.reader.begin().await.map_err(map_err)?;
+        Ok(Box::new(SqlTx::new(tx, tenant)))
+    }
+
+    async fn locate_login(&self, email_normalized: &str) -> StoreResult<Option<Uuid>> {
+        sqlx::query_scalar("SELECT tenant_id FROM user_logins WHERE email_normalized = $1")
+            .bind(email_normalized)
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(map_err)
+    }
+
+    async fn tenant_ids(&self) -> StoreResult<Vec<Uuid>> {
+        sqlx::query_scalar("SELECT tenant_id FROM tenants ORDER BY created_at, tenant_id")
+            .fetch_all(&self.reader)
+            .await
+            .map_err(map_err)
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.reader).await.map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn close(&self) {
+        self.reader.close().await;
+        self.writer.close().await;
     }
 }

@@ -1,14 +1,118 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
+//! The storage contract of Rapport: the `Store` and `Tx` traits and the rows they carry.
+//!
+//! No database driver appears here. Each backend crate implements these traits; the use
+//! cases in rapport-app speak only this language, so they run unchanged on both databases.
+#![forbid(unsafe_code)]
+
+mod error;
+mod query;
+mod rows;
+
+pub use error::{StoreError, StoreResult};
+pub use query::{AssignedFilter, AuditQuery, CustomerQuery, CustomerSort, Cursor, SortField, SortValue};
+pub use rows::*;
+
+use async_trait::async_trait;
+use uuid::Uuid;
+
+/// Which database a store runs on; for logs and health output only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
+impl Backend {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
     }
+}
+
+/// A database holding every tenant. Work happens inside transactions opened for one tenant.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    fn backend(&self) -> Backend;
+
+    /// Opens a read-write transaction that sees only `tenant`.
+    async fn begin(&self, tenant: Uuid) -> StoreResult<Box<dyn Tx>>;
+
+    /// Opens a read-only transaction that sees only `tenant`.
+    async fn read(&self, tenant: Uuid) -> StoreResult<Box<dyn Tx>>;
+
+    /// The tenant of the user with this normalized email, before anyone is authenticated.
+    async fn locate_login(&self, email_normalized: &str) -> StoreResult<Option<Uuid>>;
+
+    /// Every tenant's id, oldest first (first start, `audit verify` of all tenants).
+    async fn tenant_ids(&self) -> StoreResult<Vec<Uuid>>;
+
+    /// Whether the database answers.
+    async fn ping(&self) -> StoreResult<()>;
+
+    async fn close(&self);
+}
+
+/// One transaction of one tenant. Dropping it without `commit` rolls it back.
+#[async_trait]
+pub trait Tx: Send {
+    fn tenant_id(&self) -> Uuid;
+
+    async fn commit(self: Box<Self>) -> StoreResult<()>;
+
+    // Tenants
+    async fn insert_tenant(&mut self, t: &TenantRow) -> StoreResult<()>;
+    async fn get_tenant(&mut self) -> StoreResult<Option<TenantRow>>;
+
+    // Users
+    async fn insert_user(&mut self, u: &UserRow) -> StoreResult<()>;
+    async fn get_user(&mut self, id: Uuid) -> StoreResult<Option<UserRow>>;
+    async fn get_user_by_email(&mut self, email_normalized: &str) -> StoreResult<Option<UserRow>>;
+    async fn list_users(&mut self) -> StoreResult<Vec<UserRow>>;
+    /// Writes `u` if its stored version is `u.version - 1`; else `StaleVersion`.
+    async fn update_user(&mut self, u: &UserRow) -> StoreResult<()>;
+
+    // API keys
+    async fn insert_api_key(&mut self, k: &ApiKeyRow) -> StoreResult<()>;
+    async fn get_api_key(&mut self, id: Uuid) -> StoreResult<Option<ApiKeyRow>>;
+    async fn list_api_keys(&mut self) -> StoreResult<Vec<ApiKeyRow>>;
+    async fn update_api_key(&mut self, k: &ApiKeyRow) -> StoreResult<()>;
+
+    // Refresh tokens
+    async fn insert_refresh_token(&mut self, r: &RefreshTokenRow) -> StoreResult<()>;
+    async fn get_refresh_token(&mut self, token_hash: &str) -> StoreResult<Option<RefreshTokenRow>>;
+    async fn revoke_refresh_token(&mut self, id: Uuid, at: time::OffsetDateTime) -> StoreResult<()>;
+
+    // Customers
+    /// Serializes concurrent writers that decide on the same identity keys (emails, phones)
+    /// until this transaction ends.
+    async fn lock_identity(&mut self, keys: &[String]) -> StoreResult<()>;
+    async fn insert_customer(&mut self, c: &CustomerRow) -> StoreResult<()>;
+    async fn get_customer(&mut self, id: Uuid) -> StoreResult<Option<CustomerRow>>;
+    /// Writes `c` if its stored version is `c.version - 1`; else `StaleVersion`.
+    async fn update_customer(&mut self, c: &CustomerRow) -> StoreResult<()>;
+    /// Live customers (not deleted) with this normalized email, excluding `except`.
+    async fn find_customers_by_email(&mut self, email_normalized: &str, except: Option<Uuid>) -> StoreResult<Vec<CustomerRow>>;
+    async fn list_customers(&mut self, q: &CustomerQuery) -> StoreResult<Vec<CustomerRow>>;
+
+    // Timeline
+    async fn insert_event(&mut self, e: &EventRow) -> StoreResult<()>;
+    /// Newest first; `before` is the id of the last event of the previous page.
+    async fn list_events(&mut self, customer_id: Uuid, types: &[String], before: Option<Uuid>, limit: u32) -> StoreResult<Vec<EventRow>>;
+
+    // Audit
+    /// Locks the tenant's chain head until commit and returns it (0 and the genesis hash
+    /// before the first entry).
+    async fn audit_head(&mut self) -> StoreResult<(i64, String)>;
+    /// Appends an entry and moves the head to it.
+    async fn append_audit(&mut self, a: &AuditRow) -> StoreResult<()>;
+    async fn list_audit(&mut self, q: &AuditQuery) -> StoreResult<Vec<AuditRow>>;
+    /// Entries with `seq > after`, in order: the verifier walks the chain with this.
+    async fn audit_chain(&mut self, after: i64, limit: u32) -> StoreResult<Vec<AuditRow>>;
+
+    // Idempotency
+    async fn get_idempotency(&mut self, principal: Uuid, key: &str) -> StoreResult<Option<IdempotencyRow>>;
+    /// Keeps the first answer; a concurrent second one is ignored.
+    async fn put_idempotency(&mut self, r: &IdempotencyRow) -> StoreResult<()>;
 }

@@ -1,0 +1,259 @@
+//! The timeline, the hash-chained audit log, and stored idempotent answers.
+
+use rapport_store::*;
+use sqlx::types::Json;
+use sqlx::{FromRow, QueryBuilder};
+use uuid::Uuid;
+
+use super::dialect::Db;
+use super::{map_err, SqlTx, Ts};
+
+#[derive(FromRow)]
+struct EventRecord {
+    tenant_id: Uuid,
+    id: Uuid,
+    customer_id: Uuid,
+    event_type: String,
+    data: Json<serde_json::Value>,
+    actor_type: String,
+    actor_id: Option<Uuid>,
+    at: Ts,
+}
+
+pub(super) async fn insert_event(tx: &mut SqlTx, e: &EventRow) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO customer_events (tenant_id, id, customer_id, event_type, data, actor_type, actor_id, at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(tx.tenant)
+    .bind(e.id)
+    .bind(e.customer_id)
+    .bind(&e.event_type)
+    .bind(Json(&e.data))
+    .bind(&e.actor_type)
+    .bind(e.actor_id)
+    .bind(Ts(e.at))
+    .execute(&mut *tx.tx)
+    .await
+    .map_err(map_err)?;
+    Ok(())
+}
+
+pub(super) async fn list_events(tx: &mut SqlTx, customer: Uuid, types: &[String], before: Option<Uuid>, limit: u32) -> StoreResult<Vec<EventRow>> {
+    let mut qb = QueryBuilder::<Db>::new("SELECT * FROM customer_events WHERE tenant_id = ");
+    qb.push_bind(tx.tenant).push(" AND customer_id = ").push_bind(customer);
+    if !types.is_empty() {
+        qb.push(" AND event_type IN (");
+        let mut sep = qb.separated(", ");
+        for t in types {
+            sep.push_bind(t.clone());
+        }
+        qb.push(")");
+    }
+    if let Some(b) = before {
+        qb.push(" AND id < ").push_bind(b);
+    }
+    qb.push(" ORDER BY id DESC LIMIT ").push_bind(i64::from(limit));
+    let rs: Vec<EventRecord> = qb.build_query_as().fetch_all(&mut *tx.tx).await.map_err(map_err)?;
+    Ok(rs
+        .into_iter()
+        .map(|r| EventRow {
+            id: r.id,
+            tenant_id: r.tenant_id,
+            customer_id: r.customer_id,
+            event_type: r.event_type,
+            data: r.data.0,
+            actor_type: r.actor_type,
+            actor_id: r.actor_id,
+            at: r.at.0,
+        })
+        .collect())
+}
+
+pub(super) async fn head(tx: &mut SqlTx) -> StoreResult<(i64, String)> {
+    // Inserting the genesis head is a no-op after the first time; the UPDATE then takes
+    // the row lock that serializes this tenant's appends until commit.
+    sqlx::query("INSERT INTO audit_heads (tenant_id, seq, hash) VALUES ($1, 0, $2) ON CONFLICT (tenant_id) DO NOTHING")
+        .bind(tx.tenant)
+        .bind(rapport_core::audit::GENESIS)
+        .execute(&mut *tx.tx)
+        .await
+        .map_err(map_err)?;
+    let (seq, hash): (i64, String) = sqlx::query_as("UPDATE audit_heads SET seq = seq WHERE tenant_id = $1 RETURNING seq, hash")
+        .bind(tx.tenant)
+        .fetch_one(&mut *tx.tx)
+        .await
+        .map_err(map_err)?;
+    Ok((seq, hash))
+}
+
+pub(super) async fn append(tx: &mut SqlTx, a: &AuditRow) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO audit_log (tenant_id, seq, table_name, record_id, action, old_values, new_values, \
+         values_digest, actor_type, actor_id, conversation_id, ip, user_agent, request_id, at, prev_hash, hash) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+    )
+    .bind(tx.tenant)
+    .bind(a.seq)
+    .bind(&a.table_name)
+    .bind(a.record_id)
+    .bind(Json(&a.old_values))
+    .bind(Json(&a.new_values))
+    .bind(&a.values_digest)
+    .bind(&a.actor_type)
+    .bind(a.actor_id)
+    .bind(&a.conversation_id)
+    .bind(&a.ip)
+    .bind(&a.user_agent)
+    .bind(&a.request_id)
+    .bind(Ts(a.at))
+    .bind(&a.prev_hash)
+    .bind(&a.hash)
+    .execute(&mut *tx.tx)
+    .await
+    .map_err(map_err)?;
+    sqlx::query("UPDATE audit_heads SET seq = $2, hash = $3 WHERE tenant_id = $1")
+        .bind(tx.tenant)
+        .bind(a.seq)
+        .bind(&a.hash)
+        .execute(&mut *tx.tx)
+        .await
+        .map_err(map_err)?;
+    Ok(())
+}
+
+#[derive(FromRow)]
+struct AuditRecord {
+    tenant_id: Uuid,
+    seq: i64,
+    table_name: String,
+    record_id: Uuid,
+    action: String,
+    old_values: Json<serde_json::Value>,
+    new_values: Json<serde_json::Value>,
+    values_digest: String,
+    actor_type: String,
+    actor_id: Option<Uuid>,
+    conversation_id: Option<String>,
+    ip: Option<String>,
+    user_agent: Option<String>,
+    request_id: Option<String>,
+    at: Ts,
+    prev_hash: String,
+    hash: String,
+}
+
+impl From<AuditRecord> for AuditRow {
+    fn from(r: AuditRecord) -> Self {
+        AuditRow {
+            tenant_id: r.tenant_id,
+            seq: r.seq,
+            table_name: r.table_name,
+            record_id: r.record_id,
+            action: r.action,
+            old_values: r.old_values.0,
+            new_values: r.new_values.0,
+            values_digest: r.values_digest,
+            actor_type: r.actor_type,
+            actor_id: r.actor_id,
+            conversation_id: r.conversation_id,
+            ip: r.ip,
+            user_agent: r.user_agent,
+            request_id: r.request_id,
+            at: r.at.0,
+            prev_hash: r.prev_hash,
+            hash: r.hash,
+        }
+    }
+}
+
+pub(super) async fn list(tx: &mut SqlTx, q: &AuditQuery) -> StoreResult<Vec<AuditRow>> {
+    let mut qb = QueryBuilder::<Db>::new("SELECT * FROM audit_log WHERE tenant_id = ");
+    qb.push_bind(tx.tenant);
+    if let Some(t) = &q.table_name {
+        qb.push(" AND table_name = ").push_bind(t.clone());
+    }
+    if let Some(r) = q.record_id {
+        qb.push(" AND record_id = ").push_bind(r);
+    }
+    if let Some(a) = &q.action {
+        qb.push(" AND action = ").push_bind(a.clone());
+    }
+    if let Some(a) = q.actor_id {
+        qb.push(" AND actor_id = ").push_bind(a);
+    }
+    if let Some(t) = q.from {
+        qb.push(" AND at >= ").push_bind(Ts(t));
+    }
+    if let Some(t) = q.to {
+        qb.push(" AND at < ").push_bind(Ts(t));
+    }
+    if let Some(s) = q.before_seq {
+        qb.push(" AND seq < ").push_bind(s);
+    }
+    qb.push(" ORDER BY seq DESC LIMIT ").push_bind(i64::from(q.limit));
+    let rs: Vec<AuditRecord> = qb.build_query_as().fetch_all(&mut *tx.tx).await.map_err(map_err)?;
+    Ok(rs.into_iter().map(AuditRow::from).collect())
+}
+
+pub(super) async fn chain(tx: &mut SqlTx, after: i64, limit: u32) -> StoreResult<Vec<AuditRow>> {
+    let rs: Vec<AuditRecord> = sqlx::query_as("SELECT * FROM audit_log WHERE tenant_id = $1 AND seq > $2 ORDER BY seq LIMIT $3")
+        .bind(tx.tenant)
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(&mut *tx.tx)
+        .await
+        .map_err(map_err)?;
+    Ok(rs.into_iter().map(AuditRow::from).collect())
+}
+
+#[derive(FromRow)]
+struct IdempotencyRecord {
+    tenant_id: Uuid,
+    principal_id: Uuid,
+    key: String,
+    request_hash: String,
+    status: i32,
+    headers: Json<serde_json::Value>,
+    body: String,
+    created_at: Ts,
+}
+
+pub(super) async fn get_idempotency(tx: &mut SqlTx, principal: Uuid, key: &str) -> StoreResult<Option<IdempotencyRow>> {
+    let r: Option<IdempotencyRecord> = sqlx::query_as("SELECT * FROM idempotency_keys WHERE tenant_id = $1 AND principal_id = $2 AND key = $3")
+        .bind(tx.tenant)
+        .bind(principal)
+        .bind(key)
+        .fetch_optional(&mut *tx.tx)
+        .await
+        .map_err(map_err)?;
+    Ok(r.map(|r| IdempotencyRow {
+        tenant_id: r.tenant_id,
+        principal_id: r.principal_id,
+        key: r.key,
+        request_hash: r.request_hash,
+        status: r.status,
+        headers: r.headers.0,
+        body: r.body,
+        created_at: r.created_at.0,
+    }))
+}
+
+pub(super) async fn put_idempotency(tx: &mut SqlTx, r: &IdempotencyRow) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO idempotency_keys (tenant_id, principal_id, key, request_hash, status, headers, body, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (tenant_id, principal_id, key) DO NOTHING",
+    )
+    .bind(tx.tenant)
+    .bind(r.principal_id)
+    .bind(&r.key)
+    .bind(&r.request_hash)
+    .bind(r.status)
+    .bind(Json(&r.headers))
+    .bind(&r.body)
+    .bind(Ts(r.created_at))
+    .execute(&mut *tx.tx)
+    .await
+    .map_err(map_err)?;
+    Ok(())
+}

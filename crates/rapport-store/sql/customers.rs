@@ -1,0 +1,408 @@
+//! The customer table, its tag index, and the filtered, keyset-paginated list.
+
+use rapport_core::contact::{Email, Phone};
+use rapport_core::customer::{Address, CustomerData, CustomerType, LifecycleStage, Source, Status};
+use rapport_store::*;
+use sqlx::types::Json;
+use sqlx::{FromRow, QueryBuilder};
+use uuid::Uuid;
+
+use super::dialect::Db;
+use super::{decode_err, map_err, ts, un_ts, SqlTx, Ts};
+
+#[derive(FromRow)]
+struct CustomerRecord {
+    tenant_id: Uuid,
+    id: Uuid,
+    name: String,
+    company_name: Option<String>,
+    job_title: Option<String>,
+    industry: Option<String>,
+    customer_type: String,
+    email: Option<String>,
+    email_normalized: Option<String>,
+    phone: Option<String>,
+    phone_e164: Option<String>,
+    phone_verified: bool,
+    website: Option<String>,
+    street: Option<String>,
+    city: Option<String>,
+    state: Option<String>,
+    postal_code: Option<String>,
+    country: Option<String>,
+    status: String,
+    lifecycle_stage: String,
+    lifecycle_updated_at: Ts,
+    tags: Json<Vec<String>>,
+    source: String,
+    source_detail: Option<String>,
+    assigned_to: Option<Uuid>,
+    portal_user_id: Option<Uuid>,
+    currency: Option<String>,
+    language: Option<String>,
+    timezone: Option<String>,
+    bant: Json<rapport_core::customer::Bant>,
+    preferences: Json<rapport_core::customer::Preferences>,
+    notes: Option<String>,
+    custom_fields: Json<serde_json::Map<String, serde_json::Value>>,
+    last_contact_at: Option<Ts>,
+    next_follow_up_at: Option<Ts>,
+    total_revenue: i64,
+    total_invoices: i64,
+    lifetime_value: i64,
+    lead_score: Option<i32>,
+    churn_risk: Option<String>,
+    deleted_at: Option<Ts>,
+    deleted_by: Option<Uuid>,
+    merged_into_customer_id: Option<Uuid>,
+    created_at: Ts,
+    created_by: Option<Uuid>,
+    updated_at: Ts,
+    updated_by: Option<Uuid>,
+    version: i64,
+}
+
+fn vocab<T>(what: &str, s: &str, parse: fn(&str) -> Option<T>) -> StoreResult<T> {
+    parse(s).ok_or_else(|| decode_err(what, s))
+}
+
+impl TryFrom<CustomerRecord> for CustomerRow {
+    type Error = StoreError;
+
+    fn try_from(r: CustomerRecord) -> StoreResult<Self> {
+        let email = match (r.email, r.email_normalized) {
+            (Some(raw), Some(norm)) => Some(Email::from_stored(raw, norm)),
+            _ => None,
+        };
+        let phone = match (r.phone, r.phone_e164) {
+            (Some(raw), Some(e164)) => Some(Phone::from_stored(raw, e164, r.phone_verified)),
+            _ => None,
+        };
+        let data = CustomerData {
+            name: r.name,
+            company_name: r.company_name,
+            job_title: r.job_title,
+            industry: r.industry,
+            customer_type: vocab("type", &r.customer_type, CustomerType::parse)?,
+            email,
+            phone,
+            website: r.website,
+            address: Address { street: r.street, city: r.city, state: r.state, postal_code: r.postal_code, country: r.country },
+            status: vocab("status", &r.status, Status::parse)?,
+            lifecycle_stage: vocab("lifecycle_stage", &r.lifecycle_stage, LifecycleStage::parse)?,
+            tags: r.tags.0,
+            source: vocab("source", &r.source, Source::parse)?,
+            source_detail: r.source_detail,
+            assigned_to: r.assigned_to,
+            portal_user_id: r.portal_user_id,
+            currency: r.currency,
+            language: r.language,
+            timezone: r.timezone,
+            bant: r.bant.0,
+            preferences: r.preferences.0,
+            notes: r.notes,
+            custom_fields: r.custom_fields.0,
+            last_contact_at: un_ts(r.last_contact_at),
+            next_follow_up_at: un_ts(r.next_follow_up_at),
+        };
+        Ok(CustomerRow {
+            id: r.id,
+            tenant_id: r.tenant_id,
+            data,
+            lifecycle_updated_at: r.lifecycle_updated_at.0,
+            derived: CustomerDerived {
+                total_revenue: r.total_revenue,
+                total_invoices: r.total_invoices,
+                lifetime_value: r.lifetime_value,
+                lead_score: r.lead_score,
+                churn_risk: r.churn_risk,
+            },
+            deleted_at: un_ts(r.deleted_at),
+            deleted_by: r.deleted_by,
+            merged_into_customer_id: r.merged_into_customer_id,
+            created_at: r.created_at.0,
+            created_by: r.created_by,
+            updated_at: r.updated_at.0,
+            updated_by: r.updated_by,
+            version: r.version,
+        })
+    }
+}
+
+/// The writable columns, in the order `bind_writable` binds them from `$3`.
+const WRITABLE: [&str; 44] = [
+    "name", "company_name", "job_title", "industry", "customer_type", "email", "email_normalized",
+    "phone", "phone_e164", "phone_verified", "website", "street", "city", "state", "postal_code",
+    "country", "status", "lifecycle_stage", "lifecycle_updated_at", "tags", "source",
+    "source_detail", "assigned_to", "portal_user_id", "currency", "language", "timezone", "bant",
+    "preferences", "notes", "custom_fields", "last_contact_at", "next_follow_up_at",
+    "total_revenue", "total_invoices", "lifetime_value", "lead_score", "churn_risk", "deleted_at",
+    "deleted_by", "merged_into_customer_id", "updated_at", "updated_by", "version",
+];
+
+type Query<'q> = sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments<'q>>;
+
+fn bind_writable<'q>(q: Query<'q>, c: &'q CustomerRow) -> Query<'q> {
+    let d = &c.data;
+    q.bind(&d.name)
+        .bind(&d.company_name)
+        .bind(&d.job_title)
+        .bind(&d.industry)
+        .bind(d.customer_type.as_str())
+        .bind(d.email.as_ref().map(|e| e.as_str()))
+        .bind(d.email.as_ref().map(|e| e.normalized()))
+        .bind(d.phone.as_ref().map(|p| p.as_str()))
+        .bind(d.phone.as_ref().map(|p| p.e164()))
+        .bind(d.phone.as_ref().is_some_and(|p| p.verified()))
+        .bind(&d.website)
+        .bind(&d.address.street)
+        .bind(&d.address.city)
+        .bind(&d.address.state)
+        .bind(&d.address.postal_code)
+        .bind(&d.address.country)
+        .bind(d.status.as_str())
+        .bind(d.lifecycle_stage.as_str())
+        .bind(Ts(c.lifecycle_updated_at))
+        .bind(Json(&d.tags))
+        .bind(d.source.as_str())
+        .bind(&d.source_detail)
+        .bind(d.assigned_to)
+        .bind(d.portal_user_id)
+        .bind(&d.currency)
+        .bind(&d.language)
+        .bind(&d.timezone)
+        .bind(Json(d.bant))
+        .bind(Json(d.preferences))
+        .bind(&d.notes)
+        .bind(Json(&d.custom_fields))
+        .bind(ts(d.last_contact_at))
+        .bind(ts(d.next_follow_up_at))
+        .bind(c.derived.total_revenue)
+        .bind(c.derived.total_invoices)
+        .bind(c.derived.lifetime_value)
+        .bind(c.derived.lead_score)
+        .bind(&c.derived.churn_risk)
+        .bind(ts(c.deleted_at))
+        .bind(c.deleted_by)
+        .bind(c.merged_into_customer_id)
+        .bind(Ts(c.updated_at))
+        .bind(c.updated_by)
+        .bind(c.version)
+}
+
+fn placeholders(from: usize, n: usize) -> String {
+    (from..from + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
+
+pub(super) async fn insert(tx: &mut SqlTx, c: &CustomerRow) -> StoreResult<()> {
+    let n = WRITABLE.len();
+    let sql = format!(
+        "INSERT INTO customers (tenant_id, id, {}, created_at, created_by) VALUES ($1, $2, {}, ${}, ${})",
+        WRITABLE.join(", "),
+        placeholders(3, n),
+        n + 3,
+        n + 4
+    );
+    bind_writable(sqlx::query(&sql).bind(tx.tenant).bind(c.id), c)
+        .bind(Ts(c.created_at))
+        .bind(c.created_by)
+        .execute(&mut *tx.tx)
+        .await
+        .map_err(map_err)?;
+    write_tags(tx, c, false).await
+}
+
+pub(super) async fn update(tx: &mut SqlTx, c: &CustomerRow) -> StoreResult<()> {
+    let n = WRITABLE.len();
+    let sets: Vec<String> = WRITABLE.iter().enumerate().map(|(i, col)| format!("{col} = ${}", i + 3)).collect();
+    // `version` is the last writable column: the row must still hold the one before it.
+    let sql = format!(
+        "UPDATE customers SET {} WHERE tenant_id = $1 AND id = $2 AND version = ${} - 1",
+        sets.join(", "),
+        n + 2
+    );
+    let done = bind_writable(sqlx::query(&sql).bind(tx.tenant).bind(c.id), c)
+        .execute(&mut *tx.tx)
+        .await
+        .map_err(map_err)?;
+    if done.rows_affected() == 0 {
+        return Err(match get(tx, c.id).await? {
+            Some(_) => StoreError::StaleVersion,
+            None => StoreError::NotFound,
+        });
+    }
+    write_tags(tx, c, true).await
+}
+
+/// Keeps the folded tag index equal to the record's tags.
+async fn write_tags(tx: &mut SqlTx, c: &CustomerRow, replace: bool) -> StoreResult<()> {
+    if replace {
+        sqlx::query("DELETE FROM customer_tags WHERE tenant_id = $1 AND customer_id = $2")
+            .bind(tx.tenant)
+            .bind(c.id)
+            .execute(&mut *tx.tx)
+            .await
+            .map_err(map_err)?;
+    }
+    if c.data.tags.is_empty() {
+        return Ok(());
+    }
+    let mut qb = QueryBuilder::<Db>::new("INSERT INTO customer_tags (tenant_id, customer_id, tag_folded) ");
+    qb.push_values(&c.data.tags, |mut b, tag| {
+        b.push_bind(tx.tenant).push_bind(c.id).push_bind(tag.to_lowercase());
+    });
+    qb.build().execute(&mut *tx.tx).await.map_err(map_err)?;
+    Ok(())
+}
+
+pub(super) async fn get(tx: &mut SqlTx, id: Uuid) -> StoreResult<Option<CustomerRow>> {
+    let r: Option<CustomerRecord> = sqlx::query_as("SELECT * FROM customers WHERE tenant_id = $1 AND id = $2")
+        .bind(tx.tenant)
+        .bind(id)
+        .fetch_optional(&mut *tx.tx)
+        .await
+        .map_err(map_err)?;
+    r.map(CustomerRow::try_from).transpose()
+}
+
+pub(super) async fn find_by_email(tx: &mut SqlTx, email: &str, except: Option<Uuid>) -> StoreResult<Vec<CustomerRow>> {
+    let rs: Vec<CustomerRecord> = sqlx::query_as(
+        "SELECT * FROM customers WHERE tenant_id = $1 AND email_normalized = $2 AND deleted_at IS NULL \
+         AND ($3 IS NULL OR id <> $3) ORDER BY created_at, id LIMIT 10",
+    )
+    .bind(tx.tenant)
+    .bind(email)
+    .bind(except)
+    .fetch_all(&mut *tx.tx)
+    .await
+    .map_err(map_err)?;
+    rs.into_iter().map(CustomerRow::try_from).collect()
+}
+
+fn sort_column(f: SortField) -> (&'static str, bool) {
+    match f {
+        SortField::Name => ("c.name", false),
+        SortField::CreatedAt => ("c.created_at", false),
+        SortField::UpdatedAt => ("c.updated_at", false),
+        SortField::LastContactAt => ("c.last_contact_at", true),
+        SortField::NextFollowUpAt => ("c.next_follow_up_at", true),
+        SortField::TotalRevenue => ("c.total_revenue", false),
+        SortField::LifetimeValue => ("c.lifetime_value", false),
+        SortField::LeadScore => ("c.lead_score", true),
+    }
+}
+
+fn push_value(qb: &mut QueryBuilder<'_, Db>, v: &SortValue) {
+    match v {
+        SortValue::Text(s) => qb.push_bind(s.clone()),
+        SortValue::Int(i) => qb.push_bind(*i),
+        SortValue::Time(t) => qb.push_bind(Ts(*t)),
+        SortValue::Missing => qb.push("NULL"),
+    };
+}
+
+fn push_eq_ci(qb: &mut QueryBuilder<'_, Db>, col: &str, v: &Option<String>) {
+    if let Some(v) = v {
+        qb.push(format!(" AND lower({col}) = lower(")).push_bind(v.clone()).push(")");
+    }
+}
+
+fn push_range(qb: &mut QueryBuilder<'_, Db>, col: &str, after: Option<time::OffsetDateTime>, before: Option<time::OffsetDateTime>) {
+    if let Some(t) = after {
+        qb.push(format!(" AND {col} >= ")).push_bind(Ts(t));
+    }
+    if let Some(t) = before {
+        qb.push(format!(" AND {col} < ")).push_bind(Ts(t));
+    }
+}
+
+pub(super) async fn list(tx: &mut SqlTx, q: &CustomerQuery) -> StoreResult<Vec<CustomerRow>> {
+    let mut qb = QueryBuilder::<Db>::new("SELECT c.* FROM customers c WHERE c.tenant_id = ");
+    qb.push_bind(tx.tenant);
+    if !q.include_deleted {
+        qb.push(" AND c.deleted_at IS NULL");
+    }
+    if let Some(me) = q.sales_scope {
+        qb.push(" AND (c.assigned_to = ")
+            .push_bind(me)
+            .push(" OR (c.assigned_to IS NULL AND c.lifecycle_stage IN ('prospect', 'lead')))");
+    }
+    if let Some(s) = q.status {
+        qb.push(" AND c.status = ").push_bind(s.as_str());
+    }
+    if let Some(s) = q.lifecycle_stage {
+        qb.push(" AND c.lifecycle_stage = ").push_bind(s.as_str());
+    }
+    if let Some(t) = q.customer_type {
+        qb.push(" AND c.customer_type = ").push_bind(t.as_str());
+    }
+    if let Some(s) = q.source {
+        qb.push(" AND c.source = ").push_bind(s.as_str());
+    }
+    push_eq_ci(&mut qb, "c.source_detail", &q.source_detail);
+    push_eq_ci(&mut qb, "c.company_name", &q.company);
+    push_eq_ci(&mut qb, "c.city", &q.city);
+    push_eq_ci(&mut qb, "c.state", &q.state);
+    push_eq_ci(&mut qb, "c.industry", &q.industry);
+    if let Some(c) = &q.country {
+        qb.push(" AND c.country = ").push_bind(c.to_ascii_uppercase());
+    }
+    match &q.assigned_to {
+        Some(AssignedFilter::User(u)) => {
+            qb.push(" AND c.assigned_to = ").push_bind(*u);
+        }
+        Some(AssignedFilter::Unassigned) => {
+            qb.push(" AND c.assigned_to IS NULL");
+        }
+        None => {}
+    }
+    for tag in &q.tags_all {
+        qb.push(" AND EXISTS (SELECT 1 FROM customer_tags t WHERE t.tenant_id = c.tenant_id AND t.customer_id = c.id AND t.tag_folded = ")
+            .push_bind(tag.to_lowercase())
+            .push(")");
+    }
+    if !q.tags_any.is_empty() {
+        qb.push(" AND EXISTS (SELECT 1 FROM customer_tags t WHERE t.tenant_id = c.tenant_id AND t.customer_id = c.id AND t.tag_folded IN (");
+        let mut sep = qb.separated(", ");
+        for tag in &q.tags_any {
+            sep.push_bind(tag.to_lowercase());
+        }
+        qb.push("))");
+    }
+    push_range(&mut qb, "c.created_at", q.created_after, q.created_before);
+    push_range(&mut qb, "c.updated_at", q.updated_after, q.updated_before);
+    push_range(&mut qb, "c.last_contact_at", q.last_contact_after, q.last_contact_before);
+    if let Some(t) = q.follow_up_due_by {
+        qb.push(" AND c.next_follow_up_at <= ").push_bind(Ts(t));
+    }
+
+    let (col, nullable) = sort_column(q.sort.field);
+    let (op, dir) = if q.sort.descending { ("<", "DESC") } else { (">", "ASC") };
+    if let Some(cur) = &q.after {
+        match (&cur.value, nullable) {
+            // Rows without a value come last, ordered by id alone.
+            (SortValue::Missing, _) => {
+                qb.push(format!(" AND {col} IS NULL AND c.id {op} ")).push_bind(cur.id);
+            }
+            (v, _) => {
+                qb.push(format!(" AND ({col} {op} "));
+                push_value(&mut qb, v);
+                qb.push(format!(" OR ({col} = "));
+                push_value(&mut qb, v);
+                qb.push(format!(" AND c.id {op} ")).push_bind(cur.id).push(")");
+                if nullable {
+                    qb.push(format!(" OR {col} IS NULL"));
+                }
+                qb.push(")");
+            }
+        }
+    }
+    if nullable {
+        qb.push(format!(" ORDER BY ({col} IS NULL), {col} {dir}, c.id {dir}"));
+    } else {
+        qb.push(format!(" ORDER BY {col} {dir}, c.id {dir}"));
+    }
+    qb.push(" LIMIT ").push_bind(i64::from(q.limit));
+    let rs: Vec<CustomerRecord> = qb.build_query_as().fetch_all(&mut *tx.tx).await.map_err(map_err)?;
+    rs.into_iter().map(CustomerRow::try_from).collect()
+}

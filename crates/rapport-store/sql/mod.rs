@@ -1,0 +1,159 @@
+//! The SQL both backends share, written once.
+//!
+//! This folder is not a crate: each backend compiles it as its own module
+//! (`#[path = "../../rapport-store/sql/mod.rs"] mod sql;`) beside a `dialect` module that
+//! supplies what differs: the `Db` type, how a time is stored (`Ts`) and identity locks.
+//! Queries use `$N` placeholders, which sqlx binds by number on both SQLite and PostgreSQL,
+//! so one text serves both and the backends cannot drift apart.
+
+mod accounts;
+mod audit;
+mod customers;
+
+use async_trait::async_trait;
+use rapport_store::*;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::dialect::{self, Db};
+
+/// A time as the backend stores it (see each backend's `dialect`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Ts(pub OffsetDateTime);
+
+pub(crate) fn ts(t: Option<OffsetDateTime>) -> Option<Ts> {
+    t.map(Ts)
+}
+
+pub(crate) fn un_ts(t: Option<Ts>) -> Option<OffsetDateTime> {
+    t.map(|t| t.0)
+}
+
+/// Translates a driver error into what it means, the same way on both backends.
+pub(crate) fn map_err(e: sqlx::Error) -> StoreError {
+    match &e {
+        sqlx::Error::RowNotFound => StoreError::NotFound,
+        sqlx::Error::Database(d) if d.is_unique_violation() => {
+            StoreError::Conflict(d.constraint().map(str::to_string).unwrap_or_else(|| d.message().to_string()))
+        }
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => StoreError::Unavailable(e.to_string()),
+        _ => StoreError::Other(e.to_string()),
+    }
+}
+
+pub(crate) fn decode_err(what: &str, value: &str) -> StoreError {
+    StoreError::Other(format!("stored {what} {value:?} is not understood"))
+}
+
+/// A transaction of one tenant on either backend.
+pub struct SqlTx {
+    pub(crate) tx: sqlx::Transaction<'static, Db>,
+    pub(crate) tenant: Uuid,
+}
+
+impl SqlTx {
+    pub(crate) fn new(tx: sqlx::Transaction<'static, Db>, tenant: Uuid) -> Self {
+        Self { tx, tenant }
+    }
+}
+
+#[async_trait]
+impl Tx for SqlTx {
+    fn tenant_id(&self) -> Uuid {
+        self.tenant
+    }
+
+    async fn commit(self: Box<Self>) -> StoreResult<()> {
+        self.tx.commit().await.map_err(map_err)
+    }
+
+    async fn insert_tenant(&mut self, t: &TenantRow) -> StoreResult<()> {
+        accounts::insert_tenant(self, t).await
+    }
+    async fn get_tenant(&mut self) -> StoreResult<Option<TenantRow>> {
+        accounts::get_tenant(self).await
+    }
+    async fn insert_user(&mut self, u: &UserRow) -> StoreResult<()> {
+        accounts::insert_user(self, u).await
+    }
+    async fn get_user(&mut self, id: Uuid) -> StoreResult<Option<UserRow>> {
+        accounts::get_user(self, Some(id), None).await
+    }
+    async fn get_user_by_email(&mut self, email_normalized: &str) -> StoreResult<Option<UserRow>> {
+        accounts::get_user(self, None, Some(email_normalized)).await
+    }
+    async fn list_users(&mut self) -> StoreResult<Vec<UserRow>> {
+        accounts::list_users(self).await
+    }
+    async fn update_user(&mut self, u: &UserRow) -> StoreResult<()> {
+        accounts::update_user(self, u).await
+    }
+    async fn insert_api_key(&mut self, k: &ApiKeyRow) -> StoreResult<()> {
+        accounts::insert_api_key(self, k).await
+    }
+    async fn get_api_key(&mut self, id: Uuid) -> StoreResult<Option<ApiKeyRow>> {
+        accounts::get_api_key(self, id).await
+    }
+    async fn list_api_keys(&mut self) -> StoreResult<Vec<ApiKeyRow>> {
+        accounts::list_api_keys(self).await
+    }
+    async fn update_api_key(&mut self, k: &ApiKeyRow) -> StoreResult<()> {
+        accounts::update_api_key(self, k).await
+    }
+    async fn insert_refresh_token(&mut self, r: &RefreshTokenRow) -> StoreResult<()> {
+        accounts::insert_refresh_token(self, r).await
+    }
+    async fn get_refresh_token(&mut self, token_hash: &str) -> StoreResult<Option<RefreshTokenRow>> {
+        accounts::get_refresh_token(self, token_hash).await
+    }
+    async fn revoke_refresh_token(&mut self, id: Uuid, at: OffsetDateTime) -> StoreResult<()> {
+        accounts::revoke_refresh_token(self, id, at).await
+    }
+
+    async fn lock_identity(&mut self, keys: &[String]) -> StoreResult<()> {
+        let mut keys: Vec<String> = keys.iter().map(|k| format!("{}:{k}", self.tenant)).collect();
+        keys.sort();
+        keys.dedup();
+        dialect::lock_identity(&mut self.tx, &keys).await
+    }
+    async fn insert_customer(&mut self, c: &CustomerRow) -> StoreResult<()> {
+        customers::insert(self, c).await
+    }
+    async fn get_customer(&mut self, id: Uuid) -> StoreResult<Option<CustomerRow>> {
+        customers::get(self, id).await
+    }
+    async fn update_customer(&mut self, c: &CustomerRow) -> StoreResult<()> {
+        customers::update(self, c).await
+    }
+    async fn find_customers_by_email(&mut self, email_normalized: &str, except: Option<Uuid>) -> StoreResult<Vec<CustomerRow>> {
+        customers::find_by_email(self, email_normalized, except).await
+    }
+    async fn list_customers(&mut self, q: &CustomerQuery) -> StoreResult<Vec<CustomerRow>> {
+        customers::list(self, q).await
+    }
+
+    async fn insert_event(&mut self, e: &EventRow) -> StoreResult<()> {
+        audit::insert_event(self, e).await
+    }
+    async fn list_events(&mut self, customer_id: Uuid, types: &[String], before: Option<Uuid>, limit: u32) -> StoreResult<Vec<EventRow>> {
+        audit::list_events(self, customer_id, types, before, limit).await
+    }
+    async fn audit_head(&mut self) -> StoreResult<(i64, String)> {
+        audit::head(self).await
+    }
+    async fn append_audit(&mut self, a: &AuditRow) -> StoreResult<()> {
+        audit::append(self, a).await
+    }
+    async fn list_audit(&mut self, q: &AuditQuery) -> StoreResult<Vec<AuditRow>> {
+        audit::list(self, q).await
+    }
+    async fn audit_chain(&mut self, after: i64, limit: u32) -> StoreResult<Vec<AuditRow>> {
+        audit::chain(self, after, limit).await
+    }
+    async fn get_idempotency(&mut self, principal: Uuid, key: &str) -> StoreResult<Option<IdempotencyRow>> {
+        audit::get_idempotency(self, principal, key).await
+    }
+    async fn put_idempotency(&mut self, r: &IdempotencyRow) -> StoreResult<()> {
+        audit::put_idempotency(self, r).await
+    }
+}

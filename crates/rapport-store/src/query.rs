@@ -1,0 +1,127 @@
+//! Typed list queries: filters, sort and keyset cursors.
+
+use rapport_core::customer::{CustomerType, LifecycleStage, Source, Status};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortField {
+    Name,
+    CreatedAt,
+    UpdatedAt,
+    LastContactAt,
+    NextFollowUpAt,
+    TotalRevenue,
+    LifetimeValue,
+    LeadScore,
+}
+
+impl SortField {
+    pub const ALL: [SortField; 8] = [
+        SortField::Name,
+        SortField::CreatedAt,
+        SortField::UpdatedAt,
+        SortField::LastContactAt,
+        SortField::NextFollowUpAt,
+        SortField::TotalRevenue,
+        SortField::LifetimeValue,
+        SortField::LeadScore,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SortField::Name => "name",
+            SortField::CreatedAt => "created_at",
+            SortField::UpdatedAt => "updated_at",
+            SortField::LastContactAt => "last_contact_at",
+            SortField::NextFollowUpAt => "next_follow_up_at",
+            SortField::TotalRevenue => "total_revenue",
+            SortField::LifetimeValue => "lifetime_value",
+            SortField::LeadScore => "lead_score",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| f.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CustomerSort {
+    pub field: SortField,
+    pub descending: bool,
+}
+
+impl Default for CustomerSort {
+    fn default() -> Self {
+        Self { field: SortField::UpdatedAt, descending: true }
+    }
+}
+
+/// The sort key of the last row of a page. Missing values sort last in either direction.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SortValue {
+    Text(String),
+    Int(i64),
+    Time(OffsetDateTime),
+    Missing,
+}
+
+/// Where the next page starts: after this sort value and id.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cursor {
+    pub value: SortValue,
+    pub id: Uuid,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum AssignedFilter {
+    User(Uuid),
+    Unassigned,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CustomerQuery {
+    pub limit: u32,
+    pub after: Option<Cursor>,
+    pub sort: CustomerSort,
+    pub status: Option<Status>,
+    pub lifecycle_stage: Option<LifecycleStage>,
+    pub customer_type: Option<CustomerType>,
+    /// Every one of these tags (case-insensitive).
+    pub tags_all: Vec<String>,
+    /// At least one of these tags.
+    pub tags_any: Vec<String>,
+    pub source: Option<Source>,
+    pub source_detail: Option<String>,
+    pub assigned_to: Option<AssignedFilter>,
+    pub company: Option<String>,
+    pub city: Option<String>,
+    pub state: Option<String>,
+    pub country: Option<String>,
+    pub industry: Option<String>,
+    pub created_after: Option<OffsetDateTime>,
+    pub created_before: Option<OffsetDateTime>,
+    pub updated_after: Option<OffsetDateTime>,
+    pub updated_before: Option<OffsetDateTime>,
+    pub last_contact_after: Option<OffsetDateTime>,
+    pub last_contact_before: Option<OffsetDateTime>,
+    /// Only customers whose next follow-up is at or before this time.
+    pub follow_up_due_by: Option<OffsetDateTime>,
+    pub include_deleted: bool,
+    /// Row scope of a sales user: assigned to this user, or unassigned prospects and leads.
+    pub sales_scope: Option<Uuid>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AuditQuery {
+    pub table_name: Option<String>,
+    pub record_id: Option<Uuid>,
+    pub action: Option<String>,
+    pub actor_id: Option<Uuid>,
+    pub from: Option<OffsetDateTime>,
+    pub to: Option<OffsetDateTime>,
+    /// Newest first: entries with `seq < before`.
+    pub before_seq: Option<i64>,
+    pub limit: u32,
+}

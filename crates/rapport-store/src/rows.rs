@@ -1,0 +1,146 @@
+//! The records the store keeps, as the use cases see them.
+
+use rapport_core::customer::CustomerData;
+use serde_json::Value;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TenantRow {
+    pub id: Uuid,
+    pub name: String,
+    pub slug: String,
+    pub base_currency: String,
+    pub phone_region: String,
+    pub timezone: String,
+    pub settings: Value,
+    pub created_at: OffsetDateTime,
+}
+
+#[derive(Clone, PartialEq)]
+pub struct UserRow {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    pub email: String,
+    pub email_normalized: String,
+    pub name: String,
+    pub role: String,
+    pub password_hash: String,
+    pub active: bool,
+    pub last_login_at: Option<OffsetDateTime>,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+    pub version: i64,
+}
+
+impl std::fmt::Debug for UserRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserRow")
+            .field("id", &self.id)
+            .field("tenant_id", &self.tenant_id)
+            .field("email", &self.email)
+            .field("role", &self.role)
+            .field("active", &self.active)
+            .field("password_hash", &"[redacted]")
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiKeyRow {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    pub name: String,
+    pub role: String,
+    /// The public first part of the key, used to find it.
+    pub prefix: String,
+    /// SHA-256 of the whole secret; the secret itself is never stored.
+    pub secret_hash: String,
+    pub created_by: Option<Uuid>,
+    pub created_at: OffsetDateTime,
+    pub revoked_at: Option<OffsetDateTime>,
+    pub last_used_at: Option<OffsetDateTime>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RefreshTokenRow {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    pub user_id: Uuid,
+    pub token_hash: String,
+    pub expires_at: OffsetDateTime,
+    pub revoked_at: Option<OffsetDateTime>,
+    pub created_at: OffsetDateTime,
+}
+
+/// Figures derived from related records; read-only through the API.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CustomerDerived {
+    pub total_revenue: i64,
+    pub total_invoices: i64,
+    pub lifetime_value: i64,
+    pub lead_score: Option<i32>,
+    pub churn_risk: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CustomerRow {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    pub data: CustomerData,
+    pub lifecycle_updated_at: OffsetDateTime,
+    pub derived: CustomerDerived,
+    pub deleted_at: Option<OffsetDateTime>,
+    pub deleted_by: Option<Uuid>,
+    pub merged_into_customer_id: Option<Uuid>,
+    pub created_at: OffsetDateTime,
+    pub created_by: Option<Uuid>,
+    pub updated_at: OffsetDateTime,
+    pub updated_by: Option<Uuid>,
+    pub version: i64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventRow {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    pub customer_id: Uuid,
+    pub event_type: String,
+    pub data: Value,
+    pub actor_type: String,
+    pub actor_id: Option<Uuid>,
+    pub at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditRow {
+    pub tenant_id: Uuid,
+    pub seq: i64,
+    pub table_name: String,
+    pub record_id: Uuid,
+    pub action: String,
+    pub old_values: Value,
+    pub new_values: Value,
+    pub values_digest: String,
+    pub actor_type: String,
+    pub actor_id: Option<Uuid>,
+    pub conversation_id: Option<String>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub request_id: Option<String>,
+    pub at: OffsetDateTime,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct IdempotencyRow {
+    pub tenant_id: Uuid,
+    pub principal_id: Uuid,
+    pub key: String,
+    pub request_hash: String,
+    pub status: i32,
+    pub headers: Value,
+    pub body: String,
+    pub created_at: OffsetDateTime,
+}
