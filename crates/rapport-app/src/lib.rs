@@ -1,14 +1,65 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
+//! Rapport's use cases, shared by the HTTP API and the command line.
+//!
+//! Each use case checks the caller's permission and row scope, opens one transaction, asks
+//! rapport-core to decide, and writes the records, events and audit entries of the change
+//! through the store before it commits. Nothing here knows which database is underneath.
+#![forbid(unsafe_code)]
+
+pub mod api_keys;
+pub mod audit;
+pub mod auth;
+pub mod customers;
+mod error;
+pub mod idempotency;
+mod principal;
+pub mod record;
+pub mod tenants;
+pub mod users;
+
+use std::sync::Arc;
+
+pub use error::{AppError, AppResult};
+pub use principal::{Actor, Principal, PrincipalKind, RequestMeta};
+use rapport_store::Store;
+
+/// Settings of the use cases that come from configuration.
+#[derive(Clone)]
+pub struct AppSettings {
+    /// Key that signs access tokens (HS256).
+    pub jwt_secret: secrecy::SecretString,
+    pub access_ttl_seconds: i64,
+    pub refresh_ttl_seconds: i64,
+    /// argon2id cost: memory in KiB and iterations.
+    pub argon2_memory_kib: u32,
+    pub argon2_iterations: u32,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+impl std::fmt::Debug for AppSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppSettings")
+            .field("jwt_secret", &"[redacted]")
+            .field("access_ttl_seconds", &self.access_ttl_seconds)
+            .field("refresh_ttl_seconds", &self.refresh_ttl_seconds)
+            .finish_non_exhaustive()
+    }
+}
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
+impl AppSettings {
+    /// The defaults for a server: OWASP's argon2id minimum, 15-minute access tokens.
+    pub fn new(jwt_secret: secrecy::SecretString) -> Self {
+        Self { jwt_secret, access_ttl_seconds: 900, refresh_ttl_seconds: 30 * 24 * 3600, argon2_memory_kib: 19 * 1024, argon2_iterations: 2 }
+    }
+}
+
+/// The application: a store and its settings. Cheap to clone.
+#[derive(Clone)]
+pub struct App {
+    pub store: Arc<dyn Store>,
+    pub settings: Arc<AppSettings>,
+}
+
+impl App {
+    pub fn new(store: Arc<dyn Store>, settings: AppSettings) -> Self {
+        Self { store, settings: Arc::new(settings) }
     }
 }

@@ -327,6 +327,9 @@ pub(super) async fn list(tx: &mut SqlTx, q: &CustomerQuery) -> StoreResult<Vec<C
             .push_bind(me)
             .push(" OR (c.assigned_to IS NULL AND c.lifecycle_stage IN ('prospect', 'lead')))");
     }
+    if let Some(u) = q.portal_user {
+        qb.push(" AND c.portal_user_id = ").push_bind(u);
+    }
     if let Some(s) = q.status {
         qb.push(" AND c.status = ").push_bind(s.as_str());
     }

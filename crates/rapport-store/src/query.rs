@@ -111,6 +111,8 @@ pub struct CustomerQuery {
     pub include_deleted: bool,
     /// Row scope of a sales user: assigned to this user, or unassigned prospects and leads.
     pub sales_scope: Option<Uuid>,
+    /// Only the customer owned by this portal user.
+    pub portal_user: Option<Uuid>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
