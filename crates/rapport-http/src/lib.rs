@@ -1,14 +1,73 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
+//! Rapport's HTTP API: routes, extractors, problem+json errors and the OpenAPI document.
+#![forbid(unsafe_code)]
+
+mod api;
+mod context;
+mod extract;
+mod health;
+mod idempotency;
+mod limiter;
+mod metrics;
+pub mod openapi;
+mod problem;
+mod views;
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use uuid::Uuid;
+
+use axum::extract::DefaultBodyLimit;
+use axum::middleware;
+use axum::Router;
+use rapport_app::App;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::timeout::TimeoutLayer;
+
+pub use limiter::LoginLimiter;
+pub use metrics::Metrics;
+
+/// Largest accepted request body.
+pub const BODY_LIMIT: usize = 1024 * 1024;
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub app: App,
+    pub login_limiter: LoginLimiter,
+    pub metrics: Metrics,
+    /// Base currency per tenant: every money figure needs it and it seldom changes.
+    currencies: Arc<RwLock<HashMap<Uuid, String>>>,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
+impl AppState {
+    pub fn new(app: App) -> Self {
+        Self { app, login_limiter: LoginLimiter::new(10), metrics: Metrics::default(), currencies: Arc::default() }
     }
+
+    pub(crate) async fn base_currency(&self, tenant: Uuid) -> Result<String, rapport_app::AppError> {
+        if let Some(c) = self.currencies.read().ok().and_then(|m| m.get(&tenant).cloned()) {
+            return Ok(c);
+        }
+        let c = self.app.tenant(tenant).await?.base_currency;
+        if let Ok(mut m) = self.currencies.write() {
+            m.insert(tenant, c.clone());
+        }
+        Ok(c)
+    }
+}
+
+/// The whole HTTP surface.
+pub fn router(state: AppState) -> Router {
+    let api = api::routes(state.clone());
+    Router::new()
+        .merge(health::routes())
+        .nest("/api/v1", api)
+        .fallback(problem::not_found_route)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::from_fn_with_state(state.clone(), context::request_context))
+        .layer(CatchPanicLayer::custom(problem::panic_response))
+        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(30)))
+        .with_state(state)
 }

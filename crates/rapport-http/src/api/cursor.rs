@@ -1,0 +1,53 @@
+//! Opaque keyset cursors: the sort they belong to, the last sort value and id, base64url.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use rapport_app::AppError;
+use rapport_store::{Cursor, SortValue};
+use serde_json::{json, Value};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+pub fn encode(sort: &str, c: &Cursor) -> String {
+    let v = match &c.value {
+        SortValue::Text(s) => json!({"t": s}),
+        SortValue::Int(i) => json!({"i": i}),
+        SortValue::Time(t) => json!({"u": (t.unix_timestamp_nanos() / 1000) as i64}),
+        SortValue::Missing => json!({}),
+    };
+    URL_SAFE_NO_PAD.encode(json!({"s": sort, "v": v, "id": c.id}).to_string())
+}
+
+fn bad() -> AppError {
+    AppError::invalid("cursor", "invalid_cursor", "cursor is not one this list gave out")
+}
+
+/// Decodes a cursor made for the same sort.
+pub fn decode(sort: &str, raw: &str) -> Result<Cursor, AppError> {
+    let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| bad())?;
+    let v: Value = serde_json::from_slice(&bytes).map_err(|_| bad())?;
+    if v["s"].as_str() != Some(sort) {
+        return Err(AppError::invalid("cursor", "invalid_cursor", "cursor belongs to another sort order"));
+    }
+    let id = v["id"].as_str().and_then(|s| Uuid::parse_str(s).ok()).ok_or_else(bad)?;
+    let val = &v["v"];
+    let value = if let Some(s) = val["t"].as_str() {
+        SortValue::Text(s.to_string())
+    } else if let Some(i) = val["i"].as_i64() {
+        SortValue::Int(i)
+    } else if let Some(u) = val["u"].as_i64() {
+        SortValue::Time(OffsetDateTime::from_unix_timestamp_nanos(i128::from(u) * 1000).map_err(|_| bad())?)
+    } else {
+        SortValue::Missing
+    };
+    Ok(Cursor { value, id })
+}
+
+/// A simple cursor over ids or sequence numbers.
+pub fn encode_plain(v: &str) -> String {
+    URL_SAFE_NO_PAD.encode(v)
+}
+
+pub fn decode_plain(raw: &str) -> Result<String, AppError> {
+    URL_SAFE_NO_PAD.decode(raw).ok().and_then(|b| String::from_utf8(b).ok()).ok_or_else(bad)
+}

@@ -1,0 +1,35 @@
+//! The routes of `/api/v1`, one module per resource.
+
+pub mod api_keys;
+pub mod audit;
+pub mod auth;
+pub mod customers;
+mod cursor;
+pub mod me;
+pub mod users;
+
+use axum::middleware;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+
+use crate::AppState;
+
+pub fn routes(state: AppState) -> Router<AppState> {
+    Router::new()
+        .route("/openapi.json", get(|| async { Json(crate::openapi::document()) }))
+        .route("/auth/login", post(auth::login))
+        .route("/auth/refresh", post(auth::refresh))
+        .route("/api-keys", get(api_keys::list).post(api_keys::create))
+        .route("/api-keys/{id}", axum::routing::delete(api_keys::delete))
+        .route("/users", get(users::list).post(users::create))
+        .route("/users/{id}", get(users::get).patch(users::update))
+        .route("/customers", get(customers::list).post(customers::create))
+        .route("/customers/{id}", get(customers::get).patch(customers::update).put(customers::replace).delete(customers::delete))
+        .route("/customers/{id}/restore", post(customers::restore))
+        .route("/customers/{id}/timeline", get(customers::timeline))
+        .route("/customers/{id}/audit", get(customers::audit))
+        .route("/audit", get(audit::list))
+        .route("/audit/verify", get(audit::verify))
+        .route("/me", get(me::get).patch(me::update).delete(me::delete))
+        .layer(middleware::from_fn_with_state(state, crate::idempotency::idempotency))
+}

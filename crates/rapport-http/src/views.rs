@@ -1,0 +1,361 @@
+//! What the API answers: records as JSON, with their OpenAPI schemas.
+
+use rapport_core::audit::format_time;
+use rapport_core::customer::{Address, Bant, Preferences};
+use rapport_store::{ApiKeyRow, AuditRow, CustomerRow, EventRow, UserRow};
+use serde::Serialize;
+use serde_json::Value;
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+fn t(v: OffsetDateTime) -> String {
+    format_time(v)
+}
+
+fn ot(v: Option<OffsetDateTime>) -> Option<String> {
+    v.map(format_time)
+}
+
+/// An amount of money in minor units of a currency.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Money {
+    pub amount_minor: i64,
+    pub currency: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AddressView {
+    pub street: Option<String>,
+    pub city: Option<String>,
+    pub state: Option<String>,
+    pub postal_code: Option<String>,
+    /// ISO 3166-1 alpha-2.
+    pub country: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BantView {
+    /// unknown, yes or no
+    pub budget: String,
+    pub authority: String,
+    pub need: String,
+    pub timeline: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PreferencesView {
+    pub email: bool,
+    pub sms: bool,
+    pub phone: bool,
+    pub chat: bool,
+    pub do_not_contact: bool,
+}
+
+/// A customer record.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CustomerView {
+    pub id: Uuid,
+    pub name: String,
+    pub company_name: Option<String>,
+    pub job_title: Option<String>,
+    pub industry: Option<String>,
+    /// individual, business, enterprise, non_profit or government
+    #[serde(rename = "type")]
+    pub customer_type: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    /// The phone in E.164 form, in the tenant's default region.
+    pub phone_e164: Option<String>,
+    /// Whether the phone number is assigned in its country's numbering plan.
+    pub phone_verified: bool,
+    pub website: Option<String>,
+    pub address: AddressView,
+    /// active, inactive or archived
+    pub status: String,
+    /// prospect, lead, customer or churned
+    pub lifecycle_stage: String,
+    pub lifecycle_updated_at: String,
+    pub tags: Vec<String>,
+    pub source: String,
+    pub source_detail: Option<String>,
+    pub assigned_to: Option<Uuid>,
+    pub portal_user_id: Option<Uuid>,
+    pub currency: Option<String>,
+    pub language: Option<String>,
+    pub timezone: Option<String>,
+    pub bant: BantView,
+    pub preferences: PreferencesView,
+    pub notes: Option<String>,
+    #[schema(value_type = Object)]
+    pub custom_fields: Value,
+    pub last_contact_at: Option<String>,
+    pub next_follow_up_at: Option<String>,
+    pub total_revenue: Money,
+    pub total_invoices: i64,
+    pub lifetime_value: Money,
+    pub lead_score: Option<i32>,
+    pub churn_risk: Option<String>,
+    pub deleted_at: Option<String>,
+    pub deleted_by: Option<Uuid>,
+    pub merged_into_customer_id: Option<Uuid>,
+    pub created_at: String,
+    pub created_by: Option<Uuid>,
+    pub updated_at: String,
+    pub updated_by: Option<Uuid>,
+    pub version: i64,
+}
+
+fn address(a: &Address) -> AddressView {
+    AddressView { street: a.street.clone(), city: a.city.clone(), state: a.state.clone(), postal_code: a.postal_code.clone(), country: a.country.clone() }
+}
+
+fn bant(b: &Bant) -> BantView {
+    BantView { budget: b.budget.as_str().into(), authority: b.authority.as_str().into(), need: b.need.as_str().into(), timeline: b.timeline.as_str().into() }
+}
+
+fn prefs(p: &Preferences) -> PreferencesView {
+    PreferencesView { email: p.email, sms: p.sms, phone: p.phone, chat: p.chat, do_not_contact: p.do_not_contact }
+}
+
+impl CustomerView {
+    pub fn new(c: &CustomerRow, base_currency: &str) -> Self {
+        let d = &c.data;
+        let currency = d.currency.clone().unwrap_or_else(|| base_currency.to_string());
+        Self {
+            id: c.id,
+            name: d.name.clone(),
+            company_name: d.company_name.clone(),
+            job_title: d.job_title.clone(),
+            industry: d.industry.clone(),
+            customer_type: d.customer_type.as_str().into(),
+            email: d.email.as_ref().map(|e| e.as_str().to_string()),
+            phone: d.phone.as_ref().map(|p| p.as_str().to_string()),
+            phone_e164: d.phone.as_ref().map(|p| p.e164().to_string()),
+            phone_verified: d.phone.as_ref().is_some_and(|p| p.verified()),
+            website: d.website.clone(),
+            address: address(&d.address),
+            status: d.status.as_str().into(),
+            lifecycle_stage: d.lifecycle_stage.as_str().into(),
+            lifecycle_updated_at: t(c.lifecycle_updated_at),
+            tags: d.tags.clone(),
+            source: d.source.as_str().into(),
+            source_detail: d.source_detail.clone(),
+            assigned_to: d.assigned_to,
+            portal_user_id: d.portal_user_id,
+            currency: d.currency.clone(),
+            language: d.language.clone(),
+            timezone: d.timezone.clone(),
+            bant: bant(&d.bant),
+            preferences: prefs(&d.preferences),
+            notes: d.notes.clone(),
+            custom_fields: Value::Object(d.custom_fields.clone()),
+            last_contact_at: ot(d.last_contact_at),
+            next_follow_up_at: ot(d.next_follow_up_at),
+            total_revenue: Money { amount_minor: c.derived.total_revenue, currency: currency.clone() },
+            total_invoices: c.derived.total_invoices,
+            lifetime_value: Money { amount_minor: c.derived.lifetime_value, currency },
+            lead_score: c.derived.lead_score,
+            churn_risk: c.derived.churn_risk.clone(),
+            deleted_at: ot(c.deleted_at),
+            deleted_by: c.deleted_by,
+            merged_into_customer_id: c.merged_into_customer_id,
+            created_at: t(c.created_at),
+            created_by: c.created_by,
+            updated_at: t(c.updated_at),
+            updated_by: c.updated_by,
+            version: c.version,
+        }
+    }
+}
+
+/// One page of customers.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CustomerList {
+    pub data: Vec<CustomerView>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// A timeline event.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventView {
+    pub id: Uuid,
+    pub customer_id: Uuid,
+    #[serde(rename = "type")]
+    pub event_type: String,
+    #[schema(value_type = Object)]
+    pub data: Value,
+    pub actor_type: String,
+    pub actor_id: Option<Uuid>,
+    pub at: String,
+}
+
+impl From<&EventRow> for EventView {
+    fn from(e: &EventRow) -> Self {
+        Self { id: e.id, customer_id: e.customer_id, event_type: e.event_type.clone(), data: e.data.clone(), actor_type: e.actor_type.clone(), actor_id: e.actor_id, at: t(e.at) }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventList {
+    pub data: Vec<EventView>,
+    pub next_cursor: Option<String>,
+}
+
+/// An audit log entry.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditView {
+    pub seq: i64,
+    pub table_name: String,
+    pub record_id: Uuid,
+    /// insert, update, delete or restore
+    pub action: String,
+    #[schema(value_type = Object)]
+    pub old_values: Value,
+    #[schema(value_type = Object)]
+    pub new_values: Value,
+    pub actor_type: String,
+    pub actor_id: Option<Uuid>,
+    pub conversation_id: Option<String>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub request_id: Option<String>,
+    pub at: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+impl From<&AuditRow> for AuditView {
+    fn from(a: &AuditRow) -> Self {
+        Self {
+            seq: a.seq,
+            table_name: a.table_name.clone(),
+            record_id: a.record_id,
+            action: a.action.clone(),
+            old_values: a.old_values.clone(),
+            new_values: a.new_values.clone(),
+            actor_type: a.actor_type.clone(),
+            actor_id: a.actor_id,
+            conversation_id: a.conversation_id.clone(),
+            ip: a.ip.clone(),
+            user_agent: a.user_agent.clone(),
+            request_id: a.request_id.clone(),
+            at: t(a.at),
+            prev_hash: a.prev_hash.clone(),
+            hash: a.hash.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditList {
+    pub data: Vec<AuditView>,
+    pub next_cursor: Option<String>,
+}
+
+/// A user of the tenant; never its password.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserView {
+    pub id: Uuid,
+    pub email: String,
+    pub name: String,
+    pub role: String,
+    pub active: bool,
+    pub last_login_at: Option<String>,
+    pub created_at: String,
+    pub version: i64,
+    /// Only in the answer to an invitation without a password: shown once.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub initial_password: Option<String>,
+}
+
+impl From<&UserRow> for UserView {
+    fn from(u: &UserRow) -> Self {
+        Self { id: u.id, email: u.email.clone(), name: u.name.clone(), role: u.role.clone(), active: u.active, last_login_at: ot(u.last_login_at), created_at: t(u.created_at), version: u.version, initial_password: None }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserList {
+    pub data: Vec<UserView>,
+}
+
+/// An API key; its secret appears only in the answer that creates it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApiKeyView {
+    pub id: Uuid,
+    pub name: String,
+    pub role: String,
+    /// The first characters of the secret, to recognize it.
+    pub prefix: String,
+    pub created_by: Option<Uuid>,
+    pub created_at: String,
+    pub revoked_at: Option<String>,
+    pub last_used_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+}
+
+impl From<&ApiKeyRow> for ApiKeyView {
+    fn from(k: &ApiKeyRow) -> Self {
+        Self {
+            id: k.id,
+            name: k.name.clone(),
+            role: k.role.clone(),
+            prefix: k.prefix.clone(),
+            created_by: k.created_by,
+            created_at: t(k.created_at),
+            revoked_at: ot(k.revoked_at),
+            last_used_at: ot(k.last_used_at),
+            secret: None,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApiKeyList {
+    pub data: Vec<ApiKeyView>,
+}
+
+/// Tokens answered by sign-in and refresh.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenView {
+    pub access_token: String,
+    pub refresh_token: String,
+    /// Always "Bearer".
+    pub token_type: String,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+}
+
+/// The result of verifying the audit chain.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VerificationView {
+    pub tenant_id: Uuid,
+    pub ok: bool,
+    pub entries: i64,
+    pub first_broken_seq: Option<i64>,
+    pub reason: Option<String>,
+}
+
+/// An RFC 9457 problem.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub problem_type: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// Stable, snake_case: what a client branches on.
+    pub code: String,
+    pub errors: Vec<FieldErrorView>,
+    pub request_id: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FieldErrorView {
+    pub field: String,
+    pub code: String,
+    pub message: String,
+}
