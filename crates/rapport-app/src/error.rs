@@ -30,9 +30,9 @@ pub enum AppError {
     IdempotencyKeyReused,
     #[error("too many attempts; retry in {retry_after} seconds")]
     RateLimited { retry_after: u64 },
-    #[error("the database is unavailable")]
+    #[error("the database is unavailable: {0}")]
     Unavailable(String),
-    #[error("internal error")]
+    #[error("internal error: {0}")]
     Internal(String),
 }
 

@@ -97,6 +97,7 @@ pub(super) async fn append(tx: &mut SqlTx, a: &AuditRow) -> StoreResult<()> {
     .bind(a.seq)
     .bind(&a.table_name)
     .bind(a.record_id)
+    .bind(&a.action)
     .bind(Json(&a.old_values))
     .bind(Json(&a.new_values))
     .bind(&a.values_digest)

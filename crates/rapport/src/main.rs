@@ -1,3 +1,18 @@
-fn main() {
-    println!("Hello, world!");
+//! The `rapport` command: parse, run, exit.
+#![forbid(unsafe_code)]
+
+use clap::Parser;
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = rapport::cli::Cli::parse();
+    rapport::telemetry::init();
+    let mut out = std::io::stdout();
+    match rapport::cli::execute(cli, &mut out).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
 }
