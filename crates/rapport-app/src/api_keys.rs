@@ -11,12 +11,19 @@ use crate::{App, AppError, AppResult, Principal, RequestMeta};
 
 impl App {
     /// Creates a key; answers it with its secret, which is never shown again.
-    pub async fn create_api_key(&self, p: &Principal, meta: &RequestMeta, name: &str, role: Role) -> AppResult<(ApiKeyRow, String)> {
+    pub async fn create_api_key(
+        &self,
+        p: &Principal,
+        meta: &RequestMeta,
+        name: &str,
+        role: Role,
+    ) -> AppResult<(ApiKeyRow, String)> {
         p.require(Permission::ApiKeysManage, "manage API keys")?;
         if role == Role::Owner || role == Role::Portal || !p.role.may_grant(role) {
             return Err(AppError::invalid("role", "invalid_value", "an API key cannot hold this role"));
         }
-        let name = rapport_core::text::bounded("name", name, 1, 100).map_err(|e| AppError::Validation(rapport_core::Invalid(vec![e])))?;
+        let name = rapport_core::text::bounded("name", name, 1, 100)
+            .map_err(|e| AppError::Validation(rapport_core::Invalid(vec![e])))?;
         let id = Uuid::now_v7();
         let secret = App::new_api_key_secret(p.tenant_id, id);
         let key = ApiKeyRow {
@@ -35,7 +42,14 @@ impl App {
         tx.insert_api_key(&key).await?;
         let actor = p.actor();
         Trail { actor: &actor, meta }
-            .audit(tx.as_mut(), "api_keys", id, "insert", json!({}), json!({"name": key.name, "role": key.role, "prefix": key.prefix}))
+            .audit(
+                tx.as_mut(),
+                "api_keys",
+                id,
+                "insert",
+                json!({}),
+                json!({"name": key.name, "role": key.role, "prefix": key.prefix}),
+            )
             .await?;
         tx.commit().await?;
         Ok((key, secret))
@@ -59,7 +73,14 @@ impl App {
         tx.update_api_key(&key).await?;
         let actor = p.actor();
         Trail { actor: &actor, meta }
-            .audit(tx.as_mut(), "api_keys", id, "delete", json!({"revoked_at": null}), json!({"revoked_at": rapport_core::audit::format_time(now())}))
+            .audit(
+                tx.as_mut(),
+                "api_keys",
+                id,
+                "delete",
+                json!({"revoked_at": null}),
+                json!({"revoked_at": rapport_core::audit::format_time(now())}),
+            )
             .await?;
         tx.commit().await?;
         Ok(key)

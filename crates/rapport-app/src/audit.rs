@@ -82,6 +82,12 @@ impl App {
                 break;
             }
         }
-        Ok(Verification { tenant_id: tenant, ok: true, entries: expected_seq - 1, first_broken_seq: None, reason: None })
+        Ok(Verification {
+            tenant_id: tenant,
+            ok: true,
+            entries: expected_seq - 1,
+            first_broken_seq: None,
+            reason: None,
+        })
     }
 }

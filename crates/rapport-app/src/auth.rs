@@ -95,8 +95,12 @@ impl App {
     fn access_token(&self, tenant: Uuid, user: Uuid) -> AppResult<String> {
         let iat = now().unix_timestamp();
         let claims = Claims { sub: user, tid: tenant, iat, exp: iat + self.settings.access_ttl_seconds };
-        encode(&Header::default(), &claims, &EncodingKey::from_secret(self.settings.jwt_secret.expose_secret().as_bytes()))
-            .map_err(|e| AppError::Internal(format!("jwt: {e}")))
+        encode(
+            &Header::default(),
+            &claims,
+            &EncodingKey::from_secret(self.settings.jwt_secret.expose_secret().as_bytes()),
+        )
+        .map_err(|e| AppError::Internal(format!("jwt: {e}")))
     }
 
     async fn issue_tokens(&self, tx: &mut dyn rapport_store::Tx, tenant: Uuid, user: Uuid) -> AppResult<TokenPair> {
@@ -171,8 +175,12 @@ impl App {
         }
         let mut v = Validation::default();
         v.leeway = 5;
-        let data = decode::<Claims>(bearer, &DecodingKey::from_secret(self.settings.jwt_secret.expose_secret().as_bytes()), &v)
-            .map_err(|_| AppError::InvalidToken)?;
+        let data = decode::<Claims>(
+            bearer,
+            &DecodingKey::from_secret(self.settings.jwt_secret.expose_secret().as_bytes()),
+            &v,
+        )
+        .map_err(|_| AppError::InvalidToken)?;
         let c = data.claims;
         let mut tx = self.store.read(c.tid).await?;
         let user = tx.get_user(c.sub).await?.ok_or(AppError::InvalidToken)?;

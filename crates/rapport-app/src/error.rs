@@ -84,7 +84,8 @@ impl From<StoreError> for AppError {
             StoreError::NotFound => AppError::NotFound("record"),
             StoreError::StaleVersion => AppError::VersionMismatch { current: -1 },
             StoreError::Conflict(which) => {
-                if which.contains("user_logins") || which.contains("users_email") || which.contains("email_normalized") {
+                if which.contains("user_logins") || which.contains("users_email") || which.contains("email_normalized")
+                {
                     AppError::Conflict("email_taken", "a user with this email exists".into())
                 } else if which.contains("slug") {
                     AppError::Conflict("slug_taken", "a tenant with this slug exists".into())

@@ -16,16 +16,29 @@ pub struct StoredAnswer {
 
 impl App {
     /// The first answer to this key, if any; a different request under the same key is 422.
-    pub async fn idempotent_answer(&self, p: &Principal, key: &str, request_hash: &str) -> AppResult<Option<StoredAnswer>> {
+    pub async fn idempotent_answer(
+        &self,
+        p: &Principal,
+        key: &str,
+        request_hash: &str,
+    ) -> AppResult<Option<StoredAnswer>> {
         let mut tx = self.store.read(p.tenant_id).await?;
         match tx.get_idempotency(p.id, key).await? {
-            Some(r) if r.request_hash == request_hash => Ok(Some(StoredAnswer { status: r.status as u16, headers: r.headers, body: r.body })),
+            Some(r) if r.request_hash == request_hash => {
+                Ok(Some(StoredAnswer { status: r.status as u16, headers: r.headers, body: r.body }))
+            }
             Some(_) => Err(AppError::IdempotencyKeyReused),
             None => Ok(None),
         }
     }
 
-    pub async fn remember_answer(&self, p: &Principal, key: &str, request_hash: &str, a: &StoredAnswer) -> AppResult<()> {
+    pub async fn remember_answer(
+        &self,
+        p: &Principal,
+        key: &str,
+        request_hash: &str,
+        a: &StoredAnswer,
+    ) -> AppResult<()> {
         let mut tx = self.store.begin(p.tenant_id).await?;
         tx.put_idempotency(&IdempotencyRow {
             tenant_id: p.tenant_id,

@@ -47,7 +47,13 @@ impl std::fmt::Debug for AppSettings {
 impl AppSettings {
     /// The defaults for a server: OWASP's argon2id minimum, 15-minute access tokens.
     pub fn new(jwt_secret: secrecy::SecretString) -> Self {
-        Self { jwt_secret, access_ttl_seconds: 900, refresh_ttl_seconds: 30 * 24 * 3600, argon2_memory_kib: 19 * 1024, argon2_iterations: 2 }
+        Self {
+            jwt_secret,
+            access_ttl_seconds: 900,
+            refresh_ttl_seconds: 30 * 24 * 3600,
+            argon2_memory_kib: 19 * 1024,
+            argon2_iterations: 2,
+        }
     }
 }
 

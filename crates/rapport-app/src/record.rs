@@ -17,7 +17,15 @@ pub struct Trail<'a> {
 
 impl Trail<'_> {
     /// Appends an audit entry linked to the tenant's chain.
-    pub async fn audit(&self, tx: &mut dyn Tx, table: &str, record_id: Uuid, action: &str, old: Value, new: Value) -> AppResult<()> {
+    pub async fn audit(
+        &self,
+        tx: &mut dyn Tx,
+        table: &str,
+        record_id: Uuid,
+        action: &str,
+        old: Value,
+        new: Value,
+    ) -> AppResult<()> {
         let (seq, prev) = tx.audit_head().await?;
         let digest = values_digest(&old, &new);
         let at = now();

@@ -46,7 +46,8 @@ impl App {
     /// Creates a tenant and its owner in one transaction. The slug comes from the name and
     /// gets a suffix when another tenant has it.
     pub async fn create_tenant(&self, name: &str, owner: NewUser) -> AppResult<(TenantRow, UserRow)> {
-        let name = rapport_core::text::bounded("name", name, 1, 200).map_err(|e| AppError::Validation(rapport_core::Invalid(vec![e])))?;
+        let name = rapport_core::text::bounded("name", name, 1, 200)
+            .map_err(|e| AppError::Validation(rapport_core::Invalid(vec![e])))?;
         let base = slugify(&name);
         let id = Uuid::now_v7();
         match self.create_tenant_with_slug(id, &name, &base, &owner).await {
@@ -58,7 +59,13 @@ impl App {
         }
     }
 
-    async fn create_tenant_with_slug(&self, id: Uuid, name: &str, slug: &str, owner: &NewUser) -> AppResult<(TenantRow, UserRow)> {
+    async fn create_tenant_with_slug(
+        &self,
+        id: Uuid,
+        name: &str,
+        slug: &str,
+        owner: &NewUser,
+    ) -> AppResult<(TenantRow, UserRow)> {
         let tenant = TenantRow {
             id,
             name: name.to_string(),
@@ -89,7 +96,12 @@ impl App {
             return Ok(None);
         }
         let password = random_token(18);
-        let owner = NewUser { email: "owner@rapport.local".into(), name: "Owner".into(), role: Role::Owner, password: Some(password.clone()) };
+        let owner = NewUser {
+            email: "owner@rapport.local".into(),
+            name: "Owner".into(),
+            role: Role::Owner,
+            password: Some(password.clone()),
+        };
         let (tenant, user) = self.create_tenant("Default", owner).await?;
         Ok(Some(Bootstrap { tenant, owner_email: user.email, owner_password: password }))
     }

@@ -38,13 +38,20 @@ pub fn user_audit_values(u: &UserRow) -> Value {
 
 impl App {
     pub(crate) async fn insert_user(&self, tx: &mut dyn Tx, trail: &Trail<'_>, n: &NewUser) -> AppResult<UserRow> {
-        let email = Email::parse("email", &n.email).map_err(|e| AppError::Validation(rapport_core::Invalid(vec![e])))?;
-        let name = if n.name.trim().is_empty() { email.as_str().split('@').next().unwrap_or("user").to_string() } else { n.name.clone() };
-        let name = rapport_core::text::bounded("name", &name, 1, 200).map_err(|e| AppError::Validation(rapport_core::Invalid(vec![e])))?;
+        let email =
+            Email::parse("email", &n.email).map_err(|e| AppError::Validation(rapport_core::Invalid(vec![e])))?;
+        let name = if n.name.trim().is_empty() {
+            email.as_str().split('@').next().unwrap_or("user").to_string()
+        } else {
+            n.name.clone()
+        };
+        let name = rapport_core::text::bounded("name", &name, 1, 200)
+            .map_err(|e| AppError::Validation(rapport_core::Invalid(vec![e])))?;
         if !n.role.is_user_role() {
             return Err(AppError::invalid("role", "invalid_value", "integration is a role for API keys only"));
         }
-        let password = n.password.clone().ok_or_else(|| AppError::invalid("password", "required", "password is required"))?;
+        let password =
+            n.password.clone().ok_or_else(|| AppError::invalid("password", "required", "password is required"))?;
         let at = now();
         let user = UserRow {
             id: Uuid::now_v7(),
@@ -77,7 +84,12 @@ impl App {
     }
 
     /// Invites a user; answers the user and, when none was given, a one-time password.
-    pub async fn create_user(&self, p: &Principal, meta: &RequestMeta, mut n: NewUser) -> AppResult<(UserRow, Option<String>)> {
+    pub async fn create_user(
+        &self,
+        p: &Principal,
+        meta: &RequestMeta,
+        mut n: NewUser,
+    ) -> AppResult<(UserRow, Option<String>)> {
         p.require(Permission::UsersManage, "manage users")?;
         if !p.role.may_grant(n.role) {
             return Err(AppError::Forbidden("grant this role"));
@@ -111,7 +123,14 @@ impl App {
 
     /// Changes a user's name, role, password or active flag. Deactivation hands the user's
     /// customers to `reassign_to` (or leaves them unassigned) in the same transaction.
-    pub async fn update_user(&self, p: &Principal, meta: &RequestMeta, id: Uuid, patch: UserPatch, if_match: Option<i64>) -> AppResult<UserRow> {
+    pub async fn update_user(
+        &self,
+        p: &Principal,
+        meta: &RequestMeta,
+        id: Uuid,
+        patch: UserPatch,
+        if_match: Option<i64>,
+    ) -> AppResult<UserRow> {
         p.require(Permission::UsersManage, "manage users")?;
         let mut tx = self.store.begin(p.tenant_id).await?;
         let old = tx.get_user(id).await?.ok_or(AppError::NotFound("user"))?;
@@ -126,7 +145,8 @@ impl App {
         }
         let mut u = old.clone();
         if let Some(name) = &patch.name {
-            u.name = rapport_core::text::bounded("name", name, 1, 200).map_err(|e| AppError::Validation(rapport_core::Invalid(vec![e])))?;
+            u.name = rapport_core::text::bounded("name", name, 1, 200)
+                .map_err(|e| AppError::Validation(rapport_core::Invalid(vec![e])))?;
         }
         if let Some(r) = patch.role {
             if !r.is_user_role() {
@@ -142,7 +162,8 @@ impl App {
         }
         let losing_owner = old_role == Role::Owner && (u.role != "owner" || !u.active);
         if losing_owner {
-            let owners = tx.list_users().await?.into_iter().filter(|x| x.role == "owner" && x.active && x.id != id).count();
+            let owners =
+                tx.list_users().await?.into_iter().filter(|x| x.role == "owner" && x.active && x.id != id).count();
             if owners == 0 {
                 return Err(AppError::Conflict("last_owner", "a tenant keeps at least one active owner".into()));
             }
@@ -168,7 +189,17 @@ impl App {
             let to = match patch.reassign_to {
                 Patch::Value(t) => {
                     let target = tx.get_user(t).await?.filter(|t| t.active && t.id != id);
-                    Some(target.ok_or_else(|| AppError::invalid("reassign_to", "invalid_reference", "reassign_to must be another active user of this tenant"))?.id)
+                    Some(
+                        target
+                            .ok_or_else(|| {
+                                AppError::invalid(
+                                    "reassign_to",
+                                    "invalid_reference",
+                                    "reassign_to must be another active user of this tenant",
+                                )
+                            })?
+                            .id,
+                    )
                 }
                 _ => None,
             };
@@ -178,9 +209,20 @@ impl App {
         Ok(u)
     }
 
-    async fn reassign_customers(&self, tx: &mut dyn Tx, trail: &Trail<'_>, from: Uuid, to: Option<Uuid>) -> AppResult<()> {
+    async fn reassign_customers(
+        &self,
+        tx: &mut dyn Tx,
+        trail: &Trail<'_>,
+        from: Uuid,
+        to: Option<Uuid>,
+    ) -> AppResult<()> {
         loop {
-            let q = CustomerQuery { limit: 200, assigned_to: Some(AssignedFilter::User(from)), include_deleted: true, ..Default::default() };
+            let q = CustomerQuery {
+                limit: 200,
+                assigned_to: Some(AssignedFilter::User(from)),
+                include_deleted: true,
+                ..Default::default()
+            };
             let page = tx.list_customers(&q).await?;
             if page.is_empty() {
                 return Ok(());

@@ -66,9 +66,7 @@ impl Phone {
         if t.chars().count() > Self::MAX_LEN {
             return Err(FieldError::new(field, "too_long", "phone must be at most 50 characters"));
         }
-        let invalid = || {
-            FieldError::new(field, "invalid_phone", "phone is not a valid number for its region")
-        };
+        let invalid = || FieldError::new(field, "invalid_phone", "phone is not a valid number for its region");
         let country = phonenumber::country::Id::from_str(region).ok();
         if t.chars().any(|c| c.is_alphabetic()) {
             return Err(invalid());

@@ -19,11 +19,7 @@ pub fn bounded(field: &str, raw: &str, min: usize, max: usize) -> Result<String,
         return Err(FieldError::new(field, "required", format!("{field} must not be empty")));
     }
     if n > max {
-        return Err(FieldError::new(
-            field,
-            "too_long",
-            format!("{field} must be at most {max} characters"),
-        ));
+        return Err(FieldError::new(field, "too_long", format!("{field} must be at most {max} characters")));
     }
     if t.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') {
         return Err(FieldError::new(

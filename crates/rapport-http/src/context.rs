@@ -22,11 +22,13 @@ pub fn request_id() -> Option<String> {
 
 fn acceptable_id(v: &HeaderValue) -> Option<String> {
     let s = v.to_str().ok()?;
-    (!s.is_empty() && s.len() <= 128 && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c))).then(|| s.to_string())
+    (!s.is_empty() && s.len() <= 128 && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c)))
+        .then(|| s.to_string())
 }
 
 pub async fn request_context(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let id = req.headers().get("x-request-id").and_then(acceptable_id).unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    let id =
+        req.headers().get("x-request-id").and_then(acceptable_id).unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
     let method = req.method().clone();
     let route = req
         .extensions()

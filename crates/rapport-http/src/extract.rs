@@ -18,11 +18,17 @@ use crate::AppState;
 
 fn json_rejection(r: JsonRejection) -> Response {
     match r {
-        JsonRejection::MissingJsonContentType(_) => problem(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "Send the body as application/json."),
-        JsonRejection::BytesRejection(b) if b.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            problem(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "The request body is larger than the server accepts.")
+        JsonRejection::MissingJsonContentType(_) => {
+            problem(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "Send the body as application/json.")
         }
-        JsonRejection::JsonDataError(e) => problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", &e.body_text()),
+        JsonRejection::BytesRejection(b) if b.status() == StatusCode::PAYLOAD_TOO_LARGE => problem(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "The request body is larger than the server accepts.",
+        ),
+        JsonRejection::JsonDataError(e) => {
+            problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", &e.body_text())
+        }
         other => problem(StatusCode::BAD_REQUEST, "malformed_json", &other.body_text()),
     }
 }
@@ -82,7 +88,9 @@ impl<S: Send + Sync> FromRequestParts<S> for PathId {
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         match axum::extract::Path::<Uuid>::from_request_parts(parts, state).await {
             Ok(p) => Ok(PathId(p.0)),
-            Err(PathRejection::FailedToDeserializePathParams(_)) => Err(problem(StatusCode::NOT_FOUND, "not_found", "No record has this id.")),
+            Err(PathRejection::FailedToDeserializePathParams(_)) => {
+                Err(problem(StatusCode::NOT_FOUND, "not_found", "No record has this id."))
+            }
             Err(r) => Err(problem(StatusCode::BAD_REQUEST, "bad_request", &r.body_text())),
         }
     }
@@ -96,7 +104,8 @@ pub async fn authenticate(parts: &mut Parts, state: &AppState) -> Result<Princip
     if let Some(p) = parts.extensions.get::<Principal>() {
         return Ok(p.clone());
     }
-    let header = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).ok_or(AppError::Unauthenticated)?;
+    let header =
+        parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).ok_or(AppError::Unauthenticated)?;
     let token = header
         .strip_prefix("Bearer ")
         .or_else(|| header.strip_prefix("bearer "))
@@ -133,7 +142,8 @@ impl<S: Send + Sync> FromRequestParts<S> for Meta {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let ip = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string());
-        let user_agent = parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(|s| s.chars().take(500).collect());
+        let user_agent =
+            parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(|s| s.chars().take(500).collect());
         Ok(Meta(RequestMeta { ip, user_agent, request_id: request_id() }))
     }
 }

@@ -21,7 +21,13 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
     let key = match req.headers().get("idempotency-key").map(|v| v.to_str().map(str::to_string)) {
         None => return next.run(req).await,
         Some(Ok(k)) if !k.is_empty() && k.len() <= 255 => k,
-        Some(_) => return problem(StatusCode::BAD_REQUEST, "invalid_idempotency_key", "Idempotency-Key must be 1 to 255 visible characters."),
+        Some(_) => {
+            return problem(
+                StatusCode::BAD_REQUEST,
+                "invalid_idempotency_key",
+                "Idempotency-Key must be 1 to 255 visible characters.",
+            )
+        }
     };
     if req.method() != Method::POST {
         return next.run(req).await;
@@ -32,7 +38,11 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
         return next.run(Request::from_parts(parts, body)).await;
     };
     let Ok(bytes) = to_bytes(body, BODY_LIMIT).await else {
-        return problem(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "The request body is larger than the server accepts.");
+        return problem(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "The request body is larger than the server accepts.",
+        );
     };
     let mut h = Sha256::new();
     h.update(parts.uri.path().as_bytes());
@@ -52,7 +62,11 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
     let Ok(out) = to_bytes(rbody, 8 * BODY_LIMIT).await else {
         return problem(StatusCode::INTERNAL_SERVER_ERROR, "internal", "The server could not complete the request.");
     };
-    let answer = StoredAnswer { status: rparts.status.as_u16(), headers: kept_headers(&rparts.headers), body: String::from_utf8_lossy(&out).into_owned() };
+    let answer = StoredAnswer {
+        status: rparts.status.as_u16(),
+        headers: kept_headers(&rparts.headers),
+        body: String::from_utf8_lossy(&out).into_owned(),
+    };
     if let Err(e) = state.app.remember_answer(&principal, &key, &request_hash, &answer).await {
         tracing::warn!(error = %e, "could not store an idempotent answer");
     }
@@ -73,7 +87,9 @@ fn replay(a: StoredAnswer) -> Response {
     let mut res = (StatusCode::from_u16(a.status).unwrap_or(StatusCode::OK), a.body).into_response();
     if let Value::Object(m) = a.headers {
         for (k, v) in m {
-            if let (Ok(name), Some(Ok(val))) = (header::HeaderName::from_bytes(k.as_bytes()), v.as_str().map(HeaderValue::from_str)) {
+            if let (Ok(name), Some(Ok(val))) =
+                (header::HeaderName::from_bytes(k.as_bytes()), v.as_str().map(HeaderValue::from_str))
+            {
                 res.headers_mut().insert(name, val);
             }
         }

@@ -11,10 +11,13 @@ struct Series {
     seconds: f64,
 }
 
+/// Method, route and status.
+type SeriesKey = (String, String, u16);
+
 /// Per method, route and status: how many requests and how long they took in all.
 #[derive(Clone, Default)]
 pub struct Metrics {
-    series: Arc<Mutex<BTreeMap<(String, String, u16), Series>>>,
+    series: Arc<Mutex<BTreeMap<SeriesKey, Series>>>,
 }
 
 impl Metrics {
@@ -28,14 +31,26 @@ impl Metrics {
 
     pub fn render(&self) -> String {
         let mut out = String::new();
-        out.push_str("# HELP rapport_http_requests_total HTTP requests served.\n# TYPE rapport_http_requests_total counter\n");
+        out.push_str(
+            "# HELP rapport_http_requests_total HTTP requests served.\n# TYPE rapport_http_requests_total counter\n",
+        );
         let Ok(m) = self.series.lock() else { return out };
         for ((method, route, status), s) in m.iter() {
-            let _ = writeln!(out, "rapport_http_requests_total{{method=\"{method}\",route=\"{}\",status=\"{status}\"}} {}", route.replace('"', ""), s.count);
+            let _ = writeln!(
+                out,
+                "rapport_http_requests_total{{method=\"{method}\",route=\"{}\",status=\"{status}\"}} {}",
+                route.replace('"', ""),
+                s.count
+            );
         }
         out.push_str("# HELP rapport_http_request_seconds_total Time spent serving HTTP requests.\n# TYPE rapport_http_request_seconds_total counter\n");
         for ((method, route, status), s) in m.iter() {
-            let _ = writeln!(out, "rapport_http_request_seconds_total{{method=\"{method}\",route=\"{}\",status=\"{status}\"}} {:.6}", route.replace('"', ""), s.seconds);
+            let _ = writeln!(
+                out,
+                "rapport_http_request_seconds_total{{method=\"{method}\",route=\"{}\",status=\"{status}\"}} {:.6}",
+                route.replace('"', ""),
+                s.seconds
+            );
         }
         out
     }

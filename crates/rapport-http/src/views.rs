@@ -107,11 +107,22 @@ pub struct CustomerView {
 }
 
 fn address(a: &Address) -> AddressView {
-    AddressView { street: a.street.clone(), city: a.city.clone(), state: a.state.clone(), postal_code: a.postal_code.clone(), country: a.country.clone() }
+    AddressView {
+        street: a.street.clone(),
+        city: a.city.clone(),
+        state: a.state.clone(),
+        postal_code: a.postal_code.clone(),
+        country: a.country.clone(),
+    }
 }
 
 fn bant(b: &Bant) -> BantView {
-    BantView { budget: b.budget.as_str().into(), authority: b.authority.as_str().into(), need: b.need.as_str().into(), timeline: b.timeline.as_str().into() }
+    BantView {
+        budget: b.budget.as_str().into(),
+        authority: b.authority.as_str().into(),
+        need: b.need.as_str().into(),
+        timeline: b.timeline.as_str().into(),
+    }
 }
 
 fn prefs(p: &Preferences) -> PreferencesView {
@@ -193,7 +204,15 @@ pub struct EventView {
 
 impl From<&EventRow> for EventView {
     fn from(e: &EventRow) -> Self {
-        Self { id: e.id, customer_id: e.customer_id, event_type: e.event_type.clone(), data: e.data.clone(), actor_type: e.actor_type.clone(), actor_id: e.actor_id, at: t(e.at) }
+        Self {
+            id: e.id,
+            customer_id: e.customer_id,
+            event_type: e.event_type.clone(),
+            data: e.data.clone(),
+            actor_type: e.actor_type.clone(),
+            actor_id: e.actor_id,
+            at: t(e.at),
+        }
     }
 }
 
@@ -272,7 +291,17 @@ pub struct UserView {
 
 impl From<&UserRow> for UserView {
     fn from(u: &UserRow) -> Self {
-        Self { id: u.id, email: u.email.clone(), name: u.name.clone(), role: u.role.clone(), active: u.active, last_login_at: ot(u.last_login_at), created_at: t(u.created_at), version: u.version, initial_password: None }
+        Self {
+            id: u.id,
+            email: u.email.clone(),
+            name: u.name.clone(),
+            role: u.role.clone(),
+            active: u.active,
+            last_login_at: ot(u.last_login_at),
+            created_at: t(u.created_at),
+            version: u.version,
+            initial_password: None,
+        }
     }
 }
 

@@ -30,7 +30,8 @@ pub struct PgStore {
 impl PgStore {
     /// Connects to `url` and brings the schema up to date.
     pub async fn connect(url: &str, max_connections: u32) -> StoreResult<Self> {
-        let opts = PgConnectOptions::from_str(url).map_err(|e| StoreError::Unavailable(format!("bad PostgreSQL URL: {e}")))?;
+        let opts =
+            PgConnectOptions::from_str(url).map_err(|e| StoreError::Unavailable(format!("bad PostgreSQL URL: {e}")))?;
         let pool = PgPoolOptions::new()
             .max_connections(max_connections.max(2))
             .acquire_timeout(Duration::from_secs(30))

@@ -124,7 +124,9 @@ pub(super) async fn insert_user(tx: &mut SqlTx, u: &UserRow) -> StoreResult<()> 
 
 pub(super) async fn get_user(tx: &mut SqlTx, id: Option<Uuid>, email: Option<&str>) -> StoreResult<Option<UserRow>> {
     let r: Option<UserRecord> = match (id, email) {
-        (Some(id), _) => sqlx::query_as("SELECT * FROM users WHERE tenant_id = $1 AND id = $2").bind(tx.tenant).bind(id),
+        (Some(id), _) => {
+            sqlx::query_as("SELECT * FROM users WHERE tenant_id = $1 AND id = $2").bind(tx.tenant).bind(id)
+        }
         (None, e) => sqlx::query_as("SELECT * FROM users WHERE tenant_id = $1 AND email_normalized = $2")
             .bind(tx.tenant)
             .bind(e.unwrap_or_default().to_string()),
@@ -224,8 +226,8 @@ pub(super) async fn get_api_key(tx: &mut SqlTx, id: Uuid) -> StoreResult<Option<
         .bind(tx.tenant)
         .bind(id)
         .fetch_optional(&mut *tx.tx)
-    .await
-    .map_err(map_err)?;
+        .await
+        .map_err(map_err)?;
     Ok(r.map(ApiKeyRow::from))
 }
 
@@ -239,15 +241,17 @@ pub(super) async fn list_api_keys(tx: &mut SqlTx) -> StoreResult<Vec<ApiKeyRow>>
 }
 
 pub(super) async fn update_api_key(tx: &mut SqlTx, k: &ApiKeyRow) -> StoreResult<()> {
-    let done = sqlx::query("UPDATE api_keys SET name = $3, revoked_at = $4, last_used_at = $5 WHERE tenant_id = $1 AND id = $2")
-        .bind(tx.tenant)
-        .bind(k.id)
-        .bind(&k.name)
-        .bind(ts(k.revoked_at))
-        .bind(ts(k.last_used_at))
-        .execute(&mut *tx.tx)
-        .await
-        .map_err(map_err)?;
+    let done = sqlx::query(
+        "UPDATE api_keys SET name = $3, revoked_at = $4, last_used_at = $5 WHERE tenant_id = $1 AND id = $2",
+    )
+    .bind(tx.tenant)
+    .bind(k.id)
+    .bind(&k.name)
+    .bind(ts(k.revoked_at))
+    .bind(ts(k.last_used_at))
+    .execute(&mut *tx.tx)
+    .await
+    .map_err(map_err)?;
     if done.rows_affected() == 0 {
         return Err(StoreError::NotFound);
     }
@@ -284,12 +288,13 @@ pub(super) async fn insert_refresh_token(tx: &mut SqlTx, r: &RefreshTokenRow) ->
 }
 
 pub(super) async fn get_refresh_token(tx: &mut SqlTx, hash: &str) -> StoreResult<Option<RefreshTokenRow>> {
-    let r: Option<RefreshRecord> = sqlx::query_as("SELECT * FROM refresh_tokens WHERE tenant_id = $1 AND token_hash = $2")
-        .bind(tx.tenant)
-        .bind(hash)
-        .fetch_optional(&mut *tx.tx)
-        .await
-        .map_err(map_err)?;
+    let r: Option<RefreshRecord> =
+        sqlx::query_as("SELECT * FROM refresh_tokens WHERE tenant_id = $1 AND token_hash = $2")
+            .bind(tx.tenant)
+            .bind(hash)
+            .fetch_optional(&mut *tx.tx)
+            .await
+            .map_err(map_err)?;
     Ok(r.map(|r| RefreshTokenRow {
         id: r.id,
         tenant_id: r.tenant_id,

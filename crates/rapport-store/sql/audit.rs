@@ -39,7 +39,13 @@ pub(super) async fn insert_event(tx: &mut SqlTx, e: &EventRow) -> StoreResult<()
     Ok(())
 }
 
-pub(super) async fn list_events(tx: &mut SqlTx, customer: Uuid, types: &[String], before: Option<Uuid>, limit: u32) -> StoreResult<Vec<EventRow>> {
+pub(super) async fn list_events(
+    tx: &mut SqlTx,
+    customer: Uuid,
+    types: &[String],
+    before: Option<Uuid>,
+    limit: u32,
+) -> StoreResult<Vec<EventRow>> {
     let mut qb = QueryBuilder::<Db>::new("SELECT * FROM customer_events WHERE tenant_id = ");
     qb.push_bind(tx.tenant).push(" AND customer_id = ").push_bind(customer);
     if !types.is_empty() {
@@ -79,11 +85,12 @@ pub(super) async fn head(tx: &mut SqlTx) -> StoreResult<(i64, String)> {
         .execute(&mut *tx.tx)
         .await
         .map_err(map_err)?;
-    let (seq, hash): (i64, String) = sqlx::query_as("UPDATE audit_heads SET seq = seq WHERE tenant_id = $1 RETURNING seq, hash")
-        .bind(tx.tenant)
-        .fetch_one(&mut *tx.tx)
-        .await
-        .map_err(map_err)?;
+    let (seq, hash): (i64, String) =
+        sqlx::query_as("UPDATE audit_heads SET seq = seq WHERE tenant_id = $1 RETURNING seq, hash")
+            .bind(tx.tenant)
+            .fetch_one(&mut *tx.tx)
+            .await
+            .map_err(map_err)?;
     Ok((seq, hash))
 }
 
@@ -198,13 +205,14 @@ pub(super) async fn list(tx: &mut SqlTx, q: &AuditQuery) -> StoreResult<Vec<Audi
 }
 
 pub(super) async fn chain(tx: &mut SqlTx, after: i64, limit: u32) -> StoreResult<Vec<AuditRow>> {
-    let rs: Vec<AuditRecord> = sqlx::query_as("SELECT * FROM audit_log WHERE tenant_id = $1 AND seq > $2 ORDER BY seq LIMIT $3")
-        .bind(tx.tenant)
-        .bind(after)
-        .bind(i64::from(limit))
-        .fetch_all(&mut *tx.tx)
-        .await
-        .map_err(map_err)?;
+    let rs: Vec<AuditRecord> =
+        sqlx::query_as("SELECT * FROM audit_log WHERE tenant_id = $1 AND seq > $2 ORDER BY seq LIMIT $3")
+            .bind(tx.tenant)
+            .bind(after)
+            .bind(i64::from(limit))
+            .fetch_all(&mut *tx.tx)
+            .await
+            .map_err(map_err)?;
     Ok(rs.into_iter().map(AuditRow::from).collect())
 }
 
@@ -221,13 +229,14 @@ struct IdempotencyRecord {
 }
 
 pub(super) async fn get_idempotency(tx: &mut SqlTx, principal: Uuid, key: &str) -> StoreResult<Option<IdempotencyRow>> {
-    let r: Option<IdempotencyRecord> = sqlx::query_as("SELECT * FROM idempotency_keys WHERE tenant_id = $1 AND principal_id = $2 AND key = $3")
-        .bind(tx.tenant)
-        .bind(principal)
-        .bind(key)
-        .fetch_optional(&mut *tx.tx)
-        .await
-        .map_err(map_err)?;
+    let r: Option<IdempotencyRecord> =
+        sqlx::query_as("SELECT * FROM idempotency_keys WHERE tenant_id = $1 AND principal_id = $2 AND key = $3")
+            .bind(tx.tenant)
+            .bind(principal)
+            .bind(key)
+            .fetch_optional(&mut *tx.tx)
+            .await
+            .map_err(map_err)?;
     Ok(r.map(|r| IdempotencyRow {
         tenant_id: r.tenant_id,
         principal_id: r.principal_id,

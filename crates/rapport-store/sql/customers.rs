@@ -87,7 +87,13 @@ impl TryFrom<CustomerRecord> for CustomerRow {
             email,
             phone,
             website: r.website,
-            address: Address { street: r.street, city: r.city, state: r.state, postal_code: r.postal_code, country: r.country },
+            address: Address {
+                street: r.street,
+                city: r.city,
+                state: r.state,
+                postal_code: r.postal_code,
+                country: r.country,
+            },
             status: vocab("status", &r.status, Status::parse)?,
             lifecycle_stage: vocab("lifecycle_stage", &r.lifecycle_stage, LifecycleStage::parse)?,
             tags: r.tags.0,
@@ -131,13 +137,50 @@ impl TryFrom<CustomerRecord> for CustomerRow {
 
 /// The writable columns, in the order `bind_writable` binds them from `$3`.
 const WRITABLE: [&str; 44] = [
-    "name", "company_name", "job_title", "industry", "customer_type", "email", "email_normalized",
-    "phone", "phone_e164", "phone_verified", "website", "street", "city", "state", "postal_code",
-    "country", "status", "lifecycle_stage", "lifecycle_updated_at", "tags", "source",
-    "source_detail", "assigned_to", "portal_user_id", "currency", "language", "timezone", "bant",
-    "preferences", "notes", "custom_fields", "last_contact_at", "next_follow_up_at",
-    "total_revenue", "total_invoices", "lifetime_value", "lead_score", "churn_risk", "deleted_at",
-    "deleted_by", "merged_into_customer_id", "updated_at", "updated_by", "version",
+    "name",
+    "company_name",
+    "job_title",
+    "industry",
+    "customer_type",
+    "email",
+    "email_normalized",
+    "phone",
+    "phone_e164",
+    "phone_verified",
+    "website",
+    "street",
+    "city",
+    "state",
+    "postal_code",
+    "country",
+    "status",
+    "lifecycle_stage",
+    "lifecycle_updated_at",
+    "tags",
+    "source",
+    "source_detail",
+    "assigned_to",
+    "portal_user_id",
+    "currency",
+    "language",
+    "timezone",
+    "bant",
+    "preferences",
+    "notes",
+    "custom_fields",
+    "last_contact_at",
+    "next_follow_up_at",
+    "total_revenue",
+    "total_invoices",
+    "lifetime_value",
+    "lead_score",
+    "churn_risk",
+    "deleted_at",
+    "deleted_by",
+    "merged_into_customer_id",
+    "updated_at",
+    "updated_by",
+    "version",
 ];
 
 type Query<'q> = sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments<'q>>;
@@ -221,10 +264,8 @@ pub(super) async fn update(tx: &mut SqlTx, c: &CustomerRow) -> StoreResult<()> {
         sets.join(", "),
         n + 2
     );
-    let done = bind_writable(sqlx::query(&sql).bind(tx.tenant).bind(c.id), c)
-        .execute(&mut *tx.tx)
-        .await
-        .map_err(map_err)?;
+    let done =
+        bind_writable(sqlx::query(&sql).bind(tx.tenant).bind(c.id), c).execute(&mut *tx.tx).await.map_err(map_err)?;
     if done.rows_affected() == 0 {
         return Err(match get(tx, c.id).await? {
             Some(_) => StoreError::StaleVersion,
@@ -307,7 +348,12 @@ fn push_eq_ci(qb: &mut QueryBuilder<'_, Db>, col: &str, v: &Option<String>) {
     }
 }
 
-fn push_range(qb: &mut QueryBuilder<'_, Db>, col: &str, after: Option<time::OffsetDateTime>, before: Option<time::OffsetDateTime>) {
+fn push_range(
+    qb: &mut QueryBuilder<'_, Db>,
+    col: &str,
+    after: Option<time::OffsetDateTime>,
+    before: Option<time::OffsetDateTime>,
+) {
     if let Some(t) = after {
         qb.push(format!(" AND {col} >= ")).push_bind(Ts(t));
     }

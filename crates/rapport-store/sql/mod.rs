@@ -36,7 +36,9 @@ pub(crate) fn map_err(e: sqlx::Error) -> StoreError {
         sqlx::Error::Database(d) if d.is_unique_violation() => {
             StoreError::Conflict(d.constraint().map(str::to_string).unwrap_or_else(|| d.message().to_string()))
         }
-        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => StoreError::Unavailable(e.to_string()),
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+            StoreError::Unavailable(e.to_string())
+        }
         _ => StoreError::Other(e.to_string()),
     }
 }
@@ -125,7 +127,11 @@ impl Tx for SqlTx {
     async fn update_customer(&mut self, c: &CustomerRow) -> StoreResult<()> {
         customers::update(self, c).await
     }
-    async fn find_customers_by_email(&mut self, email_normalized: &str, except: Option<Uuid>) -> StoreResult<Vec<CustomerRow>> {
+    async fn find_customers_by_email(
+        &mut self,
+        email_normalized: &str,
+        except: Option<Uuid>,
+    ) -> StoreResult<Vec<CustomerRow>> {
         customers::find_by_email(self, email_normalized, except).await
     }
     async fn list_customers(&mut self, q: &CustomerQuery) -> StoreResult<Vec<CustomerRow>> {
@@ -135,7 +141,13 @@ impl Tx for SqlTx {
     async fn insert_event(&mut self, e: &EventRow) -> StoreResult<()> {
         audit::insert_event(self, e).await
     }
-    async fn list_events(&mut self, customer_id: Uuid, types: &[String], before: Option<Uuid>, limit: u32) -> StoreResult<Vec<EventRow>> {
+    async fn list_events(
+        &mut self,
+        customer_id: Uuid,
+        types: &[String],
+        before: Option<Uuid>,
+        limit: u32,
+    ) -> StoreResult<Vec<EventRow>> {
         audit::list_events(self, customer_id, types, before, limit).await
     }
     async fn audit_head(&mut self) -> StoreResult<(i64, String)> {

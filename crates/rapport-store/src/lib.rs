@@ -9,7 +9,7 @@ mod query;
 mod rows;
 
 pub use error::{StoreError, StoreResult};
-pub use query::{AssignedFilter, AuditQuery, CustomerQuery, CustomerSort, Cursor, SortField, SortValue};
+pub use query::{AssignedFilter, AuditQuery, Cursor, CustomerQuery, CustomerSort, SortField, SortValue};
 pub use rows::*;
 
 use async_trait::async_trait;
@@ -93,13 +93,23 @@ pub trait Tx: Send {
     /// Writes `c` if its stored version is `c.version - 1`; else `StaleVersion`.
     async fn update_customer(&mut self, c: &CustomerRow) -> StoreResult<()>;
     /// Live customers (not deleted) with this normalized email, excluding `except`.
-    async fn find_customers_by_email(&mut self, email_normalized: &str, except: Option<Uuid>) -> StoreResult<Vec<CustomerRow>>;
+    async fn find_customers_by_email(
+        &mut self,
+        email_normalized: &str,
+        except: Option<Uuid>,
+    ) -> StoreResult<Vec<CustomerRow>>;
     async fn list_customers(&mut self, q: &CustomerQuery) -> StoreResult<Vec<CustomerRow>>;
 
     // Timeline
     async fn insert_event(&mut self, e: &EventRow) -> StoreResult<()>;
     /// Newest first; `before` is the id of the last event of the previous page.
-    async fn list_events(&mut self, customer_id: Uuid, types: &[String], before: Option<Uuid>, limit: u32) -> StoreResult<Vec<EventRow>>;
+    async fn list_events(
+        &mut self,
+        customer_id: Uuid,
+        types: &[String],
+        before: Option<Uuid>,
+        limit: u32,
+    ) -> StoreResult<Vec<EventRow>>;
 
     // Audit
     /// Locks the tenant's chain head until commit and returns it (0 and the genesis hash

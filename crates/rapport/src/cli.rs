@@ -117,7 +117,11 @@ pub enum AuditCommand {
     },
 }
 
-async fn open(config: &Option<PathBuf>, db: DbArgs, jwt: Option<SecretString>) -> anyhow::Result<(rapport_app::App, DbConfig, FileConfig)> {
+async fn open(
+    config: &Option<PathBuf>,
+    db: DbArgs,
+    jwt: Option<SecretString>,
+) -> anyhow::Result<(rapport_app::App, DbConfig, FileConfig)> {
     let file = FileConfig::load(config.as_deref())?;
     let dbc = DbConfig::resolve(db.data_dir, db.database_url, &file)?;
     let store = serve::connect(&dbc).await?;
@@ -141,7 +145,8 @@ pub async fn execute(cli: Cli, out: &mut (dyn Write + Send)) -> anyhow::Result<E
         }
         Command::Tenant(TenantCommand::Create { db, name, owner_email, owner_password }) => {
             let (app, _, _) = open(&cfg, db, None).await?;
-            let owner = NewUser { email: owner_email, name: String::new(), role: Role::Owner, password: Some(owner_password) };
+            let owner =
+                NewUser { email: owner_email, name: String::new(), role: Role::Owner, password: Some(owner_password) };
             let (t, _) = app.create_tenant(&name, owner).await.map_err(|e| anyhow::anyhow!("{e}{}", details(&e)))?;
             writeln!(out, "{}", t.id)?;
             app.store.close().await;
@@ -149,7 +154,10 @@ pub async fn execute(cli: Cli, out: &mut (dyn Write + Send)) -> anyhow::Result<E
         Command::User(UserCommand::Add { db, tenant, email, role, password, name }) => {
             let role = Role::parse(&role).with_context(|| format!("unknown role {role:?}"))?;
             let (app, _, _) = open(&cfg, db, None).await?;
-            let u = app.add_user(tenant, NewUser { email, name, role, password: Some(password) }).await.map_err(|e| anyhow::anyhow!("{e}{}", details(&e)))?;
+            let u = app
+                .add_user(tenant, NewUser { email, name, role, password: Some(password) })
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}{}", details(&e)))?;
             writeln!(out, "{}", u.id)?;
             app.store.close().await;
         }

@@ -39,7 +39,10 @@ impl DatabaseUrl {
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Ok(DatabaseUrl::Postgres(url.to_string()))
         } else {
-            bail!("unsupported database URL scheme in {:?}: use sqlite://PATH (the default) or postgres://USER@HOST/DB", redact(url))
+            bail!(
+                "unsupported database URL scheme in {:?}: use sqlite://PATH (the default) or postgres://USER@HOST/DB",
+                redact(url)
+            )
         }
     }
 }
@@ -51,7 +54,11 @@ pub fn redact(url: &str) -> String {
             let _ = u.set_password(Some("***"));
             u.to_string()
         }
-        _ => url.split('@').next_back().map(|rest| if url.contains('@') { format!("***@{rest}") } else { rest.to_string() }).unwrap_or_default(),
+        _ => url
+            .split('@')
+            .next_back()
+            .map(|rest| if url.contains('@') { format!("***@{rest}") } else { rest.to_string() })
+            .unwrap_or_default(),
     }
 }
 

@@ -19,11 +19,14 @@ use crate::config::{redact, DatabaseUrl, DbConfig};
 pub async fn connect(db: &DbConfig) -> anyhow::Result<Arc<dyn Store>> {
     Ok(match &db.database {
         DatabaseUrl::Sqlite(url) => {
-            std::fs::create_dir_all(&db.data_dir).with_context(|| format!("creating data directory {}", db.data_dir.display()))?;
+            std::fs::create_dir_all(&db.data_dir)
+                .with_context(|| format!("creating data directory {}", db.data_dir.display()))?;
             let readers = std::thread::available_parallelism().map(|n| n.get() as u32 * 2).unwrap_or(4);
             Arc::new(SqliteStore::connect(url, readers).await.with_context(|| format!("opening {url}"))?)
         }
-        DatabaseUrl::Postgres(url) => Arc::new(PgStore::connect(url, 16).await.with_context(|| format!("connecting to {}", redact(url)))?),
+        DatabaseUrl::Postgres(url) => {
+            Arc::new(PgStore::connect(url, 16).await.with_context(|| format!("connecting to {}", redact(url)))?)
+        }
     })
 }
 
@@ -67,7 +70,9 @@ pub async fn serve(app: App, listen: &str, out: &mut (dyn std::io::Write + Send)
     writeln!(out, "Rapport is listening on http://{addr}")?;
     let store = app.store.clone();
     let router = rapport_http::router(rapport_http::AppState::new(app));
-    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(shutdown_signal()).await?;
+    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
     store.close().await;
     tracing::info!("stopped");
     Ok(())

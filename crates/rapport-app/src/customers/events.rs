@@ -5,11 +5,19 @@ use serde_json::{json, Map, Value};
 
 /// Events for an update: specific ones for lifecycle, status, tags and assignment, and one
 /// `updated` naming every changed field.
-pub(super) fn for_update(old: &CustomerRow, new: &CustomerRow, changed: &Map<String, Value>, reason: Option<&str>) -> Vec<(&'static str, Value)> {
+pub(super) fn for_update(
+    old: &CustomerRow,
+    new: &CustomerRow,
+    changed: &Map<String, Value>,
+    reason: Option<&str>,
+) -> Vec<(&'static str, Value)> {
     let mut out = Vec::new();
     let (o, n) = (&old.data, &new.data);
     if o.lifecycle_stage != n.lifecycle_stage {
-        out.push(("lifecycle_changed", json!({"from": o.lifecycle_stage.as_str(), "to": n.lifecycle_stage.as_str(), "reason": reason})));
+        out.push((
+            "lifecycle_changed",
+            json!({"from": o.lifecycle_stage.as_str(), "to": n.lifecycle_stage.as_str(), "reason": reason}),
+        ));
     }
     if o.status != n.status {
         out.push(("status_changed", json!({"from": o.status.as_str(), "to": n.status.as_str(), "reason": reason})));

@@ -7,7 +7,7 @@ mod scope;
 use rapport_core::audit::{format_time, now};
 use rapport_core::customer::{apply_input, diff, Applied, CustomerData, InputContext, Source};
 use rapport_core::role::{Permission, Role, Scope};
-use rapport_store::{CustomerDerived, CustomerQuery, CustomerRow, Cursor, SortField, SortValue, Tx};
+use rapport_store::{Cursor, CustomerDerived, CustomerQuery, CustomerRow, SortField, SortValue, Tx};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -26,6 +26,14 @@ fn audit_values(c: &CustomerRow) -> serde_json::Map<String, Value> {
     c.data.to_audit_map()
 }
 
+/// Portal users reach their record only through `/me`: any customer id is unknown to them.
+fn reach_by_id(p: &Principal) -> AppResult<()> {
+    if p.scope() == Scope::OwnRecord {
+        return Err(AppError::NotFound("customer"));
+    }
+    Ok(())
+}
+
 /// Checks `If-Match` against the stored version.
 fn check_version(c: &CustomerRow, if_match: Option<i64>) -> AppResult<()> {
     match if_match {
@@ -40,7 +48,13 @@ impl App {
     }
 
     /// Loads a customer the caller may see (deleted ones only when asked and allowed).
-    async fn load_visible(&self, tx: &mut dyn Tx, p: &Principal, id: Uuid, include_deleted: bool) -> AppResult<CustomerRow> {
+    async fn load_visible(
+        &self,
+        tx: &mut dyn Tx,
+        p: &Principal,
+        id: Uuid,
+        include_deleted: bool,
+    ) -> AppResult<CustomerRow> {
         let c = tx.get_customer(id).await?.ok_or(AppError::NotFound("customer"))?;
         let deleted_ok = include_deleted && p.role.allows(Permission::CustomersReadDeleted);
         if (c.deleted_at.is_some() && !deleted_ok) || !visible(p, &c) {
@@ -50,7 +64,13 @@ impl App {
     }
 
     /// Checks the references of a record: assignee and portal user must be users here.
-    async fn check_references(&self, tx: &mut dyn Tx, p: &Principal, old: Option<&CustomerData>, d: &CustomerData) -> AppResult<()> {
+    async fn check_references(
+        &self,
+        tx: &mut dyn Tx,
+        p: &Principal,
+        old: Option<&CustomerData>,
+        d: &CustomerData,
+    ) -> AppResult<()> {
         if d.assigned_to != old.and_then(|o| o.assigned_to) {
             if let Some(a) = d.assigned_to {
                 if p.role == Role::Sales && Some(a) != p.user_id() {
@@ -58,7 +78,11 @@ impl App {
                 }
                 let ok = tx.get_user(a).await?.is_some_and(|u| u.active && u.role != "portal");
                 if !ok {
-                    return Err(AppError::invalid("assigned_to", "invalid_reference", "assigned_to must be an active user of this tenant"));
+                    return Err(AppError::invalid(
+                        "assigned_to",
+                        "invalid_reference",
+                        "assigned_to must be an active user of this tenant",
+                    ));
                 }
             }
         }
@@ -67,7 +91,11 @@ impl App {
                 p.require(Permission::CustomersAssign, "set a portal user")?;
                 let ok = tx.get_user(u).await?.is_some_and(|u| u.role == "portal");
                 if !ok {
-                    return Err(AppError::invalid("portal_user_id", "invalid_reference", "portal_user_id must be a portal user of this tenant"));
+                    return Err(AppError::invalid(
+                        "portal_user_id",
+                        "invalid_reference",
+                        "portal_user_id must be a portal user of this tenant",
+                    ));
                 }
             }
         }
@@ -75,7 +103,14 @@ impl App {
     }
 
     /// Refuses a second live customer with the same email, unless forced by a role allowed to.
-    async fn check_duplicate(&self, tx: &mut dyn Tx, p: &Principal, d: &CustomerData, except: Option<Uuid>, force: bool) -> AppResult<()> {
+    async fn check_duplicate(
+        &self,
+        tx: &mut dyn Tx,
+        p: &Principal,
+        d: &CustomerData,
+        except: Option<Uuid>,
+        force: bool,
+    ) -> AppResult<()> {
         let Some(email) = &d.email else { return Ok(()) };
         tx.lock_identity(&[format!("email:{}", email.normalized())]).await?;
         let found = tx.find_customers_by_email(email.normalized(), except).await?;
@@ -98,7 +133,8 @@ impl App {
         let mut tx = self.store.begin(p.tenant_id).await?;
         let region = self.region(tx.as_mut()).await?;
         let default_source = if p.kind == PrincipalKind::ApiKey { Source::Api } else { Source::Manual };
-        let Applied { mut data, delete_requested, force, .. } = apply_input(None, input, &InputContext { region: &region, default_source })?;
+        let Applied { mut data, delete_requested, force, .. } =
+            apply_input(None, input, &InputContext { region: &region, default_source })?;
         if delete_requested {
             return Err(AppError::invalid("status", "invalid_value", "a new customer cannot be deleted"));
         }
@@ -126,7 +162,9 @@ impl App {
         tx.insert_customer(&row).await?;
         let actor = p.actor();
         let trail = Trail { actor: &actor, meta };
-        trail.event(tx.as_mut(), row.id, "created", json!({"name": row.data.name, "source": row.data.source.as_str()})).await?;
+        trail
+            .event(tx.as_mut(), row.id, "created", json!({"name": row.data.name, "source": row.data.source.as_str()}))
+            .await?;
         if let Some(a) = row.data.assigned_to {
             trail.event(tx.as_mut(), row.id, "assigned", json!({"from": null, "to": a})).await?;
         }
@@ -136,25 +174,29 @@ impl App {
     }
 
     pub async fn get_customer(&self, p: &Principal, id: Uuid, include_deleted: bool) -> AppResult<CustomerRow> {
+        reach_by_id(p)?;
         p.require(Permission::CustomersRead, "read customers")?;
-        if p.scope() == Scope::OwnRecord {
-            return Err(AppError::NotFound("customer"));
-        }
         let mut tx = self.store.read(p.tenant_id).await?;
         self.load_visible(tx.as_mut(), p, id, include_deleted).await
     }
 
     /// PATCH and PUT: a partial update. `status: "deleted"` soft-deletes.
-    pub async fn update_customer(&self, p: &Principal, meta: &RequestMeta, id: Uuid, input: &Value, if_match: Option<i64>) -> AppResult<CustomerRow> {
+    pub async fn update_customer(
+        &self,
+        p: &Principal,
+        meta: &RequestMeta,
+        id: Uuid,
+        input: &Value,
+        if_match: Option<i64>,
+    ) -> AppResult<CustomerRow> {
+        reach_by_id(p)?;
         p.require(Permission::CustomersWrite, "change customers")?;
-        if p.scope() == Scope::OwnRecord {
-            return Err(AppError::NotFound("customer"));
-        }
         let mut tx = self.store.begin(p.tenant_id).await?;
         let old = self.load_visible(tx.as_mut(), p, id, false).await?;
         check_version(&old, if_match)?;
         let region = self.region(tx.as_mut()).await?;
-        let applied = apply_input(Some(&old.data), input, &InputContext { region: &region, default_source: old.data.source })?;
+        let applied =
+            apply_input(Some(&old.data), input, &InputContext { region: &region, default_source: old.data.source })?;
         let actor = p.actor();
         let trail = Trail { actor: &actor, meta };
         let row = self.apply_customer_change(tx.as_mut(), p, &trail, &old, applied).await?;
@@ -163,12 +205,20 @@ impl App {
     }
 
     /// Writes an applied input to `old`, with its checks, events and audit entry.
-    async fn apply_customer_change(&self, tx: &mut dyn Tx, p: &Principal, trail: &Trail<'_>, old: &CustomerRow, applied: Applied) -> AppResult<CustomerRow> {
+    async fn apply_customer_change(
+        &self,
+        tx: &mut dyn Tx,
+        p: &Principal,
+        trail: &Trail<'_>,
+        old: &CustomerRow,
+        applied: Applied,
+    ) -> AppResult<CustomerRow> {
         if applied.data.assigned_to != old.data.assigned_to && p.role != Role::Sales {
             p.require(Permission::CustomersAssign, "assign customers")?;
         }
         self.check_references(tx, p, Some(&old.data), &applied.data).await?;
-        let email_changed = applied.data.email.as_ref().map(|e| e.normalized()) != old.data.email.as_ref().map(|e| e.normalized());
+        let email_changed =
+            applied.data.email.as_ref().map(|e| e.normalized()) != old.data.email.as_ref().map(|e| e.normalized());
         if email_changed {
             self.check_duplicate(tx, p, &applied.data, Some(old.id), applied.force).await?;
         }
@@ -183,7 +233,14 @@ impl App {
     }
 
     /// Stores `new` over `old` when any field differs: version, times, events, audit.
-    pub(crate) async fn write_customer_update(&self, tx: &mut dyn Tx, trail: &Trail<'_>, old: &CustomerRow, mut new: CustomerRow, reason: Option<&str>) -> AppResult<CustomerRow> {
+    pub(crate) async fn write_customer_update(
+        &self,
+        tx: &mut dyn Tx,
+        trail: &Trail<'_>,
+        old: &CustomerRow,
+        mut new: CustomerRow,
+        reason: Option<&str>,
+    ) -> AppResult<CustomerRow> {
         let (before, after) = diff(&audit_values(old), &new.data.to_audit_map());
         if after.is_empty() {
             return Ok(old.clone());
@@ -206,7 +263,13 @@ impl App {
         Ok(new)
     }
 
-    async fn write_soft_delete(&self, tx: &mut dyn Tx, p: &Principal, trail: &Trail<'_>, c: &CustomerRow) -> AppResult<CustomerRow> {
+    async fn write_soft_delete(
+        &self,
+        tx: &mut dyn Tx,
+        p: &Principal,
+        trail: &Trail<'_>,
+        c: &CustomerRow,
+    ) -> AppResult<CustomerRow> {
         let at = now();
         let mut n = c.clone();
         n.deleted_at = Some(at);
@@ -215,12 +278,21 @@ impl App {
         n.updated_at = at;
         tx.update_customer(&n).await?;
         trail.event(tx, c.id, "deleted", json!({})).await?;
-        trail.audit(tx, "customers", c.id, "delete", json!({"deleted_at": null}), json!({"deleted_at": format_time(at)})).await?;
+        trail
+            .audit(tx, "customers", c.id, "delete", json!({"deleted_at": null}), json!({"deleted_at": format_time(at)}))
+            .await?;
         Ok(n)
     }
 
     /// Soft delete: the customer leaves every list and view, and stays in the database.
-    pub async fn delete_customer(&self, p: &Principal, meta: &RequestMeta, id: Uuid, if_match: Option<i64>) -> AppResult<CustomerRow> {
+    pub async fn delete_customer(
+        &self,
+        p: &Principal,
+        meta: &RequestMeta,
+        id: Uuid,
+        if_match: Option<i64>,
+    ) -> AppResult<CustomerRow> {
+        reach_by_id(p)?;
         p.require(Permission::CustomersDelete, "delete customers")?;
         let mut tx = self.store.begin(p.tenant_id).await?;
         let c = self.load_visible(tx.as_mut(), p, id, false).await?;
@@ -232,6 +304,7 @@ impl App {
     }
 
     pub async fn restore_customer(&self, p: &Principal, meta: &RequestMeta, id: Uuid) -> AppResult<CustomerRow> {
+        reach_by_id(p)?;
         p.require(Permission::CustomersRestore, "restore customers")?;
         let mut tx = self.store.begin(p.tenant_id).await?;
         let c = self.load_visible(tx.as_mut(), p, id, true).await?;
@@ -239,7 +312,10 @@ impl App {
             return Ok(c);
         };
         if c.merged_into_customer_id.is_some() {
-            return Err(AppError::Conflict("customer_merged", "a merged customer comes back by undoing its merge".into()));
+            return Err(AppError::Conflict(
+                "customer_merged",
+                "a merged customer comes back by undoing its merge".into(),
+            ));
         }
         let mut n = c.clone();
         n.deleted_at = None;
@@ -253,7 +329,16 @@ impl App {
         self.check_duplicate(tx.as_mut(), p, &n.data, Some(n.id), false).await?;
         tx.update_customer(&n).await?;
         trail.event(tx.as_mut(), id, "restored", json!({})).await?;
-        trail.audit(tx.as_mut(), "customers", id, "restore", json!({"deleted_at": format_time(deleted_at)}), json!({"deleted_at": null})).await?;
+        trail
+            .audit(
+                tx.as_mut(),
+                "customers",
+                id,
+                "restore",
+                json!({"deleted_at": format_time(deleted_at)}),
+                json!({"deleted_at": null}),
+            )
+            .await?;
         tx.commit().await?;
         Ok(n)
     }
@@ -282,21 +367,38 @@ impl App {
         Ok(CustomerPage { rows, next })
     }
 
-    pub async fn customer_timeline(&self, p: &Principal, id: Uuid, types: &[String], before: Option<Uuid>, limit: u32) -> AppResult<Vec<rapport_store::EventRow>> {
+    pub async fn customer_timeline(
+        &self,
+        p: &Principal,
+        id: Uuid,
+        types: &[String],
+        before: Option<Uuid>,
+        limit: u32,
+    ) -> AppResult<Vec<rapport_store::EventRow>> {
+        reach_by_id(p)?;
         p.require(Permission::CustomersRead, "read customers")?;
-        if p.scope() == Scope::OwnRecord {
-            return Err(AppError::NotFound("customer"));
-        }
         let mut tx = self.store.read(p.tenant_id).await?;
         self.load_visible(tx.as_mut(), p, id, true).await?;
         Ok(tx.list_events(id, types, before, limit.clamp(1, 200)).await?)
     }
 
-    pub async fn customer_audit(&self, p: &Principal, id: Uuid, before_seq: Option<i64>, limit: u32) -> AppResult<Vec<rapport_store::AuditRow>> {
+    pub async fn customer_audit(
+        &self,
+        p: &Principal,
+        id: Uuid,
+        before_seq: Option<i64>,
+        limit: u32,
+    ) -> AppResult<Vec<rapport_store::AuditRow>> {
+        reach_by_id(p)?;
         p.require(Permission::AuditRead, "read the audit log")?;
         let mut tx = self.store.read(p.tenant_id).await?;
         self.load_visible(tx.as_mut(), p, id, true).await?;
-        let q = rapport_store::AuditQuery { record_id: Some(id), before_seq, limit: limit.clamp(1, 200), ..Default::default() };
+        let q = rapport_store::AuditQuery {
+            record_id: Some(id),
+            before_seq,
+            limit: limit.clamp(1, 200),
+            ..Default::default()
+        };
         Ok(tx.list_audit(&q).await?)
     }
 }
@@ -312,6 +414,8 @@ pub fn sort_value(c: &CustomerRow, f: SortField) -> SortValue {
         SortField::NextFollowUpAt => time(c.data.next_follow_up_at),
         SortField::TotalRevenue => SortValue::Int(c.derived.total_revenue),
         SortField::LifetimeValue => SortValue::Int(c.derived.lifetime_value),
-        SortField::LeadScore => c.derived.lead_score.map(|s| SortValue::Int(i64::from(s))).unwrap_or(SortValue::Missing),
+        SortField::LeadScore => {
+            c.derived.lead_score.map(|s| SortValue::Int(i64::from(s))).unwrap_or(SortValue::Missing)
+        }
     }
 }

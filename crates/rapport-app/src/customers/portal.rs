@@ -9,7 +9,18 @@ use crate::record::Trail;
 use crate::{App, AppError, AppResult, Principal, RequestMeta};
 
 /// What a portal user may change on their own record.
-const PORTAL_FIELDS: &[&str] = &["name", "company_name", "job_title", "email", "phone", "website", "address", "language", "timezone", "preferences"];
+const PORTAL_FIELDS: &[&str] = &[
+    "name",
+    "company_name",
+    "job_title",
+    "email",
+    "phone",
+    "website",
+    "address",
+    "language",
+    "timezone",
+    "preferences",
+];
 
 impl App {
     async fn own_record(&self, tx: &mut dyn Tx, p: &Principal) -> AppResult<CustomerRow> {
@@ -25,7 +36,13 @@ impl App {
         self.own_record(tx.as_mut(), p).await
     }
 
-    pub async fn update_me(&self, p: &Principal, meta: &RequestMeta, input: &Value, if_match: Option<i64>) -> AppResult<CustomerRow> {
+    pub async fn update_me(
+        &self,
+        p: &Principal,
+        meta: &RequestMeta,
+        input: &Value,
+        if_match: Option<i64>,
+    ) -> AppResult<CustomerRow> {
         if let Value::Object(m) = input {
             if let Some(k) = m.keys().find(|k| !PORTAL_FIELDS.contains(&k.as_str())) {
                 return Err(AppError::invalid(k, "read_only", format!("{k} cannot be changed from the portal")));
@@ -35,7 +52,8 @@ impl App {
         let old = self.own_record(tx.as_mut(), p).await?;
         super::check_version(&old, if_match)?;
         let region = self.region(tx.as_mut()).await?;
-        let applied = apply_input(Some(&old.data), input, &InputContext { region: &region, default_source: old.data.source })?;
+        let applied =
+            apply_input(Some(&old.data), input, &InputContext { region: &region, default_source: old.data.source })?;
         let actor = p.actor();
         let trail = Trail { actor: &actor, meta };
         let mut new = old.clone();

@@ -36,18 +36,56 @@ pub struct Applied {
 }
 
 const WRITABLE: &[&str] = &[
-    "name", "company_name", "job_title", "industry", "type", "email", "phone", "website",
-    "address", "status", "lifecycle_stage", "tags", "source", "source_detail", "assigned_to",
-    "portal_user_id", "currency", "language", "timezone", "bant", "preferences", "notes",
-    "custom_fields", "last_contact_at", "next_follow_up_at", "status_reason", "force",
+    "name",
+    "company_name",
+    "job_title",
+    "industry",
+    "type",
+    "email",
+    "phone",
+    "website",
+    "address",
+    "status",
+    "lifecycle_stage",
+    "tags",
+    "source",
+    "source_detail",
+    "assigned_to",
+    "portal_user_id",
+    "currency",
+    "language",
+    "timezone",
+    "bant",
+    "preferences",
+    "notes",
+    "custom_fields",
+    "last_contact_at",
+    "next_follow_up_at",
+    "status_reason",
+    "force",
 ];
 
 /// Fields a client may send back unchanged from a read; they are ignored, never written.
 const READ_ONLY: &[&str] = &[
-    "id", "tenant_id", "version", "created_at", "updated_at", "created_by", "updated_by",
-    "deleted_at", "deleted_by", "merged_into_customer_id", "lifecycle_updated_at",
-    "total_revenue", "total_invoices", "lifetime_value", "lead_score", "churn_risk",
-    "phone_e164", "phone_verified", "metrics",
+    "id",
+    "tenant_id",
+    "version",
+    "created_at",
+    "updated_at",
+    "created_by",
+    "updated_by",
+    "deleted_at",
+    "deleted_by",
+    "merged_into_customer_id",
+    "lifecycle_updated_at",
+    "total_revenue",
+    "total_invoices",
+    "lifetime_value",
+    "lead_score",
+    "churn_risk",
+    "phone_e164",
+    "phone_verified",
+    "metrics",
 ];
 
 /// Applies `input` to `current` (or to a blank record for a create).
@@ -145,11 +183,16 @@ fn check_required(d: &CustomerData, creating: bool, errs: &mut Invalid) {
         errs.push(FieldError::new("name", "required", "name is required"));
     }
     if d.email.is_none() && d.phone.is_none() && !reported(errs, "email") && !reported(errs, "phone") {
-        let msg = if creating { "a customer needs an email or a phone" } else { "a customer must keep an email or a phone" };
+        let msg =
+            if creating { "a customer needs an email or a phone" } else { "a customer must keep an email or a phone" };
         errs.push(FieldError::new("email", "email_or_phone_required", msg));
     }
     if d.customer_type != CustomerType::Individual && d.company_name.is_none() && !reported(errs, "company_name") {
-        errs.push(FieldError::new("company_name", "required", "company_name is required for every type but individual"));
+        errs.push(FieldError::new(
+            "company_name",
+            "required",
+            "company_name is required for every type but individual",
+        ));
     }
 }
 
@@ -236,7 +279,9 @@ fn apply_address(r: &mut Reader<'_>, a: &mut Address) {
             a.country = sub.parsed("country", parse_country).apply_to(a.country.take());
             r.errs.0.extend(sub.errs.0);
         }
-        Patch::Value(_) => r.errs.push(FieldError::new("address", "invalid_type", "address must be a string or an object")),
+        Patch::Value(_) => {
+            r.errs.push(FieldError::new("address", "invalid_type", "address must be a string or an object"))
+        }
         Patch::Null => *a = Address::default(),
         Patch::Absent => {}
     }
@@ -287,7 +332,12 @@ fn apply_bant(r: &mut Reader<'_>, b: &mut Bant) {
     };
     let mut sub = Reader::new(m, "bant");
     sub.reject_unknown(&["budget", "authority", "need", "timeline"]);
-    for (key, slot) in [("budget", &mut b.budget), ("authority", &mut b.authority), ("need", &mut b.need), ("timeline", &mut b.timeline)] {
+    for (key, slot) in [
+        ("budget", &mut b.budget),
+        ("authority", &mut b.authority),
+        ("need", &mut b.need),
+        ("timeline", &mut b.timeline),
+    ] {
         match sub.parsed(key, |f, s| vocab(f, s, Answer::parse, Answer::expected)) {
             Patch::Value(a) => *slot = a,
             Patch::Null => *slot = Answer::Unknown,
@@ -308,7 +358,13 @@ fn apply_preferences(r: &mut Reader<'_>, p: &mut Preferences) {
     };
     let mut sub = Reader::new(m, "preferences");
     sub.reject_unknown(&["email", "sms", "phone", "chat", "do_not_contact"]);
-    for (key, slot) in [("email", &mut p.email), ("sms", &mut p.sms), ("phone", &mut p.phone), ("chat", &mut p.chat), ("do_not_contact", &mut p.do_not_contact)] {
+    for (key, slot) in [
+        ("email", &mut p.email),
+        ("sms", &mut p.sms),
+        ("phone", &mut p.phone),
+        ("chat", &mut p.chat),
+        ("do_not_contact", &mut p.do_not_contact),
+    ] {
         if let Some(v) = sub.boolean(key) {
             *slot = v;
         }

@@ -117,7 +117,11 @@ impl<'a> Reader<'a> {
         for k in self.obj.keys() {
             if !known.contains(&k.as_str()) {
                 let field = self.name(k);
-                self.errs.push(FieldError::new(field.clone(), "unknown_field", format!("{field} is not a field of this record")));
+                self.errs.push(FieldError::new(
+                    field.clone(),
+                    "unknown_field",
+                    format!("{field} is not a field of this record"),
+                ));
             }
         }
     }

@@ -24,10 +24,17 @@ pub struct NewApiKey {
 /// Create an API key. Its `secret` is in this answer only.
 #[utoipa::path(post, path = "/api/v1/api-keys", tag = "api-keys", request_body = NewApiKey,
     responses((status = 201, body = ApiKeyView), (status = 403, body = crate::views::Problem), (status = 422, body = crate::views::Problem)))]
-pub async fn create(State(s): State<AppState>, Auth(p): Auth, Meta(meta): Meta, JsonInput(input): JsonInput<NewApiKey>) -> ApiResult<(StatusCode, Json<ApiKeyView>)> {
+pub async fn create(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Meta(meta): Meta,
+    JsonInput(input): JsonInput<NewApiKey>,
+) -> ApiResult<(StatusCode, Json<ApiKeyView>)> {
     let role = match input.role.as_deref() {
         None => Role::Integration,
-        Some(r) => Role::parse(r).ok_or_else(|| AppError::invalid("role", "invalid_value", "role is not a known role"))?,
+        Some(r) => {
+            Role::parse(r).ok_or_else(|| AppError::invalid("role", "invalid_value", "role is not a known role"))?
+        }
     };
     let (key, secret) = s.app.create_api_key(&p, &meta, &input.name, role).await?;
     let mut v = ApiKeyView::from(&key);
@@ -45,7 +52,12 @@ pub async fn list(State(s): State<AppState>, Auth(p): Auth) -> ApiResult<Json<Ap
 /// Revoke an API key.
 #[utoipa::path(delete, path = "/api/v1/api-keys/{id}", tag = "api-keys", params(("id" = uuid::Uuid, Path)),
     responses((status = 204), (status = 404, body = crate::views::Problem)))]
-pub async fn delete(State(s): State<AppState>, Auth(p): Auth, Meta(meta): Meta, PathId(id): PathId) -> ApiResult<StatusCode> {
+pub async fn delete(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Meta(meta): Meta,
+    PathId(id): PathId,
+) -> ApiResult<StatusCode> {
     s.app.revoke_api_key(&p, &meta, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -45,20 +45,34 @@ pub(crate) fn seq_cursor(c: &Option<String>) -> Result<Option<i64>, AppError> {
 }
 
 pub(crate) fn page(rows: &[AuditRow], limit: u32) -> AuditList {
-    let next_cursor = (rows.len() == limit as usize).then(|| rows.last().map(|a| cursor::encode_plain(&a.seq.to_string()))).flatten();
+    let next_cursor =
+        (rows.len() == limit as usize).then(|| rows.last().map(|a| cursor::encode_plain(&a.seq.to_string()))).flatten();
     AuditList { data: rows.iter().map(AuditView::from).collect(), next_cursor }
 }
 
 /// The audit log, newest first, filterable.
 #[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditParams),
     responses((status = 200, body = AuditList), (status = 403, body = crate::views::Problem)))]
-pub async fn list(State(s): State<AppState>, Auth(p): Auth, QueryParams(a): QueryParams<AuditParams>) -> ApiResult<Json<AuditList>> {
+pub async fn list(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    QueryParams(a): QueryParams<AuditParams>,
+) -> ApiResult<Json<AuditList>> {
     let limit = a.limit.unwrap_or(50).clamp(1, 200);
     let mut e = Invalid::default();
     let from = super::customers::parse_time(&mut e, "from", &a.from);
     let to = super::customers::parse_time(&mut e, "to", &a.to);
     e.into_result().map_err(AppError::from)?;
-    let q = AuditQuery { table_name: a.table, record_id: a.record_id, action: a.action, actor_id: a.actor_id, from, to, before_seq: seq_cursor(&a.cursor)?, limit };
+    let q = AuditQuery {
+        table_name: a.table,
+        record_id: a.record_id,
+        action: a.action,
+        actor_id: a.actor_id,
+        from,
+        to,
+        before_seq: seq_cursor(&a.cursor)?,
+        limit,
+    };
     let rows = s.app.list_audit(&p, &q).await?;
     Ok(Json(page(&rows, limit)))
 }
@@ -68,5 +82,11 @@ pub async fn list(State(s): State<AppState>, Auth(p): Auth, QueryParams(a): Quer
     responses((status = 200, body = VerificationView), (status = 403, body = crate::views::Problem)))]
 pub async fn verify(State(s): State<AppState>, Auth(p): Auth) -> ApiResult<Json<VerificationView>> {
     let v = s.app.verify_audit_for(&p).await?;
-    Ok(Json(VerificationView { tenant_id: v.tenant_id, ok: v.ok, entries: v.entries, first_broken_seq: v.first_broken_seq, reason: v.reason }))
+    Ok(Json(VerificationView {
+        tenant_id: v.tenant_id,
+        ok: v.ok,
+        entries: v.entries,
+        first_broken_seq: v.first_broken_seq,
+        reason: v.reason,
+    }))
 }

@@ -25,13 +25,22 @@ pub struct RefreshInput {
 }
 
 fn view(p: rapport_app::auth::TokenPair) -> Json<TokenView> {
-    Json(TokenView { access_token: p.access_token, refresh_token: p.refresh_token, token_type: p.token_type.into(), expires_in: p.expires_in })
+    Json(TokenView {
+        access_token: p.access_token,
+        refresh_token: p.refresh_token,
+        token_type: p.token_type.into(),
+        expires_in: p.expires_in,
+    })
 }
 
 /// Sign in with email and password.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginInput,
     responses((status = 200, body = TokenView), (status = 401, body = crate::views::Problem), (status = 429, body = crate::views::Problem)))]
-pub async fn login(State(s): State<AppState>, Meta(meta): Meta, JsonInput(input): JsonInput<LoginInput>) -> ApiResult<Json<TokenView>> {
+pub async fn login(
+    State(s): State<AppState>,
+    Meta(meta): Meta,
+    JsonInput(input): JsonInput<LoginInput>,
+) -> ApiResult<Json<TokenView>> {
     let ip = meta.ip.as_deref().and_then(|i| i.parse().ok());
     s.login_limiter.check(ip, &input.email).map_err(|retry_after| AppError::RateLimited { retry_after })?;
     Ok(view(s.app.login(&input.email, &input.password).await?))
@@ -40,6 +49,9 @@ pub async fn login(State(s): State<AppState>, Meta(meta): Meta, JsonInput(input)
 /// Exchange a refresh token for a new pair.
 #[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshInput,
     responses((status = 200, body = TokenView), (status = 401, body = crate::views::Problem)))]
-pub async fn refresh(State(s): State<AppState>, JsonInput(input): JsonInput<RefreshInput>) -> ApiResult<Json<TokenView>> {
+pub async fn refresh(
+    State(s): State<AppState>,
+    JsonInput(input): JsonInput<RefreshInput>,
+) -> ApiResult<Json<TokenView>> {
     Ok(view(s.app.refresh(&input.refresh_token).await?))
 }

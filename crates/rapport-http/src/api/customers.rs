@@ -132,17 +132,31 @@ pub struct PageParams {
 }
 
 fn comma_list(s: &Option<String>) -> Vec<String> {
-    s.as_deref().map(|s| s.split(',').map(str::trim).filter(|t| !t.is_empty()).map(str::to_string).collect()).unwrap_or_default()
+    s.as_deref()
+        .map(|s| s.split(',').map(str::trim).filter(|t| !t.is_empty()).map(str::to_string).collect())
+        .unwrap_or_default()
 }
 
 pub(crate) fn parse_time(errs: &mut Invalid, field: &str, v: &Option<String>) -> Option<OffsetDateTime> {
     let s = v.as_deref()?;
-    errs.take(OffsetDateTime::parse(s, &Rfc3339).map_err(|_| FieldError::new(field, "invalid_time", format!("{field} must be an RFC 3339 time"))))
+    errs.take(
+        OffsetDateTime::parse(s, &Rfc3339)
+            .map_err(|_| FieldError::new(field, "invalid_time", format!("{field} must be an RFC 3339 time"))),
+    )
 }
 
-fn parse_vocab<T>(errs: &mut Invalid, field: &str, v: &Option<String>, parse: fn(&str) -> Option<T>, expected: fn() -> String) -> Option<T> {
+fn parse_vocab<T>(
+    errs: &mut Invalid,
+    field: &str,
+    v: &Option<String>,
+    parse: fn(&str) -> Option<T>,
+    expected: fn() -> String,
+) -> Option<T> {
     let s = v.as_deref()?;
-    errs.take(parse(s).ok_or_else(|| FieldError::new(field, "invalid_value", format!("{field} must be one of {}", expected()))))
+    errs.take(
+        parse(s)
+            .ok_or_else(|| FieldError::new(field, "invalid_value", format!("{field} must be one of {}", expected()))),
+    )
 }
 
 fn parse_sort(errs: &mut Invalid, s: &Option<String>) -> CustomerSort {
@@ -172,21 +186,32 @@ fn to_query(p: &Principal, l: &ListParams) -> Result<CustomerQuery, AppError> {
         e.push(FieldError::new("limit", "out_of_range", "limit must be 1..200"));
     }
     let after = match &l.cursor {
-        Some(c) => e.take(cursor::decode(&sort_name(sort), c).map_err(|_| FieldError::new("cursor", "invalid_cursor", "cursor is not one this list gave out for this sort"))),
+        Some(c) => e.take(cursor::decode(&sort_name(sort), c).map_err(|_| {
+            FieldError::new("cursor", "invalid_cursor", "cursor is not one this list gave out for this sort")
+        })),
         None => None,
     };
-    let assigned_to = match l.assigned_to.as_deref() {
-        None => None,
-        Some("me") => Some(AssignedFilter::User(p.id)),
-        Some("none") => Some(AssignedFilter::Unassigned),
-        Some(s) => e.take(Uuid::parse_str(s).map(AssignedFilter::User).map_err(|_| FieldError::new("assigned_to", "invalid_id", "assigned_to must be a user id, me or none"))),
-    };
+    let assigned_to =
+        match l.assigned_to.as_deref() {
+            None => None,
+            Some("me") => Some(AssignedFilter::User(p.id)),
+            Some("none") => Some(AssignedFilter::Unassigned),
+            Some(s) => e.take(Uuid::parse_str(s).map(AssignedFilter::User).map_err(|_| {
+                FieldError::new("assigned_to", "invalid_id", "assigned_to must be a user id, me or none")
+            })),
+        };
     let q = CustomerQuery {
         limit,
         after,
         sort,
         status: parse_vocab(&mut e, "status", &l.status, Status::parse, Status::expected),
-        lifecycle_stage: parse_vocab(&mut e, "lifecycle_stage", &l.lifecycle_stage, LifecycleStage::parse, LifecycleStage::expected),
+        lifecycle_stage: parse_vocab(
+            &mut e,
+            "lifecycle_stage",
+            &l.lifecycle_stage,
+            LifecycleStage::parse,
+            LifecycleStage::expected,
+        ),
         customer_type: parse_vocab(&mut e, "type", &l.customer_type, CustomerType::parse, CustomerType::expected),
         tags_all: comma_list(&l.tag),
         tags_any: comma_list(&l.any_tag),
@@ -214,7 +239,12 @@ fn to_query(p: &Principal, l: &ListParams) -> Result<CustomerQuery, AppError> {
 }
 
 /// A customer with its ETag (and Location when created).
-pub(crate) async fn respond(s: &AppState, p: &Principal, status: StatusCode, c: &CustomerRow) -> ApiResult<impl IntoResponse> {
+pub(crate) async fn respond(
+    s: &AppState,
+    p: &Principal,
+    status: StatusCode,
+    c: &CustomerRow,
+) -> ApiResult<impl IntoResponse> {
     let currency = s.base_currency(p.tenant_id).await?;
     let mut h = HeaderMap::new();
     if let Ok(v) = etag(c.version).parse() {
@@ -235,7 +265,12 @@ pub(crate) async fn respond(s: &AppState, p: &Principal, status: StatusCode, c: 
         (status = 400, body = crate::views::Problem), (status = 403, body = crate::views::Problem),
         (status = 409, body = crate::views::Problem), (status = 413, body = crate::views::Problem),
         (status = 415, body = crate::views::Problem), (status = 422, body = crate::views::Problem)))]
-pub async fn create(State(s): State<AppState>, Auth(p): Auth, Meta(meta): Meta, JsonBody(body): JsonBody) -> ApiResult<impl IntoResponse> {
+pub async fn create(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Meta(meta): Meta,
+    JsonBody(body): JsonBody,
+) -> ApiResult<impl IntoResponse> {
     let c = s.app.create_customer(&p, &meta, &body).await?;
     respond(&s, &p, StatusCode::CREATED, &c).await
 }
@@ -243,7 +278,12 @@ pub async fn create(State(s): State<AppState>, Auth(p): Auth, Meta(meta): Meta, 
 /// Read a customer.
 #[utoipa::path(get, path = "/api/v1/customers/{id}", tag = "customers", params(("id" = Uuid, Path), GetParams),
     responses((status = 200, body = CustomerView, headers(("ETag" = String))), (status = 404, body = crate::views::Problem)))]
-pub async fn get(State(s): State<AppState>, Auth(p): Auth, PathId(id): PathId, QueryParams(q): QueryParams<GetParams>) -> ApiResult<impl IntoResponse> {
+pub async fn get(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    PathId(id): PathId,
+    QueryParams(q): QueryParams<GetParams>,
+) -> ApiResult<impl IntoResponse> {
     let c = s.app.get_customer(&p, id, q.include_deleted.unwrap_or(false)).await?;
     respond(&s, &p, StatusCode::OK, &c).await
 }
@@ -253,7 +293,14 @@ pub async fn get(State(s): State<AppState>, Auth(p): Auth, PathId(id): PathId, Q
     params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)),
     responses((status = 200, body = CustomerView, headers(("ETag" = String))), (status = 404, body = crate::views::Problem),
         (status = 409, body = crate::views::Problem), (status = 412, body = crate::views::Problem), (status = 422, body = crate::views::Problem)))]
-pub async fn update(State(s): State<AppState>, Auth(p): Auth, Meta(meta): Meta, PathId(id): PathId, IfMatch(v): IfMatch, JsonBody(body): JsonBody) -> ApiResult<impl IntoResponse> {
+pub async fn update(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Meta(meta): Meta,
+    PathId(id): PathId,
+    IfMatch(v): IfMatch,
+    JsonBody(body): JsonBody,
+) -> ApiResult<impl IntoResponse> {
     let c = s.app.update_customer(&p, &meta, id, &body, v).await?;
     respond(&s, &p, StatusCode::OK, &c).await
 }
@@ -263,14 +310,27 @@ pub async fn update(State(s): State<AppState>, Auth(p): Auth, Meta(meta): Meta, 
     params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)),
     responses((status = 200, body = CustomerView, headers(("ETag" = String))), (status = 404, body = crate::views::Problem),
         (status = 412, body = crate::views::Problem), (status = 422, body = crate::views::Problem)))]
-pub async fn replace(st: State<AppState>, a: Auth, m: Meta, id: PathId, v: IfMatch, b: JsonBody) -> ApiResult<impl IntoResponse> {
+pub async fn replace(
+    st: State<AppState>,
+    a: Auth,
+    m: Meta,
+    id: PathId,
+    v: IfMatch,
+    b: JsonBody,
+) -> ApiResult<impl IntoResponse> {
     update(st, a, m, id, v, b).await
 }
 
 /// Soft-delete a customer; it leaves every list and view and can be restored.
 #[utoipa::path(delete, path = "/api/v1/customers/{id}", tag = "customers", params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)),
     responses((status = 204), (status = 403, body = crate::views::Problem), (status = 404, body = crate::views::Problem), (status = 412, body = crate::views::Problem)))]
-pub async fn delete(State(s): State<AppState>, Auth(p): Auth, Meta(meta): Meta, PathId(id): PathId, IfMatch(v): IfMatch) -> ApiResult<StatusCode> {
+pub async fn delete(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Meta(meta): Meta,
+    PathId(id): PathId,
+    IfMatch(v): IfMatch,
+) -> ApiResult<StatusCode> {
     s.app.delete_customer(&p, &meta, id, v).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -278,7 +338,12 @@ pub async fn delete(State(s): State<AppState>, Auth(p): Auth, Meta(meta): Meta, 
 /// Bring back a soft-deleted customer.
 #[utoipa::path(post, path = "/api/v1/customers/{id}/restore", tag = "customers", params(("id" = Uuid, Path)),
     responses((status = 200, body = CustomerView), (status = 403, body = crate::views::Problem), (status = 404, body = crate::views::Problem), (status = 409, body = crate::views::Problem)))]
-pub async fn restore(State(s): State<AppState>, Auth(p): Auth, Meta(meta): Meta, PathId(id): PathId) -> ApiResult<impl IntoResponse> {
+pub async fn restore(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Meta(meta): Meta,
+    PathId(id): PathId,
+) -> ApiResult<impl IntoResponse> {
     let c = s.app.restore_customer(&p, &meta, id).await?;
     respond(&s, &p, StatusCode::OK, &c).await
 }
@@ -286,7 +351,11 @@ pub async fn restore(State(s): State<AppState>, Auth(p): Auth, Meta(meta): Meta,
 /// List customers: filters, sort and keyset pagination.
 #[utoipa::path(get, path = "/api/v1/customers", tag = "customers", params(ListParams),
     responses((status = 200, body = CustomerList), (status = 400, body = crate::views::Problem), (status = 422, body = crate::views::Problem)))]
-pub async fn list(State(s): State<AppState>, Auth(p): Auth, QueryParams(l): QueryParams<ListParams>) -> ApiResult<Json<CustomerList>> {
+pub async fn list(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    QueryParams(l): QueryParams<ListParams>,
+) -> ApiResult<Json<CustomerList>> {
     let q = to_query(&p, &l)?;
     let sort = sort_name(q.sort);
     let page = s.app.list_customers(&p, q).await?;
@@ -300,21 +369,36 @@ pub async fn list(State(s): State<AppState>, Auth(p): Auth, QueryParams(l): Quer
 /// A customer's timeline, newest first.
 #[utoipa::path(get, path = "/api/v1/customers/{id}/timeline", tag = "customers", params(("id" = Uuid, Path), TimelineParams),
     responses((status = 200, body = EventList), (status = 404, body = crate::views::Problem)))]
-pub async fn timeline(State(s): State<AppState>, Auth(p): Auth, PathId(id): PathId, QueryParams(t): QueryParams<TimelineParams>) -> ApiResult<Json<EventList>> {
+pub async fn timeline(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    PathId(id): PathId,
+    QueryParams(t): QueryParams<TimelineParams>,
+) -> ApiResult<Json<EventList>> {
     let limit = t.limit.unwrap_or(50).clamp(1, 200);
-    let before = match &t.cursor {
-        Some(c) => Some(cursor::decode_plain(c).ok().and_then(|s| Uuid::parse_str(&s).ok()).ok_or_else(|| AppError::invalid("cursor", "invalid_cursor", "cursor is not one this list gave out"))?),
-        None => None,
-    };
+    let before =
+        match &t.cursor {
+            Some(c) => Some(cursor::decode_plain(c).ok().and_then(|s| Uuid::parse_str(&s).ok()).ok_or_else(|| {
+                AppError::invalid("cursor", "invalid_cursor", "cursor is not one this list gave out")
+            })?),
+            None => None,
+        };
     let events = s.app.customer_timeline(&p, id, &comma_list(&t.event_type), before, limit).await?;
-    let next_cursor = (events.len() == limit as usize).then(|| events.last().map(|e| cursor::encode_plain(&e.id.to_string()))).flatten();
+    let next_cursor = (events.len() == limit as usize)
+        .then(|| events.last().map(|e| cursor::encode_plain(&e.id.to_string())))
+        .flatten();
     Ok(Json(EventList { data: events.iter().map(EventView::from).collect(), next_cursor }))
 }
 
 /// The audit entries of one customer, newest first.
 #[utoipa::path(get, path = "/api/v1/customers/{id}/audit", tag = "customers", params(("id" = Uuid, Path), PageParams),
     responses((status = 200, body = AuditList), (status = 403, body = crate::views::Problem), (status = 404, body = crate::views::Problem)))]
-pub async fn audit(State(s): State<AppState>, Auth(p): Auth, PathId(id): PathId, QueryParams(pp): QueryParams<PageParams>) -> ApiResult<Json<AuditList>> {
+pub async fn audit(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    PathId(id): PathId,
+    QueryParams(pp): QueryParams<PageParams>,
+) -> ApiResult<Json<AuditList>> {
     let limit = pp.limit.unwrap_or(50).clamp(1, 200);
     let before = super::audit::seq_cursor(&pp.cursor)?;
     let rows = s.app.customer_audit(&p, id, before, limit).await?;

@@ -19,7 +19,13 @@ pub async fn get(State(s): State<AppState>, Auth(p): Auth) -> ApiResult<impl Int
 /// Change the contact details of one's own record.
 #[utoipa::path(patch, path = "/api/v1/me", tag = "portal", request_body = super::customers::CustomerInput,
     responses((status = 200, body = crate::views::CustomerView), (status = 404, body = crate::views::Problem), (status = 422, body = crate::views::Problem)))]
-pub async fn update(State(s): State<AppState>, Auth(p): Auth, Meta(meta): Meta, IfMatch(v): IfMatch, JsonBody(body): JsonBody) -> ApiResult<impl IntoResponse> {
+pub async fn update(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Meta(meta): Meta,
+    IfMatch(v): IfMatch,
+    JsonBody(body): JsonBody,
+) -> ApiResult<impl IntoResponse> {
     let c = s.app.update_me(&p, &meta, &body, v).await?;
     respond(&s, &p, StatusCode::OK, &c).await
 }

@@ -3,8 +3,8 @@
 pub mod api_keys;
 pub mod audit;
 pub mod auth;
-pub mod customers;
 mod cursor;
+pub mod customers;
 pub mod me;
 pub mod users;
 
@@ -24,7 +24,10 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/users", get(users::list).post(users::create))
         .route("/users/{id}", get(users::get).patch(users::update))
         .route("/customers", get(customers::list).post(customers::create))
-        .route("/customers/{id}", get(customers::get).patch(customers::update).put(customers::replace).delete(customers::delete))
+        .route(
+            "/customers/{id}",
+            get(customers::get).patch(customers::update).put(customers::replace).delete(customers::delete),
+        )
         .route("/customers/{id}/restore", post(customers::restore))
         .route("/customers/{id}/timeline", get(customers::timeline))
         .route("/customers/{id}/audit", get(customers::audit))

@@ -56,7 +56,12 @@ fn with_etag(status: StatusCode, v: UserView) -> impl IntoResponse {
 /// Invite a user (owner and admin).
 #[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = NewUserInput,
     responses((status = 201, body = UserView), (status = 403, body = crate::views::Problem), (status = 409, body = crate::views::Problem), (status = 422, body = crate::views::Problem)))]
-pub async fn create(State(s): State<AppState>, Auth(p): Auth, Meta(meta): Meta, JsonInput(i): JsonInput<NewUserInput>) -> ApiResult<impl IntoResponse> {
+pub async fn create(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Meta(meta): Meta,
+    JsonInput(i): JsonInput<NewUserInput>,
+) -> ApiResult<impl IntoResponse> {
     let n = NewUser { email: i.email, name: i.name, role: role(&i.role)?, password: i.password };
     let (u, pw) = s.app.create_user(&p, &meta, n).await?;
     let mut v = UserView::from(&u);
@@ -82,8 +87,21 @@ pub async fn get(State(s): State<AppState>, Auth(p): Auth, PathId(id): PathId) -
 /// Change a user's name, role, password or active flag. Deactivating reassigns their customers.
 #[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "users", params(("id" = Uuid, Path)), request_body = UserPatchInput,
     responses((status = 200, body = UserView), (status = 403, body = crate::views::Problem), (status = 404, body = crate::views::Problem), (status = 409, body = crate::views::Problem), (status = 412, body = crate::views::Problem)))]
-pub async fn update(State(s): State<AppState>, Auth(p): Auth, Meta(meta): Meta, PathId(id): PathId, IfMatch(v): IfMatch, JsonInput(i): JsonInput<UserPatchInput>) -> ApiResult<impl IntoResponse> {
-    let patch = UserPatch { name: i.name, role: i.role.as_deref().map(role).transpose()?, active: i.active, reassign_to: i.reassign_to, password: i.password };
+pub async fn update(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Meta(meta): Meta,
+    PathId(id): PathId,
+    IfMatch(v): IfMatch,
+    JsonInput(i): JsonInput<UserPatchInput>,
+) -> ApiResult<impl IntoResponse> {
+    let patch = UserPatch {
+        name: i.name,
+        role: i.role.as_deref().map(role).transpose()?,
+        active: i.active,
+        reassign_to: i.reassign_to,
+        password: i.password,
+    };
     let u = s.app.update_user(&p, &meta, id, patch, v).await?;
     Ok(with_etag(StatusCode::OK, UserView::from(&u)))
 }
