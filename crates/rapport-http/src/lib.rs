@@ -65,6 +65,7 @@ pub fn router(state: AppState) -> Router {
         .merge(health::routes())
         .nest("/api/v1", api)
         .fallback(problem::not_found_route)
+        .method_not_allowed_fallback(problem::method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(middleware::from_fn_with_state(state.clone(), context::request_context))
         .layer(CatchPanicLayer::custom(problem::panic_response))

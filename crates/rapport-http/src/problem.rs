@@ -92,6 +92,10 @@ pub async fn not_found_route() -> Response {
     problem(StatusCode::NOT_FOUND, "route_not_found", "No such route.")
 }
 
+pub async fn method_not_allowed() -> Response {
+    problem(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "This route does not answer this method.")
+}
+
 pub fn panic_response(_err: Box<dyn Any + Send + 'static>) -> Response {
     tracing::error!("a handler panicked");
     problem(StatusCode::INTERNAL_SERVER_ERROR, "internal", "The server could not complete the request.")

@@ -380,6 +380,14 @@ pub struct Problem {
     pub code: String,
     pub errors: Vec<FieldErrorView>,
     pub request_id: Option<String>,
+    /// With `customer_duplicate`: the existing customers, each with `customer_id`, `name`,
+    /// `confidence` and `reasons`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub matches: Option<Vec<Value>>,
+    /// With `version_mismatch`: the version the record has now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current_version: Option<i64>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -23,7 +23,7 @@ pub struct NewApiKey {
 
 /// Create an API key. Its `secret` is in this answer only.
 #[utoipa::path(post, path = "/api/v1/api-keys", tag = "api-keys", request_body = NewApiKey,
-    responses((status = 201, body = ApiKeyView), (status = 403, body = crate::views::Problem), (status = 422, body = crate::views::Problem)))]
+    responses((status = 201, body = ApiKeyView), (status = 403, body = crate::views::Problem, content_type = "application/problem+json"), (status = 422, body = crate::views::Problem, content_type = "application/problem+json")))]
 pub async fn create(
     State(s): State<AppState>,
     Auth(p): Auth,
@@ -51,7 +51,7 @@ pub async fn list(State(s): State<AppState>, Auth(p): Auth) -> ApiResult<Json<Ap
 
 /// Revoke an API key.
 #[utoipa::path(delete, path = "/api/v1/api-keys/{id}", tag = "api-keys", params(("id" = uuid::Uuid, Path)),
-    responses((status = 204), (status = 404, body = crate::views::Problem)))]
+    responses((status = 204), (status = 404, body = crate::views::Problem, content_type = "application/problem+json")))]
 pub async fn delete(
     State(s): State<AppState>,
     Auth(p): Auth,

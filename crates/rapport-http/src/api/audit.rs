@@ -52,7 +52,7 @@ pub(crate) fn page(rows: &[AuditRow], limit: u32) -> AuditList {
 
 /// The audit log, newest first, filterable.
 #[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditParams),
-    responses((status = 200, body = AuditList), (status = 403, body = crate::views::Problem)))]
+    responses((status = 200, body = AuditList), (status = 403, body = crate::views::Problem, content_type = "application/problem+json")))]
 pub async fn list(
     State(s): State<AppState>,
     Auth(p): Auth,
@@ -79,7 +79,7 @@ pub async fn list(
 
 /// Walks the tenant's chain and names the first broken link, if any.
 #[utoipa::path(get, path = "/api/v1/audit/verify", tag = "audit",
-    responses((status = 200, body = VerificationView), (status = 403, body = crate::views::Problem)))]
+    responses((status = 200, body = VerificationView), (status = 403, body = crate::views::Problem, content_type = "application/problem+json")))]
 pub async fn verify(State(s): State<AppState>, Auth(p): Auth) -> ApiResult<Json<VerificationView>> {
     let v = s.app.verify_audit_for(&p).await?;
     Ok(Json(VerificationView {

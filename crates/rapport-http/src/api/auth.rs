@@ -35,7 +35,7 @@ fn view(p: rapport_app::auth::TokenPair) -> Json<TokenView> {
 
 /// Sign in with email and password.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginInput,
-    responses((status = 200, body = TokenView), (status = 401, body = crate::views::Problem), (status = 429, body = crate::views::Problem)))]
+    responses((status = 200, body = TokenView), (status = 401, body = crate::views::Problem, content_type = "application/problem+json"), (status = 429, body = crate::views::Problem, content_type = "application/problem+json")))]
 pub async fn login(
     State(s): State<AppState>,
     Meta(meta): Meta,
@@ -48,7 +48,7 @@ pub async fn login(
 
 /// Exchange a refresh token for a new pair.
 #[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshInput,
-    responses((status = 200, body = TokenView), (status = 401, body = crate::views::Problem)))]
+    responses((status = 200, body = TokenView), (status = 401, body = crate::views::Problem, content_type = "application/problem+json")))]
 pub async fn refresh(
     State(s): State<AppState>,
     JsonInput(input): JsonInput<RefreshInput>,

@@ -262,9 +262,9 @@ pub(crate) async fn respond(
 #[utoipa::path(post, path = "/api/v1/customers", tag = "customers", request_body = CustomerInput,
     params(("Idempotency-Key" = Option<String>, Header, description = "Repeat-safe POST")),
     responses((status = 201, body = CustomerView, headers(("ETag" = String), ("Location" = String))),
-        (status = 400, body = crate::views::Problem), (status = 403, body = crate::views::Problem),
-        (status = 409, body = crate::views::Problem), (status = 413, body = crate::views::Problem),
-        (status = 415, body = crate::views::Problem), (status = 422, body = crate::views::Problem)))]
+        (status = 400, body = crate::views::Problem, content_type = "application/problem+json"), (status = 403, body = crate::views::Problem, content_type = "application/problem+json"),
+        (status = 409, body = crate::views::Problem, content_type = "application/problem+json"), (status = 413, body = crate::views::Problem, content_type = "application/problem+json"),
+        (status = 415, body = crate::views::Problem, content_type = "application/problem+json"), (status = 422, body = crate::views::Problem, content_type = "application/problem+json")))]
 pub async fn create(
     State(s): State<AppState>,
     Auth(p): Auth,
@@ -277,7 +277,7 @@ pub async fn create(
 
 /// Read a customer.
 #[utoipa::path(get, path = "/api/v1/customers/{id}", tag = "customers", params(("id" = Uuid, Path), GetParams),
-    responses((status = 200, body = CustomerView, headers(("ETag" = String))), (status = 404, body = crate::views::Problem)))]
+    responses((status = 200, body = CustomerView, headers(("ETag" = String))), (status = 404, body = crate::views::Problem, content_type = "application/problem+json")))]
 pub async fn get(
     State(s): State<AppState>,
     Auth(p): Auth,
@@ -291,8 +291,8 @@ pub async fn get(
 /// Change some fields of a customer. `If-Match` with the ETag guards against lost updates.
 #[utoipa::path(patch, path = "/api/v1/customers/{id}", tag = "customers", request_body = CustomerInput,
     params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)),
-    responses((status = 200, body = CustomerView, headers(("ETag" = String))), (status = 404, body = crate::views::Problem),
-        (status = 409, body = crate::views::Problem), (status = 412, body = crate::views::Problem), (status = 422, body = crate::views::Problem)))]
+    responses((status = 200, body = CustomerView, headers(("ETag" = String))), (status = 404, body = crate::views::Problem, content_type = "application/problem+json"),
+        (status = 409, body = crate::views::Problem, content_type = "application/problem+json"), (status = 412, body = crate::views::Problem, content_type = "application/problem+json"), (status = 422, body = crate::views::Problem, content_type = "application/problem+json")))]
 pub async fn update(
     State(s): State<AppState>,
     Auth(p): Auth,
@@ -308,8 +308,8 @@ pub async fn update(
 /// The same as PATCH: a partial update.
 #[utoipa::path(put, path = "/api/v1/customers/{id}", tag = "customers", request_body = CustomerInput,
     params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)),
-    responses((status = 200, body = CustomerView, headers(("ETag" = String))), (status = 404, body = crate::views::Problem),
-        (status = 412, body = crate::views::Problem), (status = 422, body = crate::views::Problem)))]
+    responses((status = 200, body = CustomerView, headers(("ETag" = String))), (status = 404, body = crate::views::Problem, content_type = "application/problem+json"),
+        (status = 412, body = crate::views::Problem, content_type = "application/problem+json"), (status = 422, body = crate::views::Problem, content_type = "application/problem+json")))]
 pub async fn replace(
     st: State<AppState>,
     a: Auth,
@@ -323,7 +323,7 @@ pub async fn replace(
 
 /// Soft-delete a customer; it leaves every list and view and can be restored.
 #[utoipa::path(delete, path = "/api/v1/customers/{id}", tag = "customers", params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)),
-    responses((status = 204), (status = 403, body = crate::views::Problem), (status = 404, body = crate::views::Problem), (status = 412, body = crate::views::Problem)))]
+    responses((status = 204), (status = 403, body = crate::views::Problem, content_type = "application/problem+json"), (status = 404, body = crate::views::Problem, content_type = "application/problem+json"), (status = 412, body = crate::views::Problem, content_type = "application/problem+json")))]
 pub async fn delete(
     State(s): State<AppState>,
     Auth(p): Auth,
@@ -337,7 +337,7 @@ pub async fn delete(
 
 /// Bring back a soft-deleted customer.
 #[utoipa::path(post, path = "/api/v1/customers/{id}/restore", tag = "customers", params(("id" = Uuid, Path)),
-    responses((status = 200, body = CustomerView), (status = 403, body = crate::views::Problem), (status = 404, body = crate::views::Problem), (status = 409, body = crate::views::Problem)))]
+    responses((status = 200, body = CustomerView), (status = 403, body = crate::views::Problem, content_type = "application/problem+json"), (status = 404, body = crate::views::Problem, content_type = "application/problem+json"), (status = 409, body = crate::views::Problem, content_type = "application/problem+json")))]
 pub async fn restore(
     State(s): State<AppState>,
     Auth(p): Auth,
@@ -350,7 +350,7 @@ pub async fn restore(
 
 /// List customers: filters, sort and keyset pagination.
 #[utoipa::path(get, path = "/api/v1/customers", tag = "customers", params(ListParams),
-    responses((status = 200, body = CustomerList), (status = 400, body = crate::views::Problem), (status = 422, body = crate::views::Problem)))]
+    responses((status = 200, body = CustomerList), (status = 400, body = crate::views::Problem, content_type = "application/problem+json"), (status = 422, body = crate::views::Problem, content_type = "application/problem+json")))]
 pub async fn list(
     State(s): State<AppState>,
     Auth(p): Auth,
@@ -368,7 +368,7 @@ pub async fn list(
 
 /// A customer's timeline, newest first.
 #[utoipa::path(get, path = "/api/v1/customers/{id}/timeline", tag = "customers", params(("id" = Uuid, Path), TimelineParams),
-    responses((status = 200, body = EventList), (status = 404, body = crate::views::Problem)))]
+    responses((status = 200, body = EventList), (status = 404, body = crate::views::Problem, content_type = "application/problem+json")))]
 pub async fn timeline(
     State(s): State<AppState>,
     Auth(p): Auth,
@@ -392,7 +392,7 @@ pub async fn timeline(
 
 /// The audit entries of one customer, newest first.
 #[utoipa::path(get, path = "/api/v1/customers/{id}/audit", tag = "customers", params(("id" = Uuid, Path), PageParams),
-    responses((status = 200, body = AuditList), (status = 403, body = crate::views::Problem), (status = 404, body = crate::views::Problem)))]
+    responses((status = 200, body = AuditList), (status = 403, body = crate::views::Problem, content_type = "application/problem+json"), (status = 404, body = crate::views::Problem, content_type = "application/problem+json")))]
 pub async fn audit(
     State(s): State<AppState>,
     Auth(p): Auth,

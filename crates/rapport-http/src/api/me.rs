@@ -10,7 +10,7 @@ use crate::problem::ApiResult;
 use crate::AppState;
 
 /// The caller's own customer record (portal users).
-#[utoipa::path(get, path = "/api/v1/me", tag = "portal", responses((status = 200, body = crate::views::CustomerView), (status = 404, body = crate::views::Problem)))]
+#[utoipa::path(get, path = "/api/v1/me", tag = "portal", responses((status = 200, body = crate::views::CustomerView), (status = 404, body = crate::views::Problem, content_type = "application/problem+json")))]
 pub async fn get(State(s): State<AppState>, Auth(p): Auth) -> ApiResult<impl IntoResponse> {
     let c = s.app.get_me(&p).await?;
     respond(&s, &p, StatusCode::OK, &c).await
@@ -18,7 +18,7 @@ pub async fn get(State(s): State<AppState>, Auth(p): Auth) -> ApiResult<impl Int
 
 /// Change the contact details of one's own record.
 #[utoipa::path(patch, path = "/api/v1/me", tag = "portal", request_body = super::customers::CustomerInput,
-    responses((status = 200, body = crate::views::CustomerView), (status = 404, body = crate::views::Problem), (status = 422, body = crate::views::Problem)))]
+    responses((status = 200, body = crate::views::CustomerView), (status = 404, body = crate::views::Problem, content_type = "application/problem+json"), (status = 422, body = crate::views::Problem, content_type = "application/problem+json")))]
 pub async fn update(
     State(s): State<AppState>,
     Auth(p): Auth,
@@ -31,7 +31,7 @@ pub async fn update(
 }
 
 /// Delete (softly) one's own record.
-#[utoipa::path(delete, path = "/api/v1/me", tag = "portal", responses((status = 204), (status = 404, body = crate::views::Problem)))]
+#[utoipa::path(delete, path = "/api/v1/me", tag = "portal", responses((status = 204), (status = 404, body = crate::views::Problem, content_type = "application/problem+json")))]
 pub async fn delete(State(s): State<AppState>, Auth(p): Auth, Meta(meta): Meta) -> ApiResult<StatusCode> {
     s.app.delete_me(&p, &meta).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -55,7 +55,7 @@ fn with_etag(status: StatusCode, v: UserView) -> impl IntoResponse {
 
 /// Invite a user (owner and admin).
 #[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = NewUserInput,
-    responses((status = 201, body = UserView), (status = 403, body = crate::views::Problem), (status = 409, body = crate::views::Problem), (status = 422, body = crate::views::Problem)))]
+    responses((status = 201, body = UserView), (status = 403, body = crate::views::Problem, content_type = "application/problem+json"), (status = 409, body = crate::views::Problem, content_type = "application/problem+json"), (status = 422, body = crate::views::Problem, content_type = "application/problem+json")))]
 pub async fn create(
     State(s): State<AppState>,
     Auth(p): Auth,
@@ -78,7 +78,7 @@ pub async fn list(State(s): State<AppState>, Auth(p): Auth) -> ApiResult<Json<Us
 
 /// Read a user.
 #[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users", params(("id" = Uuid, Path)),
-    responses((status = 200, body = UserView), (status = 404, body = crate::views::Problem)))]
+    responses((status = 200, body = UserView), (status = 404, body = crate::views::Problem, content_type = "application/problem+json")))]
 pub async fn get(State(s): State<AppState>, Auth(p): Auth, PathId(id): PathId) -> ApiResult<impl IntoResponse> {
     let u = s.app.get_user(&p, id).await?;
     Ok(with_etag(StatusCode::OK, UserView::from(&u)))
@@ -86,7 +86,7 @@ pub async fn get(State(s): State<AppState>, Auth(p): Auth, PathId(id): PathId) -
 
 /// Change a user's name, role, password or active flag. Deactivating reassigns their customers.
 #[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "users", params(("id" = Uuid, Path)), request_body = UserPatchInput,
-    responses((status = 200, body = UserView), (status = 403, body = crate::views::Problem), (status = 404, body = crate::views::Problem), (status = 409, body = crate::views::Problem), (status = 412, body = crate::views::Problem)))]
+    responses((status = 200, body = UserView), (status = 403, body = crate::views::Problem, content_type = "application/problem+json"), (status = 404, body = crate::views::Problem, content_type = "application/problem+json"), (status = 409, body = crate::views::Problem, content_type = "application/problem+json"), (status = 412, body = crate::views::Problem, content_type = "application/problem+json")))]
 pub async fn update(
     State(s): State<AppState>,
     Auth(p): Auth,

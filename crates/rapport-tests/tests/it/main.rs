@@ -6,3 +6,4 @@ mod harness;
 mod audit;
 mod customers;
 mod isolation;
+mod openapi;
