@@ -8,6 +8,7 @@ pub mod audit;
 pub mod contact;
 pub mod customer;
 pub mod error;
+pub mod identity;
 pub mod patch;
 pub mod role;
 pub mod text;
