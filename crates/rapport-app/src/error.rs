@@ -20,7 +20,8 @@ pub enum AppError {
     NotFound(&'static str),
     #[error("a customer with the same {field} exists")]
     CustomerDuplicate { field: &'static str, matches: Value },
-    #[error("{0}")]
+    /// A stable code and the message for people.
+    #[error("{1}")]
     Conflict(&'static str, String),
     #[error("the record changed since you read it (version {current})")]
     VersionMismatch { current: i64 },

@@ -71,7 +71,9 @@ impl Phone {
         if t.chars().any(|c| c.is_alphabetic()) {
             return Err(invalid());
         }
-        let number = phonenumber::parse(country, t).map_err(|_| invalid())?;
+        // "+44 (0)20 …": the trunk prefix in parentheses is dialled only within the country.
+        let cleaned = if t.starts_with('+') { t.replace("(0)", "") } else { t.to_string() };
+        let number = phonenumber::parse(country, &cleaned).map_err(|_| invalid())?;
         let e164 = number.format().mode(phonenumber::Mode::E164).to_string();
         let digits = e164.chars().filter(char::is_ascii_digit).count();
         if !(7..=15).contains(&digits) {
@@ -137,6 +139,7 @@ mod tests {
             ("+1 555 123 4567", "DE", "+15551234567"),
             ("030 1234567", "DE", "+49301234567"),
             ("020 7946 0958", "GB", "+442079460958"),
+            ("+44 (0)20-7946-0958", "US", "+442079460958"),
             ("06 12 34 56 78", "FR", "+33612345678"),
         ];
         for (raw, region, want) in cases {

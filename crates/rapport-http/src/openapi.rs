@@ -13,7 +13,7 @@ use crate::api;
         api::api_keys::create, api::api_keys::list, api::api_keys::delete,
         api::users::create, api::users::list, api::users::get, api::users::update,
         api::customers::create, api::customers::get, api::customers::update, api::customers::replace,
-        api::customers::delete, api::customers::restore, api::customers::list,
+        api::customers::delete, api::customers::restore, api::customers::list, api::customers::find_matches,
         api::customers::timeline, api::customers::audit,
         api::audit::list, api::audit::verify,
         api::me::get, api::me::update, api::me::delete,

@@ -396,3 +396,45 @@ pub struct FieldErrorView {
     pub code: String,
     pub message: String,
 }
+
+/// Why a customer is thought to be the person.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReasonView {
+    /// email, phone, name, company, city or postal_code
+    pub signal: String,
+    pub detail: String,
+}
+
+/// A customer that may be the person asked about.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MatchView {
+    pub customer_id: Uuid,
+    pub name: String,
+    /// 0..100: email 100, phone 90, name similarity up to 89.
+    pub confidence: u8,
+    pub reasons: Vec<ReasonView>,
+    /// A name match contradicted by a differing email or phone; never linked automatically.
+    pub vetoed: bool,
+}
+
+impl From<&rapport_app::customers::matching::RankedMatch> for MatchView {
+    fn from(r: &rapport_app::customers::matching::RankedMatch) -> Self {
+        Self {
+            customer_id: r.customer.id,
+            name: r.customer.data.name.clone(),
+            confidence: r.m.confidence,
+            reasons: r
+                .m
+                .reasons
+                .iter()
+                .map(|x| ReasonView { signal: x.signal.to_string(), detail: x.detail.clone() })
+                .collect(),
+            vetoed: r.m.vetoed,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MatchList {
+    pub data: Vec<MatchView>,
+}

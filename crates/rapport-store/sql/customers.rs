@@ -252,7 +252,8 @@ pub(super) async fn insert(tx: &mut SqlTx, c: &CustomerRow) -> StoreResult<()> {
         .execute(&mut *tx.tx)
         .await
         .map_err(map_err)?;
-    write_tags(tx, c, false).await
+    write_tags(tx, c, false).await?;
+    write_keys(tx, c, false).await
 }
 
 pub(super) async fn update(tx: &mut SqlTx, c: &CustomerRow) -> StoreResult<()> {
@@ -272,7 +273,59 @@ pub(super) async fn update(tx: &mut SqlTx, c: &CustomerRow) -> StoreResult<()> {
             None => StoreError::NotFound,
         });
     }
-    write_tags(tx, c, true).await
+    write_tags(tx, c, true).await?;
+    write_keys(tx, c, true).await
+}
+
+/// Keeps the matching keys equal to those of the record: only live customers have keys.
+async fn write_keys(tx: &mut SqlTx, c: &CustomerRow, replace: bool) -> StoreResult<()> {
+    if replace {
+        sqlx::query("DELETE FROM customer_matching_keys WHERE tenant_id = $1 AND customer_id = $2")
+            .bind(tx.tenant)
+            .bind(c.id)
+            .execute(&mut *tx.tx)
+            .await
+            .map_err(map_err)?;
+    }
+    if c.deleted_at.is_some() {
+        return Ok(());
+    }
+    let keys = rapport_core::identity::matching_keys(&c.data);
+    if keys.is_empty() {
+        return Ok(());
+    }
+    let mut qb =
+        QueryBuilder::<Db>::new("INSERT INTO customer_matching_keys (tenant_id, key_type, key_value, customer_id) ");
+    qb.push_values(&keys, |mut b, (kind, value)| {
+        b.push_bind(tx.tenant).push_bind(*kind).push_bind(value.clone()).push_bind(c.id);
+    });
+    qb.build().execute(&mut *tx.tx).await.map_err(map_err)?;
+    Ok(())
+}
+
+/// Live customers sharing any of `keys`, most recently updated first.
+pub(super) async fn find_by_keys(
+    tx: &mut SqlTx,
+    keys: &[(&'static str, String)],
+    limit: u32,
+) -> StoreResult<Vec<CustomerRow>> {
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut qb = QueryBuilder::<Db>::new("SELECT c.* FROM customers c WHERE c.tenant_id = ");
+    qb.push_bind(tx.tenant);
+    qb.push(" AND c.deleted_at IS NULL AND c.id IN (SELECT k.customer_id FROM customer_matching_keys k WHERE k.tenant_id = ");
+    qb.push_bind(tx.tenant);
+    qb.push(" AND (");
+    for (i, (kind, value)) in keys.iter().enumerate() {
+        if i > 0 {
+            qb.push(" OR ");
+        }
+        qb.push("(k.key_type = ").push_bind(*kind).push(" AND k.key_value = ").push_bind(value.clone()).push(")");
+    }
+    qb.push(")) ORDER BY c.updated_at DESC, c.id DESC LIMIT ").push_bind(i64::from(limit));
+    let rs: Vec<CustomerRecord> = qb.build_query_as().fetch_all(&mut *tx.tx).await.map_err(map_err)?;
+    rs.into_iter().map(CustomerRow::try_from).collect()
 }
 
 /// Keeps the folded tag index equal to the record's tags.

@@ -134,6 +134,13 @@ impl Tx for SqlTx {
     ) -> StoreResult<Vec<CustomerRow>> {
         customers::find_by_email(self, email_normalized, except).await
     }
+    async fn find_customers_by_keys(
+        &mut self,
+        keys: &[(&'static str, String)],
+        limit: u32,
+    ) -> StoreResult<Vec<CustomerRow>> {
+        customers::find_by_keys(self, keys, limit).await
+    }
     async fn list_customers(&mut self, q: &CustomerQuery) -> StoreResult<Vec<CustomerRow>> {
         customers::list(self, q).await
     }

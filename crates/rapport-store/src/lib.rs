@@ -98,6 +98,12 @@ pub trait Tx: Send {
         email_normalized: &str,
         except: Option<Uuid>,
     ) -> StoreResult<Vec<CustomerRow>>;
+    /// Live customers sharing any of these matching keys (kind, normalized value).
+    async fn find_customers_by_keys(
+        &mut self,
+        keys: &[(&'static str, String)],
+        limit: u32,
+    ) -> StoreResult<Vec<CustomerRow>>;
     async fn list_customers(&mut self, q: &CustomerQuery) -> StoreResult<Vec<CustomerRow>>;
 
     // Timeline

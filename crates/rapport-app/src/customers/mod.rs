@@ -1,6 +1,7 @@
 //! Customers: create, read, update, soft delete, restore and list, within the caller's scope.
 
 mod events;
+pub mod matching;
 mod portal;
 mod scope;
 
@@ -102,7 +103,9 @@ impl App {
         Ok(())
     }
 
-    /// Refuses a second live customer with the same email, unless forced by a role allowed to.
+    /// Refuses a customer whose best match reaches the tenant's block threshold (an email or
+    /// phone already on file), unless forced by a role allowed to. Only matches the caller
+    /// may see are listed.
     async fn check_duplicate(
         &self,
         tx: &mut dyn Tx,
@@ -111,21 +114,20 @@ impl App {
         except: Option<Uuid>,
         force: bool,
     ) -> AppResult<()> {
-        let Some(email) = &d.email else { return Ok(()) };
-        tx.lock_identity(&[format!("email:{}", email.normalized())]).await?;
-        let found = tx.find_customers_by_email(email.normalized(), except).await?;
-        if found.is_empty() {
+        let probe = rapport_core::identity::probe_of(d);
+        tx.lock_identity(&matching::identity_locks(&probe)).await?;
+        let block = matching::thresholds(tx).await?.block;
+        let blocking: Vec<_> =
+            self.rank_matches(tx, &probe, except).await?.into_iter().filter(|r| r.m.confidence >= block).collect();
+        if blocking.is_empty() {
             return Ok(());
         }
         if force {
             return p.require(Permission::CustomersForceDuplicate, "create a duplicate customer");
         }
-        let matches: Vec<Value> = found
-            .iter()
-            .filter(|c| visible(p, c))
-            .map(|c| json!({"customer_id": c.id, "name": c.data.name, "confidence": 100, "reasons": [{"signal": "email", "detail": email.normalized()}]}))
-            .collect();
-        Err(AppError::CustomerDuplicate { field: "email", matches: Value::Array(matches) })
+        let field = if blocking[0].m.reasons.iter().any(|r| r.signal == "email") { "email" } else { "phone" };
+        let matches = blocking.iter().filter(|r| visible(p, &r.customer)).map(matching::RankedMatch::to_json).collect();
+        Err(AppError::CustomerDuplicate { field, matches: Value::Array(matches) })
     }
 
     pub async fn create_customer(&self, p: &Principal, meta: &RequestMeta, input: &Value) -> AppResult<CustomerRow> {
@@ -219,7 +221,8 @@ impl App {
         self.check_references(tx, p, Some(&old.data), &applied.data).await?;
         let email_changed =
             applied.data.email.as_ref().map(|e| e.normalized()) != old.data.email.as_ref().map(|e| e.normalized());
-        if email_changed {
+        let phone_changed = applied.data.phone.as_ref().map(|p| p.e164()) != old.data.phone.as_ref().map(|p| p.e164());
+        if email_changed || phone_changed {
             self.check_duplicate(tx, p, &applied.data, Some(old.id), applied.force).await?;
         }
         let mut new = old.clone();

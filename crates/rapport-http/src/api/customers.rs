@@ -404,3 +404,29 @@ pub async fn audit(
     let rows = s.app.customer_audit(&p, id, before, limit).await?;
     Ok(Json(super::audit::page(&rows, limit)))
 }
+
+/// A look-up body for `/customers/match`: at least one of name, email, phone.
+#[derive(Debug, Deserialize, ToSchema)]
+#[allow(dead_code)] // documents the body; the use case reads it field by field
+pub struct MatchInput {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    /// Any format; one that does not parse is looked up by its digits.
+    pub phone: Option<String>,
+    pub company_name: Option<String>,
+    pub city: Option<String>,
+    pub postal_code: Option<String>,
+}
+
+/// The customers this person may already be, best first, with confidence and reasons.
+/// Writes nothing.
+#[utoipa::path(post, path = "/api/v1/customers/match", tag = "customers", request_body = MatchInput,
+    responses((status = 200, body = crate::views::MatchList), (status = 422, body = crate::views::Problem, content_type = "application/problem+json")))]
+pub async fn find_matches(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    JsonBody(body): JsonBody,
+) -> ApiResult<Json<crate::views::MatchList>> {
+    let ranked = s.app.match_customers(&p, &body).await?;
+    Ok(Json(crate::views::MatchList { data: ranked.iter().map(crate::views::MatchView::from).collect() }))
+}

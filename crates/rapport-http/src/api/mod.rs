@@ -24,6 +24,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/users", get(users::list).post(users::create))
         .route("/users/{id}", get(users::get).patch(users::update))
         .route("/customers", get(customers::list).post(customers::create))
+        .route("/customers/match", post(customers::find_matches))
         .route(
             "/customers/{id}",
             get(customers::get).patch(customers::update).put(customers::replace).delete(customers::delete),

@@ -96,7 +96,9 @@ fn conforms(doc: &Value, method: &str, template: &str, r: &Reply) {
         return;
     }
     let ct = r.header("content-type");
-    let media = resp["content"].get(&ct).unwrap_or_else(|| panic!("{method} {template} {}: content type {ct} not documented", r.status));
+    let media = resp["content"]
+        .get(&ct)
+        .unwrap_or_else(|| panic!("{method} {template} {}: content type {ct} not documented", r.status));
     let mut errs = Vec::new();
     check(doc, &media["schema"], &r.body, "$", &mut errs);
     assert!(errs.is_empty(), "{method} {template} {}: {errs:#?}", r.status);
@@ -115,7 +117,13 @@ both!(real_responses_match_the_openapi_document, |h| {
     let login = h.login(&format!("nobody-{}@example.com", uuid::Uuid::now_v7().simple()), "wrong password").await;
     conforms(&doc, "post", "/api/v1/auth/login", &login);
 
-    let c = h.post(&o, "/api/v1/customers", json!({"name": "Doc", "email": unique_email("d"), "tags": ["a"], "address": "1 Main St"})).await;
+    let c = h
+        .post(
+            &o,
+            "/api/v1/customers",
+            json!({"name": "Doc", "email": unique_email("d"), "tags": ["a"], "address": "1 Main St"}),
+        )
+        .await;
     conforms(&doc, "post", "/api/v1/customers", &c);
     let id = c.id();
     let dup = h.post(&o, "/api/v1/customers", json!({"name": "Doc", "email": c.body["email"]})).await;
@@ -127,7 +135,8 @@ both!(real_responses_match_the_openapi_document, |h| {
     conforms(&doc, "patch", "/api/v1/customers/{id}", &h.patch(&o, &one, json!({"lifecycle_stage": "lead"})).await);
     let put = h.call(Method::PUT, &one, Some(&o.token), Some(json!({"notes": "n"}))).await;
     conforms(&doc, "put", "/api/v1/customers/{id}", &put);
-    let stale = h.call_with(Method::PATCH, &one, Some(&o.token), Some(json!({"notes": "m"})), &[("if-match", "\"1\"")]).await;
+    let stale =
+        h.call_with(Method::PATCH, &one, Some(&o.token), Some(json!({"notes": "m"})), &[("if-match", "\"1\"")]).await;
     conforms(&doc, "patch", "/api/v1/customers/{id}", &stale);
     conforms(&doc, "get", "/api/v1/customers", &h.get(&o, "/api/v1/customers?limit=1").await);
     conforms(&doc, "get", "/api/v1/customers/{id}/timeline", &h.get(&o, &format!("{one}/timeline")).await);
@@ -135,6 +144,13 @@ both!(real_responses_match_the_openapi_document, |h| {
     conforms(&doc, "delete", "/api/v1/customers/{id}", &h.delete(&o, &one).await);
     conforms(&doc, "get", "/api/v1/customers/{id}", &h.get(&o, &one).await);
     conforms(&doc, "post", "/api/v1/customers/{id}/restore", &h.post(&o, &format!("{one}/restore"), json!({})).await);
+    conforms(
+        &doc,
+        "post",
+        "/api/v1/customers/match",
+        &h.post(&o, "/api/v1/customers/match", json!({"name": "Doc"})).await,
+    );
+    conforms(&doc, "post", "/api/v1/customers/match", &h.post(&o, "/api/v1/customers/match", json!({})).await);
     conforms(&doc, "get", "/api/v1/audit", &h.get(&o, "/api/v1/audit").await);
     conforms(&doc, "get", "/api/v1/audit/verify", &h.get(&o, "/api/v1/audit/verify").await);
 
@@ -142,7 +158,12 @@ both!(real_responses_match_the_openapi_document, |h| {
     conforms(&doc, "post", "/api/v1/users", &u);
     conforms(&doc, "get", "/api/v1/users", &h.get(&o, "/api/v1/users").await);
     conforms(&doc, "get", "/api/v1/users/{id}", &h.get(&o, &format!("/api/v1/users/{}", u.id())).await);
-    conforms(&doc, "patch", "/api/v1/users/{id}", &h.patch(&o, &format!("/api/v1/users/{}", u.id()), json!({"name": "Pat"})).await);
+    conforms(
+        &doc,
+        "patch",
+        "/api/v1/users/{id}",
+        &h.patch(&o, &format!("/api/v1/users/{}", u.id()), json!({"name": "Pat"})).await,
+    );
 
     let k = h.post(&o, "/api/v1/api-keys", json!({"name": "widget"})).await;
     conforms(&doc, "post", "/api/v1/api-keys", &k);
@@ -155,7 +176,11 @@ both!(real_responses_match_the_openapi_document, |h| {
     let rt = l.body["refresh_token"].as_str().unwrap();
     let r = h.call(Method::POST, "/api/v1/auth/refresh", None, Some(json!({"refresh_token": rt}))).await;
     conforms(&doc, "post", "/api/v1/auth/refresh", &r);
-    let portal = crate::harness::Client { token: l.body["access_token"].as_str().unwrap().to_string(), user_id: u.id(), tenant_id: o.tenant_id };
+    let portal = crate::harness::Client {
+        token: l.body["access_token"].as_str().unwrap().to_string(),
+        user_id: u.id(),
+        tenant_id: o.tenant_id,
+    };
     conforms(&doc, "get", "/api/v1/me", &h.get(&portal, "/api/v1/me").await);
     h.patch(&o, &one, json!({"portal_user_id": u.id()})).await;
     conforms(&doc, "get", "/api/v1/me", &h.get(&portal, "/api/v1/me").await);
@@ -179,6 +204,7 @@ async fn the_document_lists_every_route() {
             "/api/v1/auth/login",
             "/api/v1/auth/refresh",
             "/api/v1/customers",
+            "/api/v1/customers/match",
             "/api/v1/customers/{id}",
             "/api/v1/customers/{id}/audit",
             "/api/v1/customers/{id}/restore",

@@ -1,0 +1,109 @@
+//! Finding the customers a person may already be: candidates by matching keys, scored on
+//! the confidence ladder of rapport-core.
+
+use rapport_core::contact::{Email, Phone};
+use rapport_core::identity::{key, phone_digits, probe_keys, score, Match, Probe, Thresholds};
+use rapport_core::role::Permission;
+use rapport_core::Invalid;
+use rapport_store::{CustomerRow, Tx};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use super::visible;
+use crate::{App, AppError, AppResult, Principal};
+
+/// How many candidates one look-up scores at most.
+const CANDIDATES: u32 = 200;
+
+/// A customer with how sure Rapport is that it is the person asked about.
+#[derive(Debug, Clone)]
+pub struct RankedMatch {
+    pub customer: CustomerRow,
+    pub m: Match,
+}
+
+impl RankedMatch {
+    pub fn to_json(&self) -> Value {
+        json!({"customer_id": self.customer.id, "name": self.customer.data.name, "confidence": self.m.confidence, "reasons": self.m.reasons, "vetoed": self.m.vetoed})
+    }
+}
+
+/// The tenant's thresholds: its settings, or the seeds' defaults.
+pub(crate) async fn thresholds(tx: &mut dyn Tx) -> AppResult<Thresholds> {
+    let settings = tx.get_tenant().await?.map(|t| t.settings).unwrap_or(Value::Null);
+    Ok(serde_json::from_value(settings["match_thresholds"].clone()).unwrap_or_default())
+}
+
+/// Keys that must not be decided on by two writers at once: emails and phones.
+pub(crate) fn identity_locks(p: &Probe) -> Vec<String> {
+    probe_keys(p)
+        .into_iter()
+        .filter(|(k, _)| *k == key::EMAIL || *k == key::PHONE)
+        .map(|(k, v)| format!("{k}:{v}"))
+        .collect()
+}
+
+impl App {
+    /// Candidates for `probe`, best first, excluding `except`.
+    pub(crate) async fn rank_matches(
+        &self,
+        tx: &mut dyn Tx,
+        probe: &Probe,
+        except: Option<Uuid>,
+    ) -> AppResult<Vec<RankedMatch>> {
+        let candidates = tx.find_customers_by_keys(&probe_keys(probe), CANDIDATES).await?;
+        let mut ranked: Vec<RankedMatch> = candidates
+            .into_iter()
+            .filter(|c| Some(c.id) != except)
+            .filter_map(|c| {
+                score(probe, &rapport_core::identity::probe_of(&c.data)).map(|m| RankedMatch { customer: c, m })
+            })
+            .collect();
+        ranked.sort_by(|a, b| {
+            b.m.confidence.cmp(&a.m.confidence).then(b.customer.updated_at.cmp(&a.customer.updated_at))
+        });
+        Ok(ranked)
+    }
+
+    /// `POST /customers/match`: the best matches for a name, email or phone; writes nothing.
+    pub async fn match_customers(&self, p: &Principal, input: &Value) -> AppResult<Vec<RankedMatch>> {
+        p.require(Permission::CustomersRead, "read customers")?;
+        let mut tx = self.store.read(p.tenant_id).await?;
+        let region = tx.get_tenant().await?.map(|t| t.phone_region).unwrap_or_else(|| "US".into());
+        let probe = parse_probe(input, &region)?;
+        let ranked = self.rank_matches(tx.as_mut(), &probe, None).await?;
+        Ok(ranked.into_iter().filter(|r| visible(p, &r.customer)).take(10).collect())
+    }
+}
+
+/// A look-up body: any of name, email, phone, plus company_name, city, postal_code.
+fn parse_probe(input: &Value, region: &str) -> AppResult<Probe> {
+    let Value::Object(m) = input else {
+        return Err(AppError::invalid("", "invalid_type", "the body must be a JSON object"));
+    };
+    let mut errs = Invalid::default();
+    let text = |k: &str| m.get(k).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+    for k in m.keys() {
+        if !["name", "email", "phone", "company_name", "city", "postal_code"].contains(&k.as_str()) {
+            errs.push(rapport_core::FieldError::new(k.clone(), "unknown_field", format!("{k} is not a look-up field")));
+        }
+    }
+    let email = text("email").and_then(|e| errs.take(Email::parse("email", &e)));
+    // A phone that does not parse is still looked up by its digits (000's fallback).
+    let phone = text("phone").map(|raw| {
+        Phone::parse("phone", &raw, region).map(|p| p.e164().to_string()).unwrap_or_else(|_| phone_digits(&raw))
+    });
+    let probe = Probe {
+        name: text("name"),
+        emails: email.map(|e| e.normalized().to_string()).into_iter().collect(),
+        phones: phone.filter(|p| !p.is_empty()).into_iter().collect(),
+        company: text("company_name"),
+        city: text("city"),
+        postal_code: text("postal_code"),
+    };
+    if probe.name.is_none() && probe.emails.is_empty() && probe.phones.is_empty() && errs.is_empty() {
+        errs.push(rapport_core::FieldError::new("name", "identifier_required", "give a name, an email or a phone"));
+    }
+    errs.into_result()?;
+    Ok(probe)
+}

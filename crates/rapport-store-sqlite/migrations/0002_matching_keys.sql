@@ -1,0 +1,11 @@
+-- Matching keys (000's customer_matching_keys): the normalized emails, phones and names of
+-- every live customer, kept in the same transaction as the change that causes them.
+CREATE TABLE customer_matching_keys (
+    tenant_id   BLOB NOT NULL,
+    key_type    TEXT NOT NULL,
+    key_value   TEXT NOT NULL,
+    customer_id BLOB NOT NULL,
+    PRIMARY KEY (tenant_id, key_type, key_value, customer_id),
+    FOREIGN KEY (tenant_id, customer_id) REFERENCES customers (tenant_id, id)
+) WITHOUT ROWID;
+CREATE INDEX customer_matching_keys_customer_idx ON customer_matching_keys (tenant_id, customer_id);
