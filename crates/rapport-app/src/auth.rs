@@ -48,19 +48,24 @@ pub(crate) fn random_token(bytes: usize) -> String {
     URL_SAFE_NO_PAD.encode(buf)
 }
 
-/// A secret that names its tenant and record: `prefix` + base64(tenant ‖ id) + `_` + random.
+/// Unpadded base64 of 32 bytes: the length of both parts of a secret.
+const PART_LEN: usize = 43;
+
+/// A secret that names its tenant and record: `prefix` + random + `_` + base64(tenant ‖ id).
 /// The ids let the server find the record without a cross-tenant look-up; only the hash of
-/// the whole secret is stored.
+/// the whole secret is stored. The random part comes first, so a secret's first characters
+/// tell it apart from the tenant's others (an API key's `prefix`).
 pub(crate) fn make_secret(prefix: &str, tenant: Uuid, id: Uuid) -> String {
     let mut ids = Vec::with_capacity(32);
     ids.extend_from_slice(tenant.as_bytes());
     ids.extend_from_slice(id.as_bytes());
-    format!("{prefix}{}_{}", URL_SAFE_NO_PAD.encode(ids), random_token(32))
+    format!("{prefix}{}_{}", random_token(32), URL_SAFE_NO_PAD.encode(ids))
 }
 
 fn parse_secret(prefix: &str, secret: &str) -> Option<(Uuid, Uuid)> {
     let rest = secret.strip_prefix(prefix)?;
-    let (ids, _) = rest.split_once('_')?;
+    // Base64url may itself contain `_`: the parts are told apart by their length.
+    let ids = rest.get(PART_LEN..)?.strip_prefix('_')?;
     let raw = URL_SAFE_NO_PAD.decode(ids).ok()?;
     if raw.len() != 32 {
         return None;
@@ -222,10 +227,17 @@ mod tests {
 
     #[test]
     fn secrets_carry_their_ids() {
-        let (t, i) = (Uuid::now_v7(), Uuid::now_v7());
-        let s = make_secret(API_KEY_PREFIX, t, i);
-        assert_eq!(parse_secret(API_KEY_PREFIX, &s), Some((t, i)));
-        assert_eq!(parse_secret(REFRESH_PREFIX, &s), None);
+        let t = Uuid::now_v7();
+        let mut firsts = std::collections::HashSet::new();
+        // Enough secrets that some of their parts contain `_`.
+        for _ in 0..500 {
+            let i = Uuid::now_v7();
+            let s = make_secret(API_KEY_PREFIX, t, i);
+            assert_eq!(parse_secret(API_KEY_PREFIX, &s), Some((t, i)), "{s}");
+            assert_eq!(parse_secret(REFRESH_PREFIX, &s), None);
+            assert!(firsts.insert(s.chars().take(12).collect::<String>()), "first characters repeat: {s}");
+        }
         assert_eq!(parse_secret(API_KEY_PREFIX, "rpk_garbage"), None);
+        assert_eq!(parse_secret(API_KEY_PREFIX, "rpk_é"), None);
     }
 }

@@ -93,7 +93,7 @@ impl From<StoreError> for AppError {
                 } else if which.contains("portal_user") {
                     AppError::Conflict("portal_user_taken", "this portal user already owns a customer".into())
                 } else {
-                    AppError::Conflict("conflict", format!("conflict on {which}"))
+                    AppError::Conflict("conflict", "the change conflicts with an existing record".into())
                 }
             }
             StoreError::Unavailable(m) => AppError::Unavailable(m),

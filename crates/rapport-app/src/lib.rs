@@ -8,6 +8,7 @@
 pub mod api_keys;
 pub mod audit;
 pub mod auth;
+pub mod conversations;
 pub mod customers;
 mod error;
 pub mod idempotency;

@@ -6,6 +6,7 @@
 
 pub mod audit;
 pub mod contact;
+pub mod conversation;
 pub mod customer;
 pub mod error;
 pub mod identity;

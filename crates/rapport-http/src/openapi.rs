@@ -15,6 +15,8 @@ use crate::api;
         api::customers::create, api::customers::get, api::customers::update, api::customers::replace,
         api::customers::delete, api::customers::restore, api::customers::list, api::customers::find_matches,
         api::customers::timeline, api::customers::audit,
+        api::conversations::put, api::conversations::append, api::conversations::get, api::conversations::delete,
+        api::conversations::list, api::conversations::of_customer, api::conversations::metrics,
         api::audit::list, api::audit::verify,
         api::me::get, api::me::update, api::me::delete,
     ),

@@ -438,3 +438,112 @@ impl From<&rapport_app::customers::matching::RankedMatch> for MatchView {
 pub struct MatchList {
     pub data: Vec<MatchView>,
 }
+
+/// How an ingest found the conversation's customer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MatchOutcomeView {
+    pub customer_id: Uuid,
+    /// True when no existing customer matched and a new one was made.
+    pub created: bool,
+    pub confidence: Option<u8>,
+    pub reasons: Vec<ReasonView>,
+}
+
+/// A chat conversation.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConversationView {
+    pub id: Uuid,
+    pub session_id: String,
+    pub customer_id: Option<Uuid>,
+    /// web_chat, whatsapp, sms, email, phone or other
+    pub channel: String,
+    #[schema(value_type = Object)]
+    pub contact: Value,
+    #[schema(value_type = Vec<Object>)]
+    pub messages: Value,
+    pub interaction_count: i64,
+    pub view_count: i64,
+    pub duration_seconds: i64,
+    pub started_at: Option<String>,
+    pub ended_at: Option<String>,
+    pub summary: Option<String>,
+    pub topics: Vec<String>,
+    #[schema(value_type = Object)]
+    pub metadata: Value,
+    pub created_at: String,
+    pub updated_at: String,
+    pub version: i64,
+    /// Present when this request decided the customer (on create or a change of contact).
+    #[serde(rename = "match", skip_serializing_if = "Option::is_none")]
+    pub match_outcome: Option<MatchOutcomeView>,
+}
+
+impl ConversationView {
+    pub fn new(c: &rapport_store::ConversationRow, outcome: Option<&rapport_app::conversations::MatchOutcome>) -> Self {
+        Self {
+            id: c.id,
+            session_id: c.session_id.clone(),
+            customer_id: c.customer_id,
+            channel: c.channel.clone(),
+            contact: c.contact.clone(),
+            messages: c.messages.clone(),
+            interaction_count: c.interaction_count,
+            view_count: c.view_count,
+            duration_seconds: c.duration_seconds,
+            started_at: ot(c.started_at),
+            ended_at: ot(c.ended_at),
+            summary: c.summary.clone(),
+            topics: c.topics.clone(),
+            metadata: c.metadata.clone(),
+            created_at: t(c.created_at),
+            updated_at: t(c.updated_at),
+            version: c.version,
+            match_outcome: outcome.map(|o| MatchOutcomeView {
+                customer_id: o.customer_id,
+                created: o.created,
+                confidence: o.confidence,
+                reasons: o
+                    .reasons
+                    .iter()
+                    .map(|x| ReasonView { signal: x.signal.to_string(), detail: x.detail.clone() })
+                    .collect(),
+            }),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConversationList {
+    pub data: Vec<ConversationView>,
+    pub next_cursor: Option<String>,
+}
+
+/// A customer's engagement figures, current with every conversation change.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MetricsView {
+    pub customer_id: Uuid,
+    pub total_conversations: i64,
+    pub total_interactions: i64,
+    pub total_views: i64,
+    pub first_interaction_at: Option<String>,
+    pub last_interaction_at: Option<String>,
+    pub avg_interaction_length_seconds: f64,
+}
+
+impl From<&rapport_store::MetricsRow> for MetricsView {
+    fn from(m: &rapport_store::MetricsRow) -> Self {
+        Self {
+            customer_id: m.customer_id,
+            total_conversations: m.total_conversations,
+            total_interactions: m.total_interactions,
+            total_views: m.total_views,
+            first_interaction_at: ot(m.first_interaction_at),
+            last_interaction_at: ot(m.last_interaction_at),
+            avg_interaction_length_seconds: if m.total_conversations > 0 {
+                m.total_duration_seconds as f64 / m.total_conversations as f64
+            } else {
+                0.0
+            },
+        }
+    }
+}

@@ -8,6 +8,7 @@
 
 mod accounts;
 mod audit;
+mod conversations;
 mod customers;
 
 use async_trait::async_trait;
@@ -143,6 +144,30 @@ impl Tx for SqlTx {
     }
     async fn list_customers(&mut self, q: &CustomerQuery) -> StoreResult<Vec<CustomerRow>> {
         customers::list(self, q).await
+    }
+
+    async fn get_conversation_by_session(&mut self, session_id: &str) -> StoreResult<Option<ConversationRow>> {
+        conversations::get_by_session(self, session_id).await
+    }
+    async fn insert_conversation(&mut self, c: &ConversationRow) -> StoreResult<()> {
+        conversations::insert(self, c).await
+    }
+    async fn update_conversation(&mut self, c: &ConversationRow) -> StoreResult<()> {
+        conversations::update(self, c).await
+    }
+    async fn list_conversations(
+        &mut self,
+        customer_id: Option<Uuid>,
+        before: Option<Uuid>,
+        limit: u32,
+    ) -> StoreResult<Vec<ConversationRow>> {
+        conversations::list(self, customer_id, before, limit).await
+    }
+    async fn refresh_metrics(&mut self, customer_id: Uuid) -> StoreResult<MetricsRow> {
+        conversations::refresh_metrics(self, customer_id).await
+    }
+    async fn get_metrics(&mut self, customer_id: Uuid) -> StoreResult<Option<MetricsRow>> {
+        conversations::get_metrics(self, customer_id).await
     }
 
     async fn insert_event(&mut self, e: &EventRow) -> StoreResult<()> {

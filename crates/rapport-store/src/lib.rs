@@ -106,6 +106,21 @@ pub trait Tx: Send {
     ) -> StoreResult<Vec<CustomerRow>>;
     async fn list_customers(&mut self, q: &CustomerQuery) -> StoreResult<Vec<CustomerRow>>;
 
+    // Conversations and metrics
+    async fn get_conversation_by_session(&mut self, session_id: &str) -> StoreResult<Option<ConversationRow>>;
+    async fn insert_conversation(&mut self, c: &ConversationRow) -> StoreResult<()>;
+    async fn update_conversation(&mut self, c: &ConversationRow) -> StoreResult<()>;
+    /// Live conversations, newest first; of one customer or of the whole tenant.
+    async fn list_conversations(
+        &mut self,
+        customer_id: Option<Uuid>,
+        before: Option<Uuid>,
+        limit: u32,
+    ) -> StoreResult<Vec<ConversationRow>>;
+    /// Recomputes a customer's metrics from its live conversations and stores them.
+    async fn refresh_metrics(&mut self, customer_id: Uuid) -> StoreResult<MetricsRow>;
+    async fn get_metrics(&mut self, customer_id: Uuid) -> StoreResult<Option<MetricsRow>>;
+
     // Timeline
     async fn insert_event(&mut self, e: &EventRow) -> StoreResult<()>;
     /// Newest first; `before` is the id of the last event of the previous page.

@@ -144,3 +144,40 @@ pub struct IdempotencyRow {
     pub body: String,
     pub created_at: OffsetDateTime,
 }
+
+/// One chat conversation (000's VC Usage row) and the customer it is linked to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConversationRow {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    pub session_id: String,
+    pub customer_id: Option<Uuid>,
+    pub channel: String,
+    /// What the person said about themselves: name, email, phone, address.
+    pub contact: Value,
+    pub messages: Value,
+    pub interaction_count: i64,
+    pub view_count: i64,
+    pub duration_seconds: i64,
+    pub started_at: Option<OffsetDateTime>,
+    pub ended_at: Option<OffsetDateTime>,
+    pub summary: Option<String>,
+    pub topics: Vec<String>,
+    pub metadata: Value,
+    pub deleted_at: Option<OffsetDateTime>,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+    pub version: i64,
+}
+
+/// A customer's engagement figures, kept current by every conversation change.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MetricsRow {
+    pub customer_id: Uuid,
+    pub total_conversations: i64,
+    pub total_interactions: i64,
+    pub total_views: i64,
+    pub total_duration_seconds: i64,
+    pub first_interaction_at: Option<OffsetDateTime>,
+    pub last_interaction_at: Option<OffsetDateTime>,
+}

@@ -136,7 +136,7 @@ impl App {
         let region = self.region(tx.as_mut()).await?;
         let default_source = if p.kind == PrincipalKind::ApiKey { Source::Api } else { Source::Manual };
         let Applied { mut data, delete_requested, force, .. } =
-            apply_input(None, input, &InputContext { region: &region, default_source })?;
+            apply_input(None, input, &InputContext { region: &region, default_source, require_contact_point: true })?;
         if delete_requested {
             return Err(AppError::invalid("status", "invalid_value", "a new customer cannot be deleted"));
         }
@@ -145,10 +145,24 @@ impl App {
         }
         self.check_references(tx.as_mut(), p, None, &data).await?;
         self.check_duplicate(tx.as_mut(), p, &data, None, force).await?;
+        let actor = p.actor();
+        let row = self.insert_customer(tx.as_mut(), &Trail { actor: &actor, meta }, data, p.user_id()).await?;
+        tx.commit().await?;
+        Ok(row)
+    }
+
+    /// Inserts a new customer with its `created` (and `assigned`) events and audit entry.
+    pub(crate) async fn insert_customer(
+        &self,
+        tx: &mut dyn Tx,
+        trail: &Trail<'_>,
+        data: CustomerData,
+        by: Option<Uuid>,
+    ) -> AppResult<CustomerRow> {
         let at = now();
         let row = CustomerRow {
             id: Uuid::now_v7(),
-            tenant_id: p.tenant_id,
+            tenant_id: tx.tenant_id(),
             data,
             lifecycle_updated_at: at,
             derived: CustomerDerived::default(),
@@ -156,22 +170,17 @@ impl App {
             deleted_by: None,
             merged_into_customer_id: None,
             created_at: at,
-            created_by: p.user_id(),
+            created_by: by,
             updated_at: at,
-            updated_by: p.user_id(),
+            updated_by: by,
             version: 1,
         };
         tx.insert_customer(&row).await?;
-        let actor = p.actor();
-        let trail = Trail { actor: &actor, meta };
-        trail
-            .event(tx.as_mut(), row.id, "created", json!({"name": row.data.name, "source": row.data.source.as_str()}))
-            .await?;
+        trail.event(tx, row.id, "created", json!({"name": row.data.name, "source": row.data.source.as_str()})).await?;
         if let Some(a) = row.data.assigned_to {
-            trail.event(tx.as_mut(), row.id, "assigned", json!({"from": null, "to": a})).await?;
+            trail.event(tx, row.id, "assigned", json!({"from": null, "to": a})).await?;
         }
-        trail.audit(tx.as_mut(), "customers", row.id, "insert", json!({}), Value::Object(audit_values(&row))).await?;
-        tx.commit().await?;
+        trail.audit(tx, "customers", row.id, "insert", json!({}), Value::Object(audit_values(&row))).await?;
         Ok(row)
     }
 
@@ -197,8 +206,15 @@ impl App {
         let old = self.load_visible(tx.as_mut(), p, id, false).await?;
         check_version(&old, if_match)?;
         let region = self.region(tx.as_mut()).await?;
-        let applied =
-            apply_input(Some(&old.data), input, &InputContext { region: &region, default_source: old.data.source })?;
+        let applied = apply_input(
+            Some(&old.data),
+            input,
+            &InputContext {
+                region: &region,
+                default_source: old.data.source,
+                require_contact_point: old.data.email.is_some() || old.data.phone.is_some(),
+            },
+        )?;
         let actor = p.actor();
         let trail = Trail { actor: &actor, meta };
         let row = self.apply_customer_change(tx.as_mut(), p, &trail, &old, applied).await?;

@@ -52,8 +52,15 @@ impl App {
         let old = self.own_record(tx.as_mut(), p).await?;
         super::check_version(&old, if_match)?;
         let region = self.region(tx.as_mut()).await?;
-        let applied =
-            apply_input(Some(&old.data), input, &InputContext { region: &region, default_source: old.data.source })?;
+        let applied = apply_input(
+            Some(&old.data),
+            input,
+            &InputContext {
+                region: &region,
+                default_source: old.data.source,
+                require_contact_point: old.data.email.is_some() || old.data.phone.is_some(),
+            },
+        )?;
         let actor = p.actor();
         let trail = Trail { actor: &actor, meta };
         let mut new = old.clone();

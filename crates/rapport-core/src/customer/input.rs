@@ -21,6 +21,9 @@ pub struct InputContext<'a> {
     pub region: &'a str,
     /// Source of a new record when the input names none.
     pub default_source: Source,
+    /// Whether the record needs an email or a phone: always, except for records the chat
+    /// feed creates, where any one of name, email or phone is enough (SPEC section 1).
+    pub require_contact_point: bool,
 }
 
 /// The result of applying an input: the new record and the requests that are not fields.
@@ -171,18 +174,23 @@ pub fn apply_input(current: Option<&CustomerData>, input: &Value, ctx: &InputCon
     let force = r.boolean("force").unwrap_or(false);
 
     let mut errs = r.errs;
-    check_required(&d, creating, &mut errs);
+    check_required(&d, creating, ctx.require_contact_point, &mut errs);
     errs.into_result()?;
     Ok(Applied { data: d, delete_requested, status_reason, force })
 }
 
 /// The rules that hold for the record as a whole, after every field is applied.
-fn check_required(d: &CustomerData, creating: bool, errs: &mut Invalid) {
+fn check_required(d: &CustomerData, creating: bool, require_contact_point: bool, errs: &mut Invalid) {
     let reported = |errs: &Invalid, f: &str| errs.0.iter().any(|e| e.field == f);
     if d.name.is_empty() && !reported(errs, "name") {
         errs.push(FieldError::new("name", "required", "name is required"));
     }
-    if d.email.is_none() && d.phone.is_none() && !reported(errs, "email") && !reported(errs, "phone") {
+    if require_contact_point
+        && d.email.is_none()
+        && d.phone.is_none()
+        && !reported(errs, "email")
+        && !reported(errs, "phone")
+    {
         let msg =
             if creating { "a customer needs an email or a phone" } else { "a customer must keep an email or a phone" };
         errs.push(FieldError::new("email", "email_or_phone_required", msg));

@@ -3,6 +3,7 @@
 pub mod api_keys;
 pub mod audit;
 pub mod auth;
+pub mod conversations;
 mod cursor;
 pub mod customers;
 pub mod me;
@@ -32,6 +33,14 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/customers/{id}/restore", post(customers::restore))
         .route("/customers/{id}/timeline", get(customers::timeline))
         .route("/customers/{id}/audit", get(customers::audit))
+        .route("/customers/{id}/conversations", get(conversations::of_customer))
+        .route("/customers/{id}/metrics", get(conversations::metrics))
+        .route("/conversations", get(conversations::list))
+        .route(
+            "/conversations/{session_id}",
+            get(conversations::get).put(conversations::put).delete(conversations::delete),
+        )
+        .route("/conversations/{session_id}/messages", post(conversations::append))
         .route("/audit", get(audit::list))
         .route("/audit/verify", get(audit::verify))
         .route("/me", get(me::get).patch(me::update).delete(me::delete))

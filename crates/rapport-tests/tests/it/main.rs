@@ -3,7 +3,13 @@
 
 mod harness;
 
+mod accounts;
 mod audit;
+mod cli;
+mod conversations;
 mod customers;
+mod http;
 mod isolation;
+mod matching;
 mod openapi;
+mod validation;

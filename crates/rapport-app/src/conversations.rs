@@ -1,0 +1,526 @@
+//! The chat feed (SPEC section 5): conversations created or updated idempotently by session
+//! id, linked to a customer found or created on the spot, with metrics, events and audit
+//! written in the same transaction.
+
+use rapport_core::audit::now;
+use rapport_core::contact::{Email, Phone};
+use rapport_core::conversation::{
+    extract_topics, extractive_summary, normalize_topic, parse_messages, parse_session_id, CHANNELS,
+};
+use rapport_core::customer::{apply_input, CustomerData, InputContext, Source};
+use rapport_core::identity::{phone_digits, Probe};
+use rapport_core::role::Permission;
+use rapport_core::{FieldError, Invalid};
+use rapport_store::{ConversationRow, CustomerRow, MetricsRow, Tx};
+use serde::Serialize;
+use serde_json::{json, Map, Value};
+use uuid::Uuid;
+
+use crate::customers::matching::{thresholds, RankedMatch};
+use crate::record::Trail;
+use crate::{Actor, App, AppError, AppResult, Principal, RequestMeta};
+
+/// How the conversation's customer was found.
+#[derive(Debug, Clone, Serialize)]
+pub struct MatchOutcome {
+    pub customer_id: Uuid,
+    pub created: bool,
+    pub confidence: Option<u8>,
+    pub reasons: Vec<rapport_core::identity::Reason>,
+}
+
+/// A conversation as ingested, with how its customer was found.
+#[derive(Debug, Clone)]
+pub struct Ingested {
+    pub conversation: ConversationRow,
+    pub outcome: Option<MatchOutcome>,
+}
+
+/// The contact details a person gave in a chat.
+#[derive(Debug, Clone, Default)]
+struct Contact {
+    name: Option<String>,
+    email: Option<Email>,
+    phone_raw: Option<String>,
+    address: Option<String>,
+}
+
+fn text(v: &Value, k: &str) -> Option<String> {
+    v.get(k).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string)
+}
+
+fn parse_contact(v: &Value, errs: &mut Invalid) -> (Contact, Value) {
+    if !v.is_object() {
+        errs.push(FieldError::new("contact", "invalid_type", "contact must be an object"));
+        return (Contact::default(), json!({}));
+    }
+    let email = text(v, "email").and_then(|e| errs.take(Email::parse("contact.email", &e)));
+    let c = Contact {
+        name: text(v, "name").map(|n| n.chars().take(200).collect()),
+        email,
+        phone_raw: text(v, "phone").map(|p| p.chars().take(50).collect()),
+        address: text(v, "address"),
+    };
+    let stored = json!({"name": c.name, "email": c.email.as_ref().map(Email::as_str), "phone": c.phone_raw, "address": c.address});
+    (c, stored)
+}
+
+fn contact_of(stored: &Value) -> Contact {
+    Contact {
+        name: text(stored, "name"),
+        email: text(stored, "email").and_then(|e| Email::parse("email", &e).ok()),
+        phone_raw: text(stored, "phone"),
+        address: text(stored, "address"),
+    }
+}
+
+fn count(v: &Value, k: &str, errs: &mut Invalid) -> Option<i64> {
+    match v.get(k) {
+        None | Some(Value::Null) => None,
+        Some(x) => match x.as_i64().filter(|n| (0..=1_000_000_000).contains(n)) {
+            Some(n) => Some(n),
+            None => {
+                errs.push(FieldError::new(k, "invalid_value", format!("{k} must be a whole number from 0")));
+                None
+            }
+        },
+    }
+}
+
+fn time(v: &Value, k: &str, errs: &mut Invalid) -> Option<Option<time::OffsetDateTime>> {
+    match v.get(k) {
+        None => None,
+        Some(Value::Null) => Some(None),
+        Some(Value::String(s)) => {
+            match time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339) {
+                Ok(t) => Some(Some(t)),
+                Err(_) => {
+                    errs.push(FieldError::new(k, "invalid_time", format!("{k} must be an RFC 3339 time")));
+                    None
+                }
+            }
+        }
+        Some(_) => {
+            errs.push(FieldError::new(k, "invalid_time", format!("{k} must be an RFC 3339 time")));
+            None
+        }
+    }
+}
+
+const FIELDS: &[&str] = &[
+    "channel",
+    "contact",
+    "messages",
+    "interaction_count",
+    "view_count",
+    "duration_seconds",
+    "started_at",
+    "ended_at",
+    "summary",
+    "topics",
+    "metadata",
+];
+
+impl App {
+    fn ingest_actor(p: &Principal, session: &str) -> Actor {
+        Actor { conversation_id: Some(session.to_string()), ..p.actor() }
+    }
+
+    /// `PUT /conversations/{session_id}`: creates or updates the conversation; on create, and
+    /// whenever the contact details change, finds or creates its customer.
+    pub async fn put_conversation(
+        &self,
+        p: &Principal,
+        meta: &RequestMeta,
+        session_id: &str,
+        body: &Value,
+    ) -> AppResult<Ingested> {
+        p.require(Permission::CustomersCreate, "ingest conversations")?;
+        let session = parse_session_id(session_id).map_err(|e| AppError::Validation(Invalid(vec![e])))?;
+        let Value::Object(obj) = body else {
+            return Err(AppError::invalid("", "invalid_type", "the body must be a JSON object"));
+        };
+        let mut errs = Invalid::default();
+        for k in obj.keys().filter(|k| !FIELDS.contains(&k.as_str())) {
+            errs.push(FieldError::new(k.clone(), "unknown_field", format!("{k} is not a field of a conversation")));
+        }
+        let mut tx = self.store.begin(p.tenant_id).await?;
+        // One ingest at a time per tenant decides who a person is, so concurrent chats of one
+        // person create exactly one customer.
+        tx.lock_identity(&["ingest".to_string()]).await?;
+        let existing = tx.get_conversation_by_session(&session).await?;
+        let at = now();
+        let mut c = existing.clone().unwrap_or_else(|| ConversationRow {
+            id: Uuid::now_v7(),
+            tenant_id: p.tenant_id,
+            session_id: session.clone(),
+            customer_id: None,
+            channel: "web_chat".into(),
+            contact: json!({}),
+            messages: json!([]),
+            interaction_count: 0,
+            view_count: 0,
+            duration_seconds: 0,
+            started_at: None,
+            ended_at: None,
+            summary: None,
+            topics: Vec::new(),
+            metadata: json!({}),
+            deleted_at: None,
+            created_at: at,
+            updated_at: at,
+            version: 0,
+        });
+        if let Some(ch) = obj.get("channel") {
+            match ch.as_str().filter(|s| CHANNELS.contains(s)) {
+                Some(s) => c.channel = s.to_string(),
+                None => errs.push(FieldError::new(
+                    "channel",
+                    "invalid_value",
+                    format!("channel must be one of {}", CHANNELS.join(", ")),
+                )),
+            }
+        }
+        let mut contact = contact_of(&c.contact);
+        if let Some(v) = obj.get("contact") {
+            let (parsed, stored) = parse_contact(v, &mut errs);
+            contact = parsed;
+            c.contact = stored;
+        }
+        if let Some(v) = obj.get("messages") {
+            c.messages = Value::Array(parse_messages("messages", v, &mut errs));
+        }
+        c.interaction_count = count(body, "interaction_count", &mut errs).unwrap_or(c.interaction_count);
+        c.view_count = count(body, "view_count", &mut errs).unwrap_or(c.view_count);
+        c.duration_seconds = count(body, "duration_seconds", &mut errs).unwrap_or(c.duration_seconds);
+        if let Some(t) = time(body, "started_at", &mut errs) {
+            c.started_at = t;
+        }
+        if let Some(t) = time(body, "ended_at", &mut errs) {
+            c.ended_at = t;
+        }
+        match obj.get("summary") {
+            Some(Value::String(s)) if s.chars().count() <= 2000 => {
+                c.summary = Some(s.trim().to_string()).filter(|s| !s.is_empty())
+            }
+            Some(Value::Null) | None => {}
+            Some(_) => {
+                errs.push(FieldError::new("summary", "invalid_value", "summary is text of at most 2000 characters"))
+            }
+        }
+        let given_topics = match obj.get("topics") {
+            Some(Value::Array(ts))
+                if ts.iter().all(|t| t.as_str().is_some_and(|s| s.chars().count() <= 100)) && ts.len() <= 50 =>
+            {
+                Some(
+                    ts.iter()
+                        .filter_map(Value::as_str)
+                        .map(normalize_topic)
+                        .filter(|t| !t.is_empty())
+                        .collect::<Vec<_>>(),
+                )
+            }
+            Some(Value::Null) | None => None,
+            Some(_) => {
+                errs.push(FieldError::new(
+                    "topics",
+                    "invalid_value",
+                    "topics is a list of at most 50 texts of 100 characters",
+                ));
+                None
+            }
+        };
+        match obj.get("metadata") {
+            Some(Value::Object(m))
+                if serde_json::to_string(m)
+                    .map(|s| s.len() <= 16 * 1024 && !s.contains("\\u0000"))
+                    .unwrap_or(false) =>
+            {
+                c.metadata = Value::Object(m.clone())
+            }
+            Some(Value::Null) | None => {}
+            Some(_) => {
+                errs.push(FieldError::new("metadata", "invalid_value", "metadata is an object of at most 16 KiB"))
+            }
+        }
+        if contact.name.is_none() && contact.email.is_none() && contact.phone_raw.is_none() && errs.is_empty() {
+            errs.push(FieldError::new(
+                "contact",
+                "identifier_required",
+                "a conversation needs a name, an email or a phone of the person",
+            ));
+        }
+        errs.into_result()?;
+        let tenant = tx.get_tenant().await?.ok_or(AppError::NotFound("tenant"))?;
+        let messages: Vec<Value> = c.messages.as_array().cloned().unwrap_or_default();
+        if obj.get("summary").is_none() && c.summary.is_none() {
+            c.summary = extractive_summary(&messages);
+        }
+        c.topics = match given_topics {
+            Some(t) => t,
+            None => {
+                let vocab: Vec<String> =
+                    serde_json::from_value(tenant.settings["topic_vocabulary"].clone()).unwrap_or_default();
+                extract_topics(&messages, &vocab)
+            }
+        };
+
+        let actor = App::ingest_actor(p, &session);
+        let trail = Trail { actor: &actor, meta };
+        let contact_changed = existing.as_ref().is_none_or(|e| e.contact != c.contact)
+            || existing.as_ref().is_some_and(|e| e.deleted_at.is_some());
+        let mut outcome = None;
+        let previous = existing.as_ref().and_then(|e| e.customer_id);
+        if contact_changed {
+            let o = self.find_or_create(tx.as_mut(), &trail, &contact, &tenant.phone_region).await?;
+            c.customer_id = Some(o.customer_id);
+            outcome = Some(o);
+        }
+        c.deleted_at = None;
+        c.updated_at = at;
+        c.version += 1;
+        let old_values = existing.as_ref().map(audit_values).unwrap_or_else(|| json!({}));
+        match &existing {
+            None => tx.insert_conversation(&c).await?,
+            Some(_) => tx.update_conversation(&c).await?,
+        }
+        trail
+            .audit(
+                tx.as_mut(),
+                "conversations",
+                c.id,
+                if existing.is_some() { "update" } else { "insert" },
+                old_values,
+                audit_values(&c),
+            )
+            .await?;
+        if let Some(cid) = c.customer_id {
+            if previous != Some(cid) {
+                if let Some(old) = previous {
+                    trail
+                        .event(
+                            tx.as_mut(),
+                            old,
+                            "conversation_unlinked",
+                            json!({"session_id": session, "moved_to": cid}),
+                        )
+                        .await?;
+                    tx.refresh_metrics(old).await?;
+                }
+                trail
+                    .event(tx.as_mut(), cid, "conversation_linked", json!({"session_id": session, "topics": c.topics}))
+                    .await?;
+            }
+            let m = tx.refresh_metrics(cid).await?;
+            self.touch_last_contact(tx.as_mut(), &trail, cid, &m).await?;
+        }
+        tx.commit().await?;
+        Ok(Ingested { conversation: c, outcome })
+    }
+
+    /// Advances the customer's `last_contact_at` to its latest interaction.
+    async fn touch_last_contact(
+        &self,
+        tx: &mut dyn Tx,
+        trail: &Trail<'_>,
+        customer: Uuid,
+        m: &MetricsRow,
+    ) -> AppResult<()> {
+        let Some(last) = m.last_interaction_at else { return Ok(()) };
+        let Some(c) = tx.get_customer(customer).await? else { return Ok(()) };
+        if c.data.last_contact_at.is_some_and(|t| t >= last) {
+            return Ok(());
+        }
+        let mut n = c.clone();
+        n.data.last_contact_at = Some(last);
+        self.write_customer_update(tx, trail, &c, n, None).await?;
+        Ok(())
+    }
+
+    /// 000's find_or_create_customer_from_chat: links to the best match at or above the link
+    /// threshold (never a vetoed one) and fills only the contact fields it lacks; otherwise
+    /// creates a prospect with source chat.
+    async fn find_or_create(
+        &self,
+        tx: &mut dyn Tx,
+        trail: &Trail<'_>,
+        contact: &Contact,
+        region: &str,
+    ) -> AppResult<MatchOutcome> {
+        let phone = contact.phone_raw.as_deref().map(|raw| Phone::parse("phone", raw, region));
+        let probe = Probe {
+            name: contact.name.clone(),
+            emails: contact.email.iter().map(|e| e.normalized().to_string()).collect(),
+            phones: match (&phone, &contact.phone_raw) {
+                (Some(Ok(p)), _) => vec![p.e164().to_string()],
+                (_, Some(raw)) => Some(phone_digits(raw)).filter(|d| !d.is_empty()).into_iter().collect(),
+                _ => vec![],
+            },
+            ..Default::default()
+        };
+        let link = thresholds(tx).await?.link;
+        let ranked = self.rank_matches(tx, &probe, None).await?;
+        if let Some(best) = ranked.into_iter().find(|r| r.m.confidence >= link && !r.m.vetoed) {
+            self.fill_missing(tx, trail, &best, contact, phone.and_then(Result::ok)).await?;
+            return Ok(MatchOutcome {
+                customer_id: best.customer.id,
+                created: false,
+                confidence: Some(best.m.confidence),
+                reasons: best.m.reasons,
+            });
+        }
+        let name = contact
+            .name
+            .clone()
+            .or_else(|| contact.email.as_ref().map(|e| e.as_str().to_string()))
+            .or_else(|| contact.phone_raw.clone())
+            .unwrap_or_default();
+        let mut input = Map::new();
+        input.insert("name".into(), name.into());
+        input.insert("source".into(), "chat".into());
+        if let Some(e) = &contact.email {
+            input.insert("email".into(), e.as_str().into());
+        }
+        if let Some(Ok(p)) = &phone {
+            input.insert("phone".into(), p.as_str().into());
+        }
+        if let Some(a) = &contact.address {
+            input.insert("address".into(), a.chars().take(500).collect::<String>().into());
+        }
+        let ctx = InputContext { region, default_source: Source::Chat, require_contact_point: false };
+        let applied = apply_input(None, &Value::Object(input), &ctx)?;
+        let row = self.insert_customer(tx, trail, applied.data, None).await?;
+        Ok(MatchOutcome { customer_id: row.id, created: true, confidence: None, reasons: Vec::new() })
+    }
+
+    /// Fills the contact fields the customer lacks; a differing value never overwrites what a
+    /// person entered and is noted on the timeline instead.
+    async fn fill_missing(
+        &self,
+        tx: &mut dyn Tx,
+        trail: &Trail<'_>,
+        best: &RankedMatch,
+        contact: &Contact,
+        phone: Option<Phone>,
+    ) -> AppResult<()> {
+        let old: &CustomerRow = &best.customer;
+        let mut d: CustomerData = old.data.clone();
+        let mut noted = Vec::new();
+        match (&d.email, &contact.email) {
+            (None, Some(e)) => d.email = Some(e.clone()),
+            (Some(mine), Some(e)) if mine.normalized() != e.normalized() => {
+                noted.push(("email", e.as_str().to_string()))
+            }
+            _ => {}
+        }
+        match (&d.phone, phone) {
+            (None, Some(p)) => d.phone = Some(p),
+            (Some(mine), Some(p)) if mine.e164() != p.e164() => noted.push(("phone", p.as_str().to_string())),
+            _ => {}
+        }
+        if d.address.street.is_none() {
+            d.address.street = contact.address.as_ref().map(|a| a.chars().take(500).collect());
+        }
+        for (kind, value) in noted {
+            trail
+                .event(tx, old.id, "contact_point_added", json!({"kind": kind, "value": value, "kept_as": "note"}))
+                .await?;
+        }
+        let mut n = old.clone();
+        n.data = d;
+        self.write_customer_update(tx, trail, old, n, None).await?;
+        Ok(())
+    }
+
+    pub async fn get_conversation(&self, p: &Principal, session_id: &str) -> AppResult<ConversationRow> {
+        p.require(Permission::CustomersRead, "read conversations")?;
+        let mut tx = self.store.read(p.tenant_id).await?;
+        let c = tx
+            .get_conversation_by_session(session_id)
+            .await?
+            .filter(|c| c.deleted_at.is_none())
+            .ok_or(AppError::NotFound("conversation"))?;
+        if let Some(cid) = c.customer_id {
+            let visible = tx.get_customer(cid).await?.is_some_and(|cu| crate::customers::visible(p, &cu));
+            if !visible {
+                return Err(AppError::NotFound("conversation"));
+            }
+        }
+        Ok(c)
+    }
+
+    /// `DELETE /conversations/{session_id}`: hides it and updates its customer's metrics.
+    pub async fn delete_conversation(&self, p: &Principal, meta: &RequestMeta, session_id: &str) -> AppResult<()> {
+        p.require(Permission::CustomersCreate, "delete conversations")?;
+        let mut tx = self.store.begin(p.tenant_id).await?;
+        let mut c = tx
+            .get_conversation_by_session(session_id)
+            .await?
+            .filter(|c| c.deleted_at.is_none())
+            .ok_or(AppError::NotFound("conversation"))?;
+        let old = audit_values(&c);
+        c.deleted_at = Some(now());
+        c.updated_at = now();
+        c.version += 1;
+        tx.update_conversation(&c).await?;
+        let actor = App::ingest_actor(p, session_id);
+        let trail = Trail { actor: &actor, meta };
+        trail
+            .audit(
+                tx.as_mut(),
+                "conversations",
+                c.id,
+                "delete",
+                old,
+                json!({"deleted_at": rapport_core::audit::format_time(now())}),
+            )
+            .await?;
+        if let Some(cid) = c.customer_id {
+            trail
+                .event(tx.as_mut(), cid, "conversation_unlinked", json!({"session_id": session_id, "deleted": true}))
+                .await?;
+            tx.refresh_metrics(cid).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn list_conversations(
+        &self,
+        p: &Principal,
+        customer: Option<Uuid>,
+        before: Option<Uuid>,
+        limit: u32,
+    ) -> AppResult<Vec<ConversationRow>> {
+        p.require(Permission::CustomersRead, "read conversations")?;
+        let mut tx = self.store.read(p.tenant_id).await?;
+        if let Some(cid) = customer {
+            let c = tx.get_customer(cid).await?.filter(|c| c.deleted_at.is_none() && crate::customers::visible(p, c));
+            c.ok_or(AppError::NotFound("customer"))?;
+        } else {
+            p.require(Permission::CustomersReadDeleted, "list every conversation of the tenant")?;
+        }
+        Ok(tx.list_conversations(customer, before, limit.clamp(1, 200)).await?)
+    }
+
+    pub async fn customer_metrics(&self, p: &Principal, customer: Uuid) -> AppResult<MetricsRow> {
+        let c = self.get_customer(p, customer, false).await?;
+        let mut tx = self.store.read(p.tenant_id).await?;
+        Ok(tx.get_metrics(c.id).await?.unwrap_or(MetricsRow { customer_id: c.id, ..Default::default() }))
+    }
+}
+
+/// What the audit log keeps of a conversation: its link and figures, not its transcript.
+fn audit_values(c: &ConversationRow) -> Value {
+    json!({
+        "session_id": c.session_id,
+        "customer_id": c.customer_id,
+        "channel": c.channel,
+        "contact": c.contact,
+        "interaction_count": c.interaction_count,
+        "view_count": c.view_count,
+        "duration_seconds": c.duration_seconds,
+        "messages": c.messages.as_array().map(Vec::len).unwrap_or(0),
+        "topics": c.topics,
+    })
+}

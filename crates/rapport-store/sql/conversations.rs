@@ -1,0 +1,199 @@
+//! Conversations and the customer metrics recomputed from them.
+
+use rapport_store::*;
+use sqlx::types::Json;
+use sqlx::{FromRow, QueryBuilder};
+use uuid::Uuid;
+
+use super::dialect::Db;
+use super::{map_err, ts, un_ts, SqlTx, Ts};
+
+#[derive(FromRow)]
+struct ConversationRecord {
+    tenant_id: Uuid,
+    id: Uuid,
+    session_id: String,
+    customer_id: Option<Uuid>,
+    channel: String,
+    contact: Json<serde_json::Value>,
+    messages: Json<serde_json::Value>,
+    interaction_count: i64,
+    view_count: i64,
+    duration_seconds: i64,
+    started_at: Option<Ts>,
+    ended_at: Option<Ts>,
+    summary: Option<String>,
+    topics: Json<Vec<String>>,
+    metadata: Json<serde_json::Value>,
+    deleted_at: Option<Ts>,
+    created_at: Ts,
+    updated_at: Ts,
+    version: i64,
+}
+
+impl From<ConversationRecord> for ConversationRow {
+    fn from(r: ConversationRecord) -> Self {
+        ConversationRow {
+            id: r.id,
+            tenant_id: r.tenant_id,
+            session_id: r.session_id,
+            customer_id: r.customer_id,
+            channel: r.channel,
+            contact: r.contact.0,
+            messages: r.messages.0,
+            interaction_count: r.interaction_count,
+            view_count: r.view_count,
+            duration_seconds: r.duration_seconds,
+            started_at: un_ts(r.started_at),
+            ended_at: un_ts(r.ended_at),
+            summary: r.summary,
+            topics: r.topics.0,
+            metadata: r.metadata.0,
+            deleted_at: un_ts(r.deleted_at),
+            created_at: r.created_at.0,
+            updated_at: r.updated_at.0,
+            version: r.version,
+        }
+    }
+}
+
+pub(super) async fn get_by_session(tx: &mut SqlTx, session_id: &str) -> StoreResult<Option<ConversationRow>> {
+    let r: Option<ConversationRecord> =
+        sqlx::query_as("SELECT * FROM conversations WHERE tenant_id = $1 AND session_id = $2")
+            .bind(tx.tenant)
+            .bind(session_id)
+            .fetch_optional(&mut *tx.tx)
+            .await
+            .map_err(map_err)?;
+    Ok(r.map(ConversationRow::from))
+}
+
+const COLUMNS: &str = "customer_id, channel, contact, messages, interaction_count, view_count, duration_seconds, \
+    started_at, ended_at, summary, topics, metadata, deleted_at, updated_at, version";
+
+type Query<'q> = sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments<'q>>;
+
+/// Binds the columns of `COLUMNS`, in order, from `$3`.
+fn bind_columns<'q>(q: Query<'q>, c: &'q ConversationRow) -> Query<'q> {
+    q.bind(c.customer_id)
+        .bind(&c.channel)
+        .bind(Json(&c.contact))
+        .bind(Json(&c.messages))
+        .bind(c.interaction_count)
+        .bind(c.view_count)
+        .bind(c.duration_seconds)
+        .bind(ts(c.started_at))
+        .bind(ts(c.ended_at))
+        .bind(&c.summary)
+        .bind(Json(&c.topics))
+        .bind(Json(&c.metadata))
+        .bind(ts(c.deleted_at))
+        .bind(Ts(c.updated_at))
+        .bind(c.version)
+}
+
+pub(super) async fn insert(tx: &mut SqlTx, c: &ConversationRow) -> StoreResult<()> {
+    let sql = format!(
+        "INSERT INTO conversations (tenant_id, id, {COLUMNS}, session_id, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)"
+    );
+    bind_columns(sqlx::query(&sql).bind(tx.tenant).bind(c.id), c)
+        .bind(&c.session_id)
+        .bind(Ts(c.created_at))
+        .execute(&mut *tx.tx)
+        .await
+        .map_err(map_err)?;
+    Ok(())
+}
+
+pub(super) async fn update(tx: &mut SqlTx, c: &ConversationRow) -> StoreResult<()> {
+    let sets: Vec<String> =
+        COLUMNS.split(", ").enumerate().map(|(i, col)| format!("{} = ${}", col.trim(), i + 3)).collect();
+    let sql = format!("UPDATE conversations SET {} WHERE tenant_id = $1 AND id = $2", sets.join(", "));
+    let done =
+        bind_columns(sqlx::query(&sql).bind(tx.tenant).bind(c.id), c).execute(&mut *tx.tx).await.map_err(map_err)?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+pub(super) async fn list(
+    tx: &mut SqlTx,
+    customer: Option<Uuid>,
+    before: Option<Uuid>,
+    limit: u32,
+) -> StoreResult<Vec<ConversationRow>> {
+    let mut qb = QueryBuilder::<Db>::new("SELECT * FROM conversations WHERE tenant_id = ");
+    qb.push_bind(tx.tenant).push(" AND deleted_at IS NULL");
+    if let Some(c) = customer {
+        qb.push(" AND customer_id = ").push_bind(c);
+    }
+    if let Some(b) = before {
+        qb.push(" AND id < ").push_bind(b);
+    }
+    qb.push(" ORDER BY id DESC LIMIT ").push_bind(i64::from(limit));
+    let rs: Vec<ConversationRecord> = qb.build_query_as().fetch_all(&mut *tx.tx).await.map_err(map_err)?;
+    Ok(rs.into_iter().map(ConversationRow::from).collect())
+}
+
+#[derive(FromRow)]
+struct MetricsRecord {
+    customer_id: Uuid,
+    total_conversations: i64,
+    total_interactions: i64,
+    total_views: i64,
+    total_duration_seconds: i64,
+    first_interaction_at: Option<Ts>,
+    last_interaction_at: Option<Ts>,
+}
+
+impl From<MetricsRecord> for MetricsRow {
+    fn from(r: MetricsRecord) -> Self {
+        MetricsRow {
+            customer_id: r.customer_id,
+            total_conversations: r.total_conversations,
+            total_interactions: r.total_interactions,
+            total_views: r.total_views,
+            total_duration_seconds: r.total_duration_seconds,
+            first_interaction_at: un_ts(r.first_interaction_at),
+            last_interaction_at: un_ts(r.last_interaction_at),
+        }
+    }
+}
+
+pub(super) async fn refresh_metrics(tx: &mut SqlTx, customer: Uuid) -> StoreResult<MetricsRow> {
+    let r: MetricsRecord = sqlx::query_as(
+        "INSERT INTO customer_metrics (tenant_id, customer_id, total_conversations, total_interactions, total_views, \
+         total_duration_seconds, first_interaction_at, last_interaction_at) \
+         SELECT $1, $2, COUNT(*), CAST(COALESCE(SUM(interaction_count), 0) AS BIGINT), \
+         CAST(COALESCE(SUM(view_count), 0) AS BIGINT), CAST(COALESCE(SUM(duration_seconds), 0) AS BIGINT), \
+         MIN(COALESCE(started_at, created_at)), MAX(COALESCE(ended_at, started_at, created_at)) \
+         FROM conversations WHERE tenant_id = $1 AND customer_id = $2 AND deleted_at IS NULL \
+         ON CONFLICT (tenant_id, customer_id) DO UPDATE SET total_conversations = excluded.total_conversations, \
+         total_interactions = excluded.total_interactions, total_views = excluded.total_views, \
+         total_duration_seconds = excluded.total_duration_seconds, first_interaction_at = excluded.first_interaction_at, \
+         last_interaction_at = excluded.last_interaction_at \
+         RETURNING customer_id, total_conversations, total_interactions, total_views, total_duration_seconds, \
+         first_interaction_at, last_interaction_at",
+    )
+    .bind(tx.tenant)
+    .bind(customer)
+    .fetch_one(&mut *tx.tx)
+    .await
+    .map_err(map_err)?;
+    Ok(r.into())
+}
+
+pub(super) async fn get_metrics(tx: &mut SqlTx, customer: Uuid) -> StoreResult<Option<MetricsRow>> {
+    let r: Option<MetricsRecord> = sqlx::query_as(
+        "SELECT customer_id, total_conversations, total_interactions, total_views, total_duration_seconds, \
+         first_interaction_at, last_interaction_at FROM customer_metrics WHERE tenant_id = $1 AND customer_id = $2",
+    )
+    .bind(tx.tenant)
+    .bind(customer)
+    .fetch_optional(&mut *tx.tx)
+    .await
+    .map_err(map_err)?;
+    Ok(r.map(MetricsRow::from))
+}

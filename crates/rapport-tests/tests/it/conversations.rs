@@ -1,0 +1,234 @@
+//! The chat feed: find-or-create from conversations, metrics, moves, and the seeds' own
+//! testing checklist (000, "Testing Checklist").
+
+use http::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::both;
+use crate::harness::{unique_email, Client, Harness};
+
+async fn integration_key(h: &Harness, owner: &Client) -> Client {
+    let k = h.post(owner, "/api/v1/api-keys", json!({"name": "chat widget", "role": "integration"})).await;
+    assert_eq!(k.status, StatusCode::CREATED, "{:?}", k.body);
+    Client { token: k.body["secret"].as_str().unwrap().to_string(), user_id: k.id(), tenant_id: owner.tenant_id }
+}
+
+async fn put(h: &Harness, c: &Client, session: &str, body: Value) -> Value {
+    let r = h.call(Method::PUT, &format!("/api/v1/conversations/{session}"), Some(&c.token), Some(body)).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    r.body
+}
+
+fn session() -> String {
+    format!("s-{}", uuid::Uuid::now_v7().simple())
+}
+
+both!(checklist_1_a_chat_with_a_name_creates_a_customer, |h| {
+    let o = h.tenant("Check1").await;
+    let key = integration_key(&h, &o).await;
+    let s = session();
+    let r = put(&h, &key, &s, json!({"contact": {"name": "Olivia Chen"}, "messages": [{"role": "customer", "text": "I want a paver patio. Paver patio pricing please."}]})).await;
+    assert_eq!(r["match"]["created"], true);
+    let cid = r["customer_id"].as_str().unwrap();
+    let c = h.get(&o, &format!("/api/v1/customers/{cid}")).await;
+    assert_eq!(c.body["name"], "Olivia Chen");
+    assert_eq!(c.body["source"], "chat");
+    assert_eq!(c.body["lifecycle_stage"], "prospect");
+    assert!(r["summary"].as_str().unwrap().starts_with("I want a paver patio."));
+    assert!(r["topics"].as_array().unwrap().iter().any(|t| t == "paver"), "{:?}", r["topics"]);
+    // The chat pipeline's writes name the key and the conversation.
+    let a = h.get(&o, &format!("/api/v1/customers/{cid}/audit")).await;
+    assert_eq!(a.body["data"][0]["actor_type"], "api_key");
+    assert_eq!(a.body["data"][0]["conversation_id"], s);
+    // Idempotent: the same PUT again changes nothing about who it is.
+    let again = put(&h, &key, &s, json!({"contact": {"name": "Olivia Chen"}})).await;
+    assert_eq!(again["customer_id"], r["customer_id"]);
+    assert!(again.get("match").is_none());
+});
+
+both!(checklist_2_a_chat_with_the_same_email_links_to_the_existing_customer, |h| {
+    let o = h.tenant("Check2").await;
+    let key = integration_key(&h, &o).await;
+    let email = unique_email("ava");
+    let first = put(&h, &key, &session(), json!({"contact": {"name": "Ava", "email": email}})).await;
+    let second =
+        put(&h, &key, &session(), json!({"contact": {"name": "Ava Jones", "email": email.to_uppercase()}})).await;
+    assert_eq!(second["customer_id"], first["customer_id"]);
+    assert_eq!(second["match"]["created"], false);
+    assert_eq!(second["match"]["confidence"], 100);
+    let list = h.get(&o, "/api/v1/customers").await;
+    assert_eq!(list.body["data"].as_array().unwrap().len(), 1, "no duplicate");
+    // A person's entered name is never overwritten by the chat.
+    assert_eq!(list.body["data"][0]["name"], "Ava");
+});
+
+both!(checklist_3_a_deleted_customer_disappears_from_every_view_but_stays, |h| {
+    let o = h.tenant("Check3").await;
+    let key = integration_key(&h, &o).await;
+    let email = unique_email("del");
+    let r = put(&h, &key, &session(), json!({"contact": {"name": "Del", "email": email}})).await;
+    let cid = r["customer_id"].as_str().unwrap().to_string();
+    assert_eq!(h.delete(&o, &format!("/api/v1/customers/{cid}")).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(h.get(&o, &format!("/api/v1/customers/{cid}")).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(h.get(&o, "/api/v1/customers").await.body["data"], json!([]));
+    assert_eq!(h.post(&o, "/api/v1/customers/match", json!({"email": email})).await.body["data"], json!([]));
+    assert_eq!(h.get(&o, &format!("/api/v1/customers/{cid}/conversations")).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(h.get(&o, &format!("/api/v1/customers/{cid}/metrics")).await.status, StatusCode::NOT_FOUND);
+    let kept = h.get(&o, &format!("/api/v1/customers/{cid}?include_deleted=true")).await;
+    assert_eq!(kept.status, StatusCode::OK, "still in the database");
+});
+
+both!(checklist_4_lifecycle_changes_are_logged, |h| {
+    let o = h.tenant("Check4").await;
+    let key = integration_key(&h, &o).await;
+    let r = put(&h, &key, &session(), json!({"contact": {"name": "Liv", "phone": "+1 212 555 0199"}})).await;
+    let cid = r["customer_id"].as_str().unwrap();
+    let p = h.patch(&o, &format!("/api/v1/customers/{cid}"), json!({"lifecycle_stage": "customer"})).await;
+    assert_ne!(p.body["lifecycle_updated_at"], Value::Null);
+    let t = h.get(&o, &format!("/api/v1/customers/{cid}/timeline?type=lifecycle_changed")).await;
+    assert_eq!(t.body["data"][0]["data"]["from"], "prospect");
+    assert_eq!(t.body["data"][0]["data"]["to"], "customer");
+});
+
+both!(checklist_5_an_email_change_logs_old_and_new_values, |h| {
+    let o = h.tenant("Check5").await;
+    let key = integration_key(&h, &o).await;
+    let old = unique_email("old");
+    let r = put(&h, &key, &session(), json!({"contact": {"name": "Em", "email": old}})).await;
+    let cid = r["customer_id"].as_str().unwrap();
+    let new = unique_email("new");
+    h.patch(&o, &format!("/api/v1/customers/{cid}"), json!({"email": new})).await;
+    let a = h.get(&o, &format!("/api/v1/customers/{cid}/audit")).await;
+    assert_eq!(a.body["data"][0]["old_values"]["email"], old);
+    assert_eq!(a.body["data"][0]["new_values"]["email"], new);
+    assert_eq!(a.body["data"][0]["actor_type"], "user");
+});
+
+both!(checklist_6_metrics_follow_every_chat_in_real_time, |h| {
+    let o = h.tenant("Check6").await;
+    let key = integration_key(&h, &o).await;
+    let email = unique_email("met");
+    let s1 = session();
+    let r = put(&h, &key, &s1, json!({"contact": {"email": email}, "interaction_count": 4, "view_count": 2, "duration_seconds": 100, "started_at": "2026-03-01T10:00:00Z", "ended_at": "2026-03-01T10:01:40Z"})).await;
+    let cid = r["customer_id"].as_str().unwrap().to_string();
+    put(&h, &key, &session(), json!({"contact": {"email": email}, "interaction_count": 6, "view_count": 1, "duration_seconds": 300, "started_at": "2026-03-05T09:00:00Z", "ended_at": "2026-03-05T09:05:00Z"})).await;
+    let m = h.get(&o, &format!("/api/v1/customers/{cid}/metrics")).await;
+    assert_eq!(m.status, StatusCode::OK, "{:?}", m.body);
+    assert_eq!(m.body["total_conversations"], 2);
+    assert_eq!(m.body["total_interactions"], 10);
+    assert_eq!(m.body["total_views"], 3);
+    assert_eq!(m.body["avg_interaction_length_seconds"], 200.0);
+    assert_eq!(m.body["first_interaction_at"], "2026-03-01T10:00:00.000000Z");
+    assert_eq!(m.body["last_interaction_at"], "2026-03-05T09:05:00.000000Z");
+    let c = h.get(&o, &format!("/api/v1/customers/{cid}")).await;
+    assert_eq!(c.body["last_contact_at"], "2026-03-05T09:05:00.000000Z", "conversations advance last_contact_at");
+    // An update of a conversation and its deletion are reflected at once.
+    put(&h, &key, &s1, json!({"interaction_count": 10})).await;
+    assert_eq!(h.get(&o, &format!("/api/v1/customers/{cid}/metrics")).await.body["total_interactions"], 16);
+    assert_eq!(h.delete(&key, &format!("/api/v1/conversations/{s1}")).await.status, StatusCode::NO_CONTENT);
+    let m = h.get(&o, &format!("/api/v1/customers/{cid}/metrics")).await;
+    assert_eq!(m.body["total_conversations"], 1);
+    assert_eq!(m.body["total_interactions"], 6);
+    assert_eq!(h.get(&key, &format!("/api/v1/conversations/{s1}")).await.status, StatusCode::NOT_FOUND);
+});
+
+both!(seed_example_john_then_john_smith_links_and_gains_the_phone, |h| {
+    let o = h.tenant("Seed").await;
+    let key = integration_key(&h, &o).await;
+    let first = put(&h, &key, &session(), json!({"contact": {"name": "John", "email": unique_email("john")}})).await;
+    let second = put(&h, &key, &session(), json!({"contact": {"name": "John Smith", "phone": "(555) 123-4567"}})).await;
+    assert_eq!(second["customer_id"], first["customer_id"]);
+    assert_eq!(second["match"]["created"], false);
+    assert!(second["match"]["confidence"].as_u64().unwrap() >= 70);
+    let c = h.get(&o, &format!("/api/v1/customers/{}", first["customer_id"].as_str().unwrap())).await;
+    assert_eq!(c.body["phone_e164"], "+15551234567", "the first customer gains the phone");
+    assert_eq!(c.body["name"], "John", "and keeps the name a person gave");
+});
+
+both!(a_change_of_contact_details_moves_the_conversation, |h| {
+    let o = h.tenant("Move").await;
+    let key = integration_key(&h, &o).await;
+    let a = put(&h, &key, &session(), json!({"contact": {"name": "Amy", "email": unique_email("amy")}})).await;
+    let bea_email = unique_email("bea");
+    let b = put(&h, &key, &session(), json!({"contact": {"name": "Bea", "email": bea_email}})).await;
+    let s = session();
+    let r = put(&h, &key, &s, json!({"contact": {"name": "Amy", "email": a["contact"]["email"]}})).await;
+    assert_eq!(r["customer_id"], a["customer_id"]);
+    let moved = put(&h, &key, &s, json!({"contact": {"name": "Bea", "email": bea_email}})).await;
+    assert_eq!(moved["customer_id"], b["customer_id"]);
+    let ma = h.get(&o, &format!("/api/v1/customers/{}/metrics", a["customer_id"].as_str().unwrap())).await;
+    let mb = h.get(&o, &format!("/api/v1/customers/{}/metrics", b["customer_id"].as_str().unwrap())).await;
+    assert_eq!(ma.body["total_conversations"], 1);
+    assert_eq!(mb.body["total_conversations"], 2);
+    let t = h
+        .get(
+            &o,
+            &format!("/api/v1/customers/{}/timeline?type=conversation_unlinked", a["customer_id"].as_str().unwrap()),
+        )
+        .await;
+    assert_eq!(t.body["data"][0]["data"]["session_id"], s);
+});
+
+both!(bad_conversations_are_refused_clearly, |h| {
+    let o = h.tenant("BadConv").await;
+    let key = integration_key(&h, &o).await;
+    let r = h
+        .call(
+            Method::PUT,
+            &format!("/api/v1/conversations/{}", session()),
+            Some(&key.token),
+            Some(json!({"messages": []})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.body["errors"][0]["code"], "identifier_required");
+    let r = h.call(Method::PUT, &format!("/api/v1/conversations/{}", session()), Some(&key.token), Some(json!({"contact": {"name": "X"}, "channel": "pigeon", "messages": [{"role": "robot", "text": "x"}], "view_count": -1}))).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let fields: Vec<&str> = r.body["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+    assert_eq!(fields, ["channel", "messages[0].role", "view_count"]);
+    let viewer = h.user(&o, "viewer").await;
+    let r = h
+        .call(
+            Method::PUT,
+            &format!("/api/v1/conversations/{}", session()),
+            Some(&viewer.token),
+            Some(json!({"contact": {"name": "X"}})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(h.customer(&o, json!({"name": "n", "email": unique_email("n")})).await.status, StatusCode::CREATED);
+});
+
+both!(thirty_two_concurrent_chats_of_one_person_make_one_customer, |h| {
+    let o = h.tenant("Burst").await;
+    let key = integration_key(&h, &o).await;
+    let names = ["Zoë Martínez", "zoe martinez", "ZOE MARTINEZ", "Martínez, Zoë"];
+    let phones = ["+1 (415) 555-0175", "415.555.0175", "(415) 555 0175", "+14155550175"];
+    let tasks: Vec<_> = (0..32)
+        .map(|i| {
+            let h = &h;
+            let key = key.clone();
+            let body = json!({"contact": {"name": names[i % 4], "phone": phones[(i / 4) % 4]}, "interaction_count": 1});
+            async move {
+                h.call(Method::PUT, &format!("/api/v1/conversations/burst-{i}"), Some(&key.token), Some(body)).await
+            }
+        })
+        .collect();
+    let replies = futures::future::join_all(tasks).await;
+    let mut ids: Vec<String> = replies
+        .iter()
+        .map(|r| {
+            assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+            r.body["customer_id"].as_str().unwrap().to_string()
+        })
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 1, "exactly one customer for one person");
+    assert_eq!(replies.iter().filter(|r| r.body["match"]["created"] == true).count(), 1);
+    let list = h.get(&o, "/api/v1/customers?limit=200").await;
+    assert_eq!(list.body["data"].as_array().unwrap().len(), 1);
+    let m = h.get(&o, &format!("/api/v1/customers/{}/metrics", ids[0])).await;
+    assert_eq!(m.body["total_conversations"], 32);
+    assert_eq!(m.body["total_interactions"], 32);
+});

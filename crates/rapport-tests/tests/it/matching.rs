@@ -1,0 +1,104 @@
+//! Matching: ranked look-ups with confidence and reasons, duplicate blocking on email or
+//! phone in any format, and matching keys that follow every change of the record.
+
+use http::StatusCode;
+use serde_json::json;
+
+use crate::both;
+use crate::harness::unique_email;
+
+both!(match_ranks_email_phone_and_name_with_reasons, |h| {
+    let o = h.tenant("Match").await;
+    let email = unique_email("john");
+    let john = h.customer(&o, json!({"name": "John", "email": email})).await;
+    let maria = h
+        .customer(&o, json!({"name": "María Rodríguez", "phone": "+1 (415) 555-0132", "address": {"city": "Austin"}}))
+        .await;
+
+    let r = h.post(&o, "/api/v1/customers/match", json!({"email": email.to_uppercase()})).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(r.body["data"][0]["customer_id"], john.body["id"]);
+    assert_eq!(r.body["data"][0]["confidence"], 100);
+    assert_eq!(r.body["data"][0]["reasons"][0]["signal"], "email");
+
+    let r = h.post(&o, "/api/v1/customers/match", json!({"phone": "415.555.0132"})).await;
+    assert_eq!(r.body["data"][0]["customer_id"], maria.body["id"]);
+    assert_eq!(r.body["data"][0]["confidence"], 90);
+
+    // Accents and a typo in the name still find her; the same city raises the score.
+    let plain = h.post(&o, "/api/v1/customers/match", json!({"name": "Maria Rodriges"})).await;
+    let m = &plain.body["data"][0];
+    assert_eq!(m["customer_id"], maria.body["id"], "{:?}", plain.body);
+    let c = m["confidence"].as_u64().unwrap();
+    assert!((70..=89).contains(&c), "{c}");
+    let with_city = h.post(&o, "/api/v1/customers/match", json!({"name": "Maria Rodriges", "city": "austin"})).await;
+    assert!(with_city.body["data"][0]["confidence"].as_u64().unwrap() >= c);
+
+    // The seed's example: "John" chatted with an email; "John Smith" with a phone matches him.
+    let r = h.post(&o, "/api/v1/customers/match", json!({"name": "John Smith", "phone": "(555) 123-4567"})).await;
+    assert_eq!(r.body["data"][0]["customer_id"], john.body["id"]);
+    assert!(r.body["data"][0]["confidence"].as_u64().unwrap() >= 70);
+    assert_eq!(r.body["data"][0]["vetoed"], false);
+
+    // A name match against someone with another email is vetoed.
+    let r = h.post(&o, "/api/v1/customers/match", json!({"name": "John", "email": unique_email("other")})).await;
+    assert_eq!(r.body["data"][0]["vetoed"], true);
+
+    let none = h.post(&o, "/api/v1/customers/match", json!({"name": "Zebediah Quux"})).await;
+    assert_eq!(none.body["data"], json!([]));
+    let bad = h.post(&o, "/api/v1/customers/match", json!({})).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let bad = h.post(&o, "/api/v1/customers/match", json!({"email": "nope"})).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // Matches never cross tenants.
+    let other = h.tenant("Other").await;
+    let r = h.post(&other, "/api/v1/customers/match", json!({"email": email})).await;
+    assert_eq!(r.body["data"], json!([]));
+});
+
+both!(a_phone_in_another_format_blocks_a_manual_create, |h| {
+    let o = h.tenant("Block").await;
+    let first = h.customer(&o, json!({"name": "Pia", "phone": "+44 20 7946 0958"})).await;
+    let r = h.post(&o, "/api/v1/customers", json!({"name": "Pia B", "phone": "+44 (0)20-7946-0958"})).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{:?}", r.body);
+    assert_eq!(r.code(), "customer_duplicate");
+    assert_eq!(r.body["matches"][0]["customer_id"], first.body["id"]);
+    assert_eq!(r.body["matches"][0]["confidence"], 90);
+    // A name alone (at most 89) never blocks.
+    let same_name = h.post(&o, "/api/v1/customers", json!({"name": "Pia", "email": unique_email("pia")})).await;
+    assert_eq!(same_name.status, StatusCode::CREATED);
+    // Changing another customer's phone to hers is refused too.
+    let r = h.patch(&o, &format!("/api/v1/customers/{}", same_name.id()), json!({"phone": "+442079460958"})).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{:?}", r.body);
+    assert_eq!(r.code(), "customer_duplicate");
+});
+
+both!(matching_keys_follow_every_change, |h| {
+    let o = h.tenant("Keys").await;
+    let old = unique_email("old");
+    let c = h.customer(&o, json!({"name": "Kay", "email": old})).await;
+    let id = c.id();
+    let find = |email: String| {
+        let h = &h;
+        let o = o.clone();
+        async move {
+            h.post(&o, "/api/v1/customers/match", json!({"email": email})).await.body["data"].as_array().unwrap().len()
+        }
+    };
+    assert_eq!(find(old.clone()).await, 1);
+    let new = unique_email("new");
+    h.patch(&o, &format!("/api/v1/customers/{id}"), json!({"email": new})).await;
+    assert_eq!(find(old.clone()).await, 0, "the old email's key is gone");
+    assert_eq!(find(new.clone()).await, 1);
+    h.delete(&o, &format!("/api/v1/customers/{id}")).await;
+    assert_eq!(find(new.clone()).await, 0, "deleted customers are not matched");
+    // Once deleted, the email is free for a new customer; restoring the old one then clashes.
+    let again = h.customer(&o, json!({"name": "Kay Two", "email": new})).await;
+    let r = h.post(&o, &format!("/api/v1/customers/{id}/restore"), json!({})).await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    h.delete(&o, &format!("/api/v1/customers/{}", again.id())).await;
+    let r = h.post(&o, &format!("/api/v1/customers/{id}/restore"), json!({})).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(find(new).await, 1, "restored customers are matched again");
+});
