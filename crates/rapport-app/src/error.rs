@@ -18,6 +18,9 @@ pub enum AppError {
     Forbidden(&'static str),
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// The customer was merged into another; the client follows `Location`.
+    #[error("this customer was merged into {to}")]
+    Moved { to: uuid::Uuid },
     #[error("a customer with the same {field} exists")]
     CustomerDuplicate { field: &'static str, matches: Value },
     /// A stable code and the message for people.
@@ -49,6 +52,7 @@ impl AppError {
             AppError::InvalidToken => ("invalid_token", 401),
             AppError::Forbidden(_) => ("forbidden", 403),
             AppError::NotFound(_) => ("not_found", 404),
+            AppError::Moved { .. } => ("customer_merged", 308),
             AppError::CustomerDuplicate { .. } => ("customer_duplicate", 409),
             AppError::Conflict(code, _) => (code, 409),
             AppError::VersionMismatch { .. } => ("version_mismatch", 412),

@@ -26,6 +26,7 @@ pub enum Permission {
     CustomersReadDeleted,
     CustomersForceDuplicate,
     CustomersAssign,
+    CustomersMerge,
     UsersRead,
     UsersManage,
     ApiKeysManage,

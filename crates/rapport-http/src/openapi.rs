@@ -17,6 +17,7 @@ use crate::api;
         api::customers::timeline, api::customers::audit,
         api::conversations::put, api::conversations::append, api::conversations::get, api::conversations::delete,
         api::conversations::list, api::conversations::of_customer, api::conversations::metrics,
+        api::merges::merge, api::merges::list, api::merges::get, api::merges::undo,
         api::audit::list, api::audit::verify,
         api::me::get, api::me::update, api::me::delete,
     ),

@@ -79,6 +79,11 @@ impl IntoResponse for ApiError {
             _ => {}
         }
         let mut res = respond(status, body);
+        if let AppError::Moved { to } = e {
+            if let Ok(v) = HeaderValue::from_str(&format!("/api/v1/customers/{to}")) {
+                res.headers_mut().insert(header::LOCATION, v);
+            }
+        }
         if let AppError::RateLimited { retry_after } = e {
             if let Ok(v) = HeaderValue::from_str(&retry_after.to_string()) {
                 res.headers_mut().insert(header::RETRY_AFTER, v);

@@ -547,3 +547,55 @@ impl From<&rapport_store::MetricsRow> for MetricsView {
         }
     }
 }
+
+/// One merge: the survivor, the merged-away customers, and what moved.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MergeView {
+    /// What `POST /merges/{id}/undo` takes.
+    pub id: Uuid,
+    pub target_id: Uuid,
+    pub source_ids: Vec<Uuid>,
+    pub reason: String,
+    pub actor_type: String,
+    pub actor_id: Option<Uuid>,
+    /// Every record as it was before.
+    #[schema(value_type = Object)]
+    pub snapshot: Value,
+    /// Exactly what moved.
+    #[schema(value_type = Object)]
+    pub moved: Value,
+    /// Target fields the merge changed, each with before and after.
+    #[schema(value_type = Object)]
+    pub target_changes: Value,
+    pub created_at: String,
+    pub undone_at: Option<String>,
+    pub undone_by: Option<Uuid>,
+    /// After an undo: target fields left as they were because they changed since.
+    pub kept_fields: Option<Vec<String>>,
+}
+
+impl From<&rapport_store::MergeLogRow> for MergeView {
+    fn from(m: &rapport_store::MergeLogRow) -> Self {
+        Self {
+            id: m.id,
+            target_id: m.target_id,
+            source_ids: m.source_ids.clone(),
+            reason: m.reason.clone(),
+            actor_type: m.actor_type.clone(),
+            actor_id: m.actor_id,
+            snapshot: m.snapshot.clone(),
+            moved: m.moved.clone(),
+            target_changes: m.target_changes.clone(),
+            created_at: t(m.created_at),
+            undone_at: ot(m.undone_at),
+            undone_by: m.undone_by,
+            kept_fields: m.undo_report.as_ref().and_then(|r| serde_json::from_value(r["kept"].clone()).ok()),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MergeList {
+    pub data: Vec<MergeView>,
+    pub next_cursor: Option<String>,
+}

@@ -197,3 +197,26 @@ pub(super) async fn get_metrics(tx: &mut SqlTx, customer: Uuid) -> StoreResult<O
     .map_err(map_err)?;
     Ok(r.map(MetricsRow::from))
 }
+
+pub(super) async fn ids_of(tx: &mut SqlTx, customer: Uuid) -> StoreResult<Vec<Uuid>> {
+    sqlx::query_scalar("SELECT id FROM conversations WHERE tenant_id = $1 AND customer_id = $2 ORDER BY id")
+        .bind(tx.tenant)
+        .bind(customer)
+        .fetch_all(&mut *tx.tx)
+        .await
+        .map_err(map_err)
+}
+
+pub(super) async fn move_to(tx: &mut SqlTx, ids: &[Uuid], to: Uuid) -> StoreResult<()> {
+    for chunk in ids.chunks(500) {
+        let mut qb = QueryBuilder::<Db>::new("UPDATE conversations SET customer_id = ");
+        qb.push_bind(to).push(" WHERE tenant_id = ").push_bind(tx.tenant).push(" AND id IN (");
+        let mut sep = qb.separated(", ");
+        for id in chunk {
+            sep.push_bind(*id);
+        }
+        qb.push(")");
+        qb.build().execute(&mut *tx.tx).await.map_err(map_err)?;
+    }
+    Ok(())
+}

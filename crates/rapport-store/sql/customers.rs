@@ -290,7 +290,25 @@ async fn write_keys(tx: &mut SqlTx, c: &CustomerRow, replace: bool) -> StoreResu
     if c.deleted_at.is_some() {
         return Ok(());
     }
-    let keys = rapport_core::identity::matching_keys(&c.data);
+    let mut keys = rapport_core::identity::matching_keys(&c.data);
+    // The contact points of customers merged into this one still find it (SPEC section 4).
+    let merged: Vec<CustomerRecord> =
+        sqlx::query_as("SELECT * FROM customers WHERE tenant_id = $1 AND merged_into_customer_id = $2")
+            .bind(tx.tenant)
+            .bind(c.id)
+            .fetch_all(&mut *tx.tx)
+            .await
+            .map_err(map_err)?;
+    for m in merged {
+        let m = CustomerRow::try_from(m)?;
+        keys.extend(
+            rapport_core::identity::matching_keys(&m.data)
+                .into_iter()
+                .filter(|(k, _)| *k == rapport_core::identity::key::EMAIL || *k == rapport_core::identity::key::PHONE),
+        );
+    }
+    keys.sort();
+    keys.dedup();
     if keys.is_empty() {
         return Ok(());
     }
@@ -301,6 +319,22 @@ async fn write_keys(tx: &mut SqlTx, c: &CustomerRow, replace: bool) -> StoreResu
     });
     qb.build().execute(&mut *tx.tx).await.map_err(map_err)?;
     Ok(())
+}
+
+pub(super) async fn contact_keys_of(tx: &mut SqlTx, ids: &[Uuid]) -> StoreResult<Vec<(Uuid, String, String)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut qb = QueryBuilder::<Db>::new(
+        "SELECT customer_id, key_type, key_value FROM customer_matching_keys WHERE tenant_id = ",
+    );
+    qb.push_bind(tx.tenant).push(" AND key_type IN ('email', 'phone') AND customer_id IN (");
+    let mut sep = qb.separated(", ");
+    for id in ids {
+        sep.push_bind(*id);
+    }
+    qb.push(")");
+    qb.build_query_as().fetch_all(&mut *tx.tx).await.map_err(map_err)
 }
 
 /// Live customers sharing any of `keys`, most recently updated first.

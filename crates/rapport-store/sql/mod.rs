@@ -10,6 +10,7 @@ mod accounts;
 mod audit;
 mod conversations;
 mod customers;
+mod merges;
 
 use async_trait::async_trait;
 use rapport_store::*;
@@ -142,6 +143,9 @@ impl Tx for SqlTx {
     ) -> StoreResult<Vec<CustomerRow>> {
         customers::find_by_keys(self, keys, limit).await
     }
+    async fn contact_keys_of(&mut self, ids: &[Uuid]) -> StoreResult<Vec<(Uuid, String, String)>> {
+        customers::contact_keys_of(self, ids).await
+    }
     async fn list_customers(&mut self, q: &CustomerQuery) -> StoreResult<Vec<CustomerRow>> {
         customers::list(self, q).await
     }
@@ -168,6 +172,25 @@ impl Tx for SqlTx {
     }
     async fn get_metrics(&mut self, customer_id: Uuid) -> StoreResult<Option<MetricsRow>> {
         conversations::get_metrics(self, customer_id).await
+    }
+
+    async fn conversation_ids_of(&mut self, customer_id: Uuid) -> StoreResult<Vec<Uuid>> {
+        conversations::ids_of(self, customer_id).await
+    }
+    async fn move_conversations(&mut self, ids: &[Uuid], to: Uuid) -> StoreResult<()> {
+        conversations::move_to(self, ids, to).await
+    }
+    async fn insert_merge_log(&mut self, m: &MergeLogRow) -> StoreResult<()> {
+        merges::insert(self, m).await
+    }
+    async fn get_merge_log(&mut self, id: Uuid) -> StoreResult<Option<MergeLogRow>> {
+        merges::get(self, id).await
+    }
+    async fn list_merge_logs(&mut self, before: Option<Uuid>, limit: u32) -> StoreResult<Vec<MergeLogRow>> {
+        merges::list(self, before, limit).await
+    }
+    async fn mark_merge_undone(&mut self, m: &MergeLogRow) -> StoreResult<()> {
+        merges::mark_undone(self, m).await
     }
 
     async fn insert_event(&mut self, e: &EventRow) -> StoreResult<()> {

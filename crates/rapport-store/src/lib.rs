@@ -104,6 +104,8 @@ pub trait Tx: Send {
         keys: &[(&'static str, String)],
         limit: u32,
     ) -> StoreResult<Vec<CustomerRow>>;
+    /// The email and phone keys of these customers (their own and those merged into them).
+    async fn contact_keys_of(&mut self, ids: &[Uuid]) -> StoreResult<Vec<(Uuid, String, String)>>;
     async fn list_customers(&mut self, q: &CustomerQuery) -> StoreResult<Vec<CustomerRow>>;
 
     // Conversations and metrics
@@ -120,6 +122,19 @@ pub trait Tx: Send {
     /// Recomputes a customer's metrics from its live conversations and stores them.
     async fn refresh_metrics(&mut self, customer_id: Uuid) -> StoreResult<MetricsRow>;
     async fn get_metrics(&mut self, customer_id: Uuid) -> StoreResult<Option<MetricsRow>>;
+
+    /// Ids of a customer's conversations (hidden ones too): what a merge moves.
+    async fn conversation_ids_of(&mut self, customer_id: Uuid) -> StoreResult<Vec<Uuid>>;
+    /// Points these conversations at another customer.
+    async fn move_conversations(&mut self, ids: &[Uuid], to: Uuid) -> StoreResult<()>;
+
+    // Merges
+    async fn insert_merge_log(&mut self, m: &MergeLogRow) -> StoreResult<()>;
+    async fn get_merge_log(&mut self, id: Uuid) -> StoreResult<Option<MergeLogRow>>;
+    /// Newest first.
+    async fn list_merge_logs(&mut self, before: Option<Uuid>, limit: u32) -> StoreResult<Vec<MergeLogRow>>;
+    /// Records the undo of a merge.
+    async fn mark_merge_undone(&mut self, m: &MergeLogRow) -> StoreResult<()>;
 
     // Timeline
     async fn insert_event(&mut self, e: &EventRow) -> StoreResult<()>;

@@ -181,3 +181,25 @@ pub struct MetricsRow {
     pub first_interaction_at: Option<OffsetDateTime>,
     pub last_interaction_at: Option<OffsetDateTime>,
 }
+
+/// One merge, with what is needed to undo it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MergeLogRow {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    pub target_id: Uuid,
+    pub source_ids: Vec<Uuid>,
+    pub reason: String,
+    pub actor_type: String,
+    pub actor_id: Option<Uuid>,
+    /// Every record as it was before the merge.
+    pub snapshot: Value,
+    /// Exactly what moved: `{"conversations": [{"id", "from"}], "portal_user_id": …}`.
+    pub moved: Value,
+    /// Target fields the merge changed: `{field: {"before", "after"}}`.
+    pub target_changes: Value,
+    pub created_at: OffsetDateTime,
+    pub undone_at: Option<OffsetDateTime>,
+    pub undone_by: Option<Uuid>,
+    pub undo_report: Option<Value>,
+}

@@ -52,11 +52,21 @@ impl App {
         except: Option<Uuid>,
     ) -> AppResult<Vec<RankedMatch>> {
         let candidates = tx.find_customers_by_keys(&probe_keys(probe), CANDIDATES).await?;
+        // A customer is also known by the contact points of those merged into it.
+        let ids: Vec<Uuid> = candidates.iter().map(|c| c.id).collect();
+        let contact_keys = tx.contact_keys_of(&ids).await?;
         let mut ranked: Vec<RankedMatch> = candidates
             .into_iter()
             .filter(|c| Some(c.id) != except)
             .filter_map(|c| {
-                score(probe, &rapport_core::identity::probe_of(&c.data)).map(|m| RankedMatch { customer: c, m })
+                let mut facts = rapport_core::identity::probe_of(&c.data);
+                for (_, kind, value) in contact_keys.iter().filter(|(id, _, _)| *id == c.id) {
+                    let list = if kind == key::EMAIL { &mut facts.emails } else { &mut facts.phones };
+                    if !list.contains(value) {
+                        list.push(value.clone());
+                    }
+                }
+                score(probe, &facts).map(|m| RankedMatch { customer: c, m })
             })
             .collect();
         ranked.sort_by(|a, b| {

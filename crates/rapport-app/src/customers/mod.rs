@@ -2,6 +2,7 @@
 
 mod events;
 pub mod matching;
+pub mod merge;
 mod portal;
 mod scope;
 
@@ -25,6 +26,18 @@ pub struct CustomerPage {
 
 fn audit_values(c: &CustomerRow) -> serde_json::Map<String, Value> {
     c.data.to_audit_map()
+}
+
+/// The live customer at the end of a chain of merges.
+async fn survivor(tx: &mut dyn Tx, c: &CustomerRow) -> AppResult<Uuid> {
+    let mut at = c.merged_into_customer_id.ok_or(AppError::NotFound("customer"))?;
+    for _ in 0..32 {
+        match tx.get_customer(at).await?.and_then(|n| n.merged_into_customer_id) {
+            Some(next) => at = next,
+            None => return Ok(at),
+        }
+    }
+    Ok(at)
 }
 
 /// Portal users reach their record only through `/me`: any customer id is unknown to them.
@@ -57,6 +70,9 @@ impl App {
         include_deleted: bool,
     ) -> AppResult<CustomerRow> {
         let c = tx.get_customer(id).await?.ok_or(AppError::NotFound("customer"))?;
+        if c.merged_into_customer_id.is_some() && visible(p, &c) {
+            return Err(AppError::Moved { to: survivor(tx, &c).await? });
+        }
         let deleted_ok = include_deleted && p.role.allows(Permission::CustomersReadDeleted);
         if (c.deleted_at.is_some() && !deleted_ok) || !visible(p, &c) {
             return Err(AppError::NotFound("customer"));

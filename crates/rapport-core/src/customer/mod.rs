@@ -4,11 +4,13 @@
 mod data;
 mod enums;
 mod input;
+mod merge;
 mod reader;
 
 pub use data::{diff, Address, Bant, CustomerData, Preferences};
 pub use enums::{Answer, CustomerType, LifecycleStage, Source, Status};
 pub use input::{apply_input, Applied, InputContext};
+pub use merge::plan_merge;
 
 /// Upper bounds of the record, in one place for docs and tests.
 pub mod limits {

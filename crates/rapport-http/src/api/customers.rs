@@ -277,7 +277,9 @@ pub async fn create(
 
 /// Read a customer.
 #[utoipa::path(get, path = "/api/v1/customers/{id}", tag = "customers", params(("id" = Uuid, Path), GetParams),
-    responses((status = 200, body = CustomerView, headers(("ETag" = String))), (status = 404, body = crate::views::Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = CustomerView, headers(("ETag" = String))),
+        (status = 308, body = crate::views::Problem, content_type = "application/problem+json", description = "Merged into the customer at Location"),
+        (status = 404, body = crate::views::Problem, content_type = "application/problem+json")))]
 pub async fn get(
     State(s): State<AppState>,
     Auth(p): Auth,

@@ -7,6 +7,7 @@ pub mod conversations;
 mod cursor;
 pub mod customers;
 pub mod me;
+pub mod merges;
 pub mod users;
 
 use axum::middleware;
@@ -41,6 +42,10 @@ pub fn routes(state: AppState) -> Router<AppState> {
             get(conversations::get).put(conversations::put).delete(conversations::delete),
         )
         .route("/conversations/{session_id}/messages", post(conversations::append))
+        .route("/customers/{id}/merge", post(merges::merge))
+        .route("/merges", get(merges::list))
+        .route("/merges/{id}", get(merges::get))
+        .route("/merges/{id}/undo", post(merges::undo))
         .route("/audit", get(audit::list))
         .route("/audit/verify", get(audit::verify))
         .route("/me", get(me::get).patch(me::update).delete(me::delete))

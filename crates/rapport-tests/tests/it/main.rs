@@ -11,5 +11,6 @@ mod customers;
 mod http;
 mod isolation;
 mod matching;
+mod merges;
 mod openapi;
 mod validation;
