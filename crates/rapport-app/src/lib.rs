@@ -5,6 +5,7 @@
 //! through the store before it commits. Nothing here knows which database is underneath.
 #![forbid(unsafe_code)]
 
+pub mod analytics;
 pub mod api_keys;
 pub mod audit;
 pub mod auth;
@@ -14,6 +15,7 @@ mod error;
 pub mod idempotency;
 mod principal;
 pub mod record;
+pub mod tenant_settings;
 pub mod tenants;
 pub mod users;
 

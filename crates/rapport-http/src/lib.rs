@@ -46,6 +46,12 @@ impl AppState {
         Self { app, login_limiter: LoginLimiter::new(10), metrics: Metrics::default(), currencies: Arc::default() }
     }
 
+    pub(crate) fn forget_currency(&self, tenant: Uuid) {
+        if let Ok(mut m) = self.currencies.write() {
+            m.remove(&tenant);
+        }
+    }
+
     pub(crate) async fn base_currency(&self, tenant: Uuid) -> Result<String, rapport_app::AppError> {
         if let Some(c) = self.currencies.read().ok().and_then(|m| m.get(&tenant).cloned()) {
             return Ok(c);

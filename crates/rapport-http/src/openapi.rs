@@ -18,6 +18,7 @@ use crate::api;
         api::conversations::put, api::conversations::append, api::conversations::get, api::conversations::delete,
         api::conversations::list, api::conversations::of_customer, api::conversations::metrics,
         api::merges::merge, api::merges::list, api::merges::get, api::merges::undo,
+        api::tenant::get, api::tenant::update, api::tenant::topics, api::tenant::engagement,
         api::audit::list, api::audit::verify,
         api::me::get, api::me::update, api::me::delete,
     ),

@@ -599,3 +599,66 @@ pub struct MergeList {
     pub data: Vec<MergeView>,
     pub next_cursor: Option<String>,
 }
+
+/// The tenant and its settings.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TenantView {
+    pub id: Uuid,
+    pub name: String,
+    pub slug: String,
+    pub base_currency: String,
+    pub phone_region: String,
+    pub timezone: String,
+    /// match_thresholds {link, review, block}, topic_vocabulary, merge_undo_days.
+    #[schema(value_type = Object)]
+    pub settings: Value,
+    pub created_at: String,
+}
+
+impl From<&rapport_store::TenantRow> for TenantView {
+    fn from(t: &rapport_store::TenantRow) -> Self {
+        Self {
+            id: t.id,
+            name: t.name.clone(),
+            slug: t.slug.clone(),
+            base_currency: t.base_currency.clone(),
+            phone_region: t.phone_region.clone(),
+            timezone: t.timezone.clone(),
+            settings: t.settings.clone(),
+            created_at: format_time(t.created_at),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TopicCount {
+    pub topic: String,
+    pub conversations: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TopicPeriodView {
+    pub from: String,
+    pub to: String,
+    pub topics: Vec<TopicCount>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TopicTrends {
+    pub data: Vec<TopicPeriodView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EngagedView {
+    pub customer_id: Uuid,
+    pub name: String,
+    pub conversations: i64,
+    pub interactions: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EngagementView {
+    /// The window, e.g. "7d".
+    pub window: String,
+    pub data: Vec<EngagedView>,
+}

@@ -57,6 +57,22 @@ pub(super) async fn get_tenant(tx: &mut SqlTx) -> StoreResult<Option<TenantRow>>
     }))
 }
 
+pub(super) async fn update_tenant(tx: &mut SqlTx, t: &TenantRow) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE tenants SET name = $2, base_currency = $3, phone_region = $4, timezone = $5, settings = $6 WHERE tenant_id = $1",
+    )
+    .bind(tx.tenant)
+    .bind(&t.name)
+    .bind(&t.base_currency)
+    .bind(&t.phone_region)
+    .bind(&t.timezone)
+    .bind(Json(&t.settings))
+    .execute(&mut *tx.tx)
+    .await
+    .map_err(map_err)?;
+    Ok(())
+}
+
 #[derive(FromRow)]
 struct UserRecord {
     tenant_id: Uuid,

@@ -3,6 +3,7 @@
 use rapport_store::*;
 use sqlx::types::Json;
 use sqlx::{FromRow, QueryBuilder};
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::dialect::Db;
@@ -103,7 +104,51 @@ pub(super) async fn insert(tx: &mut SqlTx, c: &ConversationRow) -> StoreResult<(
         .execute(&mut *tx.tx)
         .await
         .map_err(map_err)?;
+    write_topics(tx, c, false).await
+}
+
+/// Keeps the topic index equal to the live conversation's topics, at its start time.
+async fn write_topics(tx: &mut SqlTx, c: &ConversationRow, replace: bool) -> StoreResult<()> {
+    if replace {
+        sqlx::query("DELETE FROM conversation_topics WHERE tenant_id = $1 AND conversation_id = $2")
+            .bind(tx.tenant)
+            .bind(c.id)
+            .execute(&mut *tx.tx)
+            .await
+            .map_err(map_err)?;
+    }
+    if c.deleted_at.is_some() || c.topics.is_empty() {
+        return Ok(());
+    }
+    let at = Ts(c.started_at.unwrap_or(c.created_at));
+    let mut topics = c.topics.clone();
+    topics.sort();
+    topics.dedup();
+    let mut qb = QueryBuilder::<Db>::new("INSERT INTO conversation_topics (tenant_id, topic, at, conversation_id) ");
+    qb.push_values(&topics, |mut b, t| {
+        b.push_bind(tx.tenant).push_bind(t.clone()).push_bind(at).push_bind(c.id);
+    });
+    qb.build().execute(&mut *tx.tx).await.map_err(map_err)?;
     Ok(())
+}
+
+pub(super) async fn topic_counts(
+    tx: &mut SqlTx,
+    from: OffsetDateTime,
+    to: OffsetDateTime,
+    limit: u32,
+) -> StoreResult<Vec<(String, i64)>> {
+    sqlx::query_as(
+        "SELECT topic, COUNT(*) AS n FROM conversation_topics WHERE tenant_id = $1 AND at >= $2 AND at < $3 \
+         GROUP BY topic ORDER BY n DESC, topic LIMIT $4",
+    )
+    .bind(tx.tenant)
+    .bind(Ts(from))
+    .bind(Ts(to))
+    .bind(i64::from(limit))
+    .fetch_all(&mut *tx.tx)
+    .await
+    .map_err(map_err)
 }
 
 pub(super) async fn update(tx: &mut SqlTx, c: &ConversationRow) -> StoreResult<()> {
@@ -219,4 +264,37 @@ pub(super) async fn move_to(tx: &mut SqlTx, ids: &[Uuid], to: Uuid) -> StoreResu
         qb.build().execute(&mut *tx.tx).await.map_err(map_err)?;
     }
     Ok(())
+}
+
+pub(super) async fn top_engaged(
+    tx: &mut SqlTx,
+    from: OffsetDateTime,
+    to: OffsetDateTime,
+    limit: u32,
+) -> StoreResult<Vec<(Uuid, i64, i64)>> {
+    sqlx::query_as(
+        "SELECT v.customer_id, COUNT(*) AS conversations, CAST(COALESCE(SUM(v.interaction_count), 0) AS BIGINT) AS interactions \
+         FROM conversations v JOIN customers c ON c.tenant_id = v.tenant_id AND c.id = v.customer_id \
+         WHERE v.tenant_id = $1 AND v.deleted_at IS NULL AND c.deleted_at IS NULL \
+         AND COALESCE(v.started_at, v.created_at) >= $2 AND COALESCE(v.started_at, v.created_at) < $3 \
+         GROUP BY v.customer_id ORDER BY interactions DESC, conversations DESC, v.customer_id LIMIT $4",
+    )
+    .bind(tx.tenant)
+    .bind(Ts(from))
+    .bind(Ts(to))
+    .bind(i64::from(limit))
+    .fetch_all(&mut *tx.tx)
+    .await
+    .map_err(map_err)
+}
+
+pub(super) async fn customers_with_metrics(tx: &mut SqlTx) -> StoreResult<Vec<Uuid>> {
+    sqlx::query_scalar(
+        "SELECT customer_id FROM conversations WHERE tenant_id = $1 AND customer_id IS NOT NULL \
+         UNION SELECT customer_id FROM customer_metrics WHERE tenant_id = $1",
+    )
+    .bind(tx.tenant)
+    .fetch_all(&mut *tx.tx)
+    .await
+    .map_err(map_err)
 }

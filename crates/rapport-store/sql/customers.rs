@@ -508,6 +508,17 @@ pub(super) async fn list(tx: &mut SqlTx, q: &CustomerQuery) -> StoreResult<Vec<C
     push_range(&mut qb, "c.created_at", q.created_after, q.created_before);
     push_range(&mut qb, "c.updated_at", q.updated_after, q.updated_before);
     push_range(&mut qb, "c.last_contact_at", q.last_contact_after, q.last_contact_before);
+    if let Some(topic) = &q.topic {
+        qb.push(
+            " AND EXISTS (SELECT 1 FROM conversation_topics t JOIN conversations v ON v.tenant_id = t.tenant_id \
+             AND v.id = t.conversation_id WHERE t.tenant_id = c.tenant_id AND v.customer_id = c.id AND t.topic = ",
+        )
+        .push_bind(topic.clone());
+        if let Some(after) = q.discussed_after {
+            qb.push(" AND t.at >= ").push_bind(Ts(after));
+        }
+        qb.push(")");
+    }
     if let Some(t) = q.follow_up_due_by {
         qb.push(" AND c.next_follow_up_at <= ").push_bind(Ts(t));
     }

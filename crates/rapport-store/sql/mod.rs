@@ -180,6 +180,28 @@ impl Tx for SqlTx {
     async fn move_conversations(&mut self, ids: &[Uuid], to: Uuid) -> StoreResult<()> {
         conversations::move_to(self, ids, to).await
     }
+    async fn topic_counts(
+        &mut self,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+        limit: u32,
+    ) -> StoreResult<Vec<(String, i64)>> {
+        conversations::topic_counts(self, from, to, limit).await
+    }
+    async fn top_engaged(
+        &mut self,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+        limit: u32,
+    ) -> StoreResult<Vec<(Uuid, i64, i64)>> {
+        conversations::top_engaged(self, from, to, limit).await
+    }
+    async fn customers_with_metrics(&mut self) -> StoreResult<Vec<Uuid>> {
+        conversations::customers_with_metrics(self).await
+    }
+    async fn update_tenant(&mut self, t: &TenantRow) -> StoreResult<()> {
+        accounts::update_tenant(self, t).await
+    }
     async fn insert_merge_log(&mut self, m: &MergeLogRow) -> StoreResult<()> {
         merges::insert(self, m).await
     }

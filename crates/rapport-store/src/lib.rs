@@ -128,6 +128,24 @@ pub trait Tx: Send {
     /// Points these conversations at another customer.
     async fn move_conversations(&mut self, ids: &[Uuid], to: Uuid) -> StoreResult<()>;
 
+    /// How many live conversations discussed each topic in `[from, to)`, most first.
+    async fn topic_counts(
+        &mut self,
+        from: time::OffsetDateTime,
+        to: time::OffsetDateTime,
+        limit: u32,
+    ) -> StoreResult<Vec<(String, i64)>>;
+    /// Customers with the most interactions in conversations started in `[from, to)`.
+    async fn top_engaged(
+        &mut self,
+        from: time::OffsetDateTime,
+        to: time::OffsetDateTime,
+        limit: u32,
+    ) -> StoreResult<Vec<(Uuid, i64, i64)>>;
+    /// Every customer id that has or had conversations or metrics (for `metrics rebuild`).
+    async fn customers_with_metrics(&mut self) -> StoreResult<Vec<Uuid>>;
+    async fn update_tenant(&mut self, t: &TenantRow) -> StoreResult<()>;
+
     // Merges
     async fn insert_merge_log(&mut self, m: &MergeLogRow) -> StoreResult<()>;
     async fn get_merge_log(&mut self, id: Uuid) -> StoreResult<Option<MergeLogRow>>;

@@ -113,6 +113,10 @@ pub struct CustomerQuery {
     pub sales_scope: Option<Uuid>,
     /// Only the customer owned by this portal user.
     pub portal_user: Option<Uuid>,
+    /// Only customers with a conversation about this (normalized) topic...
+    pub topic: Option<String>,
+    /// ...at or after this time.
+    pub discussed_after: Option<OffsetDateTime>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -61,6 +61,9 @@ pub enum Command {
     /// The audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Customer metrics.
+    #[command(subcommand)]
+    Metrics(MetricsCommand),
     /// A consistent online copy of the SQLite database.
     Backup {
         #[command(flatten)]
@@ -103,6 +106,17 @@ pub enum UserCommand {
         password: String,
         #[arg(long, default_value = "")]
         name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MetricsCommand {
+    /// Recompute every customer's metrics from its conversations; reports the drift corrected.
+    Rebuild {
+        #[command(flatten)]
+        db: DbArgs,
+        #[arg(long)]
+        tenant: Option<Uuid>,
     },
 }
 
@@ -182,6 +196,22 @@ pub async fn execute(cli: Cli, out: &mut (dyn Write + Send)) -> anyhow::Result<E
             if broken {
                 return Ok(ExitCode::FAILURE);
             }
+        }
+        Command::Metrics(MetricsCommand::Rebuild { db, tenant }) => {
+            let (app, _, _) = open(&cfg, db, None).await?;
+            let tenants = match tenant {
+                Some(t) => vec![t],
+                None => app.store.tenant_ids().await?,
+            };
+            for t in tenants {
+                let d = app.rebuild_metrics(t).await?;
+                writeln!(
+                    out,
+                    "tenant {t}: {} customers checked, {} corrected",
+                    d.customers_checked, d.customers_corrected
+                )?;
+            }
+            app.store.close().await;
         }
         Command::Backup { db, to } => {
             let file = FileConfig::load(cfg.as_deref())?;

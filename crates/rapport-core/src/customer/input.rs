@@ -241,6 +241,16 @@ fn parse_website(field: &str, s: &str) -> Result<String, FieldError> {
     }
 }
 
+/// Whether `code` (upper case) is an ISO 4217 currency.
+pub fn is_currency(code: &str) -> bool {
+    iso_currency::Currency::from_code(code).is_some()
+}
+
+/// Whether `name` is an IANA time zone.
+pub fn is_timezone(name: &str) -> bool {
+    chrono_tz::Tz::from_str(name.trim()).is_ok()
+}
+
 fn parse_currency(field: &str, s: &str) -> Result<String, FieldError> {
     let up = s.trim().to_ascii_uppercase();
     iso_currency::Currency::from_code(&up)

@@ -9,7 +9,7 @@ mod reader;
 
 pub use data::{diff, Address, Bant, CustomerData, Preferences};
 pub use enums::{Answer, CustomerType, LifecycleStage, Source, Status};
-pub use input::{apply_input, Applied, InputContext};
+pub use input::{apply_input, is_currency, is_timezone, Applied, InputContext};
 pub use merge::plan_merge;
 
 /// Upper bounds of the record, in one place for docs and tests.

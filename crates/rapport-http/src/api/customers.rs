@@ -102,6 +102,10 @@ pub struct ListParams {
     pub follow_up_due: Option<bool>,
     /// Managers and up: include soft-deleted customers.
     pub include_deleted: Option<bool>,
+    /// Customers who discussed this topic in a conversation (normalized: lowercase, singular).
+    pub topic: Option<String>,
+    /// With `topic`: only conversations at or after this time.
+    pub discussed_after: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -233,6 +237,8 @@ fn to_query(p: &Principal, l: &ListParams) -> Result<CustomerQuery, AppError> {
         include_deleted: l.include_deleted.unwrap_or(false),
         sales_scope: None,
         portal_user: None,
+        topic: l.topic.as_deref().map(rapport_core::conversation::normalize_topic).filter(|t| !t.is_empty()),
+        discussed_after: parse_time(&mut e, "discussed_after", &l.discussed_after),
     };
     e.into_result()?;
     Ok(q)

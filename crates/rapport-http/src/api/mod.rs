@@ -8,6 +8,7 @@ mod cursor;
 pub mod customers;
 pub mod me;
 pub mod merges;
+pub mod tenant;
 pub mod users;
 
 use axum::middleware;
@@ -46,6 +47,9 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/merges", get(merges::list))
         .route("/merges/{id}", get(merges::get))
         .route("/merges/{id}/undo", post(merges::undo))
+        .route("/tenant", get(tenant::get).patch(tenant::update))
+        .route("/analytics/topics", get(tenant::topics))
+        .route("/analytics/engagement", get(tenant::engagement))
         .route("/audit", get(audit::list))
         .route("/audit/verify", get(audit::verify))
         .route("/me", get(me::get).patch(me::update).delete(me::delete))

@@ -4,6 +4,7 @@
 mod harness;
 
 mod accounts;
+mod analytics;
 mod audit;
 mod cli;
 mod conversations;

@@ -197,6 +197,8 @@ async fn the_document_lists_every_route() {
     assert_eq!(
         paths,
         [
+            "/api/v1/analytics/engagement",
+            "/api/v1/analytics/topics",
             "/api/v1/api-keys",
             "/api/v1/api-keys/{id}",
             "/api/v1/audit",
@@ -219,6 +221,7 @@ async fn the_document_lists_every_route() {
             "/api/v1/merges",
             "/api/v1/merges/{id}",
             "/api/v1/merges/{id}/undo",
+            "/api/v1/tenant",
             "/api/v1/users",
             "/api/v1/users/{id}",
         ]
