@@ -358,10 +358,11 @@ impl App {
             },
             ..Default::default()
         };
-        let link = thresholds(tx).await?.link;
+        let th = thresholds(tx).await?;
         let ranked = self.rank_matches(tx, &probe, None).await?;
-        if let Some(best) = ranked.into_iter().find(|r| r.m.confidence >= link && !r.m.vetoed) {
+        if let Some(best) = ranked.iter().find(|r| r.m.confidence >= th.link && !r.m.vetoed).cloned() {
             self.fill_missing(tx, trail, &best, contact, phone.and_then(Result::ok)).await?;
+            crate::duplicates::queue(tx, best.customer.id, &ranked, th.review, "ingest").await?;
             return Ok(MatchOutcome {
                 customer_id: best.customer.id,
                 created: false,
@@ -390,6 +391,7 @@ impl App {
         let ctx = InputContext { region, default_source: Source::Chat, require_contact_point: false };
         let applied = apply_input(None, &Value::Object(input), &ctx)?;
         let row = self.insert_customer(tx, trail, applied.data, None).await?;
+        crate::duplicates::queue(tx, row.id, &ranked, th.review, "ingest").await?;
         Ok(MatchOutcome { customer_id: row.id, created: true, confidence: None, reasons: Vec::new() })
     }
 

@@ -11,6 +11,7 @@ pub mod audit;
 pub mod auth;
 pub mod conversations;
 pub mod customers;
+pub mod duplicates;
 mod error;
 pub mod idempotency;
 mod principal;

@@ -662,3 +662,53 @@ pub struct EngagementView {
     pub window: String,
     pub data: Vec<EngagedView>,
 }
+
+/// Two customers that may be one person.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DuplicatePairView {
+    pub customer_a: Uuid,
+    pub name_a: String,
+    pub customer_b: Uuid,
+    pub name_b: String,
+    pub confidence: i32,
+    pub reasons: Vec<ReasonView>,
+    pub vetoed: bool,
+    /// From the duplicate scan: the probability that the two are one person.
+    pub probability: Option<f64>,
+    /// From the duplicate scan: the weight of each field's agreement.
+    #[schema(value_type = Option<Object>)]
+    pub evidence: Option<Value>,
+    /// ingest, create or scan
+    pub origin: String,
+    pub created_at: String,
+}
+
+impl From<&rapport_app::duplicates::QueuedPair> for DuplicatePairView {
+    fn from(q: &rapport_app::duplicates::QueuedPair) -> Self {
+        Self {
+            customer_a: q.a.id,
+            name_a: q.a.data.name.clone(),
+            customer_b: q.b.id,
+            name_b: q.b.data.name.clone(),
+            confidence: q.pair.confidence,
+            reasons: serde_json::from_value::<Vec<Value>>(q.pair.reasons.clone())
+                .unwrap_or_default()
+                .iter()
+                .map(|r| ReasonView {
+                    signal: r["signal"].as_str().unwrap_or("").into(),
+                    detail: r["detail"].as_str().unwrap_or("").into(),
+                })
+                .collect(),
+            vetoed: q.pair.vetoed,
+            probability: q.pair.probability,
+            evidence: q.pair.evidence.clone(),
+            origin: q.pair.origin.clone(),
+            created_at: t(q.pair.created_at),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DuplicateList {
+    pub data: Vec<DuplicatePairView>,
+}

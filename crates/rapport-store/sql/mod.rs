@@ -10,6 +10,7 @@ mod accounts;
 mod audit;
 mod conversations;
 mod customers;
+mod duplicates;
 mod merges;
 
 use async_trait::async_trait;
@@ -201,6 +202,18 @@ impl Tx for SqlTx {
     }
     async fn update_tenant(&mut self, t: &TenantRow) -> StoreResult<()> {
         accounts::update_tenant(self, t).await
+    }
+    async fn upsert_duplicate_pair(&mut self, d: &DuplicatePairRow) -> StoreResult<()> {
+        duplicates::upsert(self, d).await
+    }
+    async fn get_duplicate_pair(&mut self, a: Uuid, b: Uuid) -> StoreResult<Option<DuplicatePairRow>> {
+        duplicates::get(self, a, b).await
+    }
+    async fn set_duplicate_status(&mut self, a: Uuid, b: Uuid, status: &str, at: OffsetDateTime) -> StoreResult<()> {
+        duplicates::set_status(self, a, b, status, at).await
+    }
+    async fn list_duplicate_pairs(&mut self, limit: u32) -> StoreResult<Vec<DuplicatePairRow>> {
+        duplicates::list(self, limit).await
     }
     async fn insert_merge_log(&mut self, m: &MergeLogRow) -> StoreResult<()> {
         merges::insert(self, m).await

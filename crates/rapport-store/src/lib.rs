@@ -146,6 +146,20 @@ pub trait Tx: Send {
     async fn customers_with_metrics(&mut self) -> StoreResult<Vec<Uuid>>;
     async fn update_tenant(&mut self, t: &TenantRow) -> StoreResult<()>;
 
+    // Review queue
+    /// Adds or refreshes an open pair; a dismissed or merged pair is left as it is.
+    async fn upsert_duplicate_pair(&mut self, d: &DuplicatePairRow) -> StoreResult<()>;
+    async fn get_duplicate_pair(&mut self, a: Uuid, b: Uuid) -> StoreResult<Option<DuplicatePairRow>>;
+    async fn set_duplicate_status(
+        &mut self,
+        a: Uuid,
+        b: Uuid,
+        status: &str,
+        at: time::OffsetDateTime,
+    ) -> StoreResult<()>;
+    /// Open pairs whose customers are both live, most likely first.
+    async fn list_duplicate_pairs(&mut self, limit: u32) -> StoreResult<Vec<DuplicatePairRow>>;
+
     // Merges
     async fn insert_merge_log(&mut self, m: &MergeLogRow) -> StoreResult<()>;
     async fn get_merge_log(&mut self, id: Uuid) -> StoreResult<Option<MergeLogRow>>;

@@ -203,3 +203,24 @@ pub struct MergeLogRow {
     pub undone_by: Option<Uuid>,
     pub undo_report: Option<Value>,
 }
+
+/// A pair of customers that may be one person, in the review queue.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DuplicatePairRow {
+    pub tenant_id: Uuid,
+    /// The smaller id of the two.
+    pub customer_a: Uuid,
+    pub customer_b: Uuid,
+    pub confidence: i32,
+    pub reasons: Value,
+    pub vetoed: bool,
+    /// From the duplicate scan: the Fellegi-Sunter match probability.
+    pub probability: Option<f64>,
+    pub evidence: Option<Value>,
+    /// `ingest`, `create` or `scan`.
+    pub origin: String,
+    /// `open`, `merged` or `dismissed`.
+    pub status: String,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}

@@ -129,20 +129,21 @@ impl App {
         d: &CustomerData,
         except: Option<Uuid>,
         force: bool,
-    ) -> AppResult<()> {
+    ) -> AppResult<Vec<matching::RankedMatch>> {
         let probe = rapport_core::identity::probe_of(d);
         tx.lock_identity(&matching::identity_locks(&probe)).await?;
         let block = matching::thresholds(tx).await?.block;
-        let blocking: Vec<_> =
-            self.rank_matches(tx, &probe, except).await?.into_iter().filter(|r| r.m.confidence >= block).collect();
+        let ranked = self.rank_matches(tx, &probe, except).await?;
+        let blocking: Vec<_> = ranked.iter().filter(|r| r.m.confidence >= block).collect();
         if blocking.is_empty() {
-            return Ok(());
+            return Ok(ranked);
         }
         if force {
-            return p.require(Permission::CustomersForceDuplicate, "create a duplicate customer");
+            p.require(Permission::CustomersForceDuplicate, "create a duplicate customer")?;
+            return Ok(ranked);
         }
         let field = if blocking[0].m.reasons.iter().any(|r| r.signal == "email") { "email" } else { "phone" };
-        let matches = blocking.iter().filter(|r| visible(p, &r.customer)).map(matching::RankedMatch::to_json).collect();
+        let matches = blocking.iter().filter(|r| visible(p, &r.customer)).map(|r| r.to_json()).collect();
         Err(AppError::CustomerDuplicate { field, matches: Value::Array(matches) })
     }
 
@@ -160,9 +161,11 @@ impl App {
             data.assigned_to = p.user_id();
         }
         self.check_references(tx.as_mut(), p, None, &data).await?;
-        self.check_duplicate(tx.as_mut(), p, &data, None, force).await?;
+        let ranked = self.check_duplicate(tx.as_mut(), p, &data, None, force).await?;
         let actor = p.actor();
         let row = self.insert_customer(tx.as_mut(), &Trail { actor: &actor, meta }, data, p.user_id()).await?;
+        let review = matching::thresholds(tx.as_mut()).await?.review;
+        crate::duplicates::queue(tx.as_mut(), row.id, &ranked, review, "create").await?;
         tx.commit().await?;
         Ok(row)
     }

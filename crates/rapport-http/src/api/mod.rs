@@ -6,6 +6,7 @@ pub mod auth;
 pub mod conversations;
 mod cursor;
 pub mod customers;
+pub mod duplicates;
 pub mod me;
 pub mod merges;
 pub mod tenant;
@@ -50,6 +51,9 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/tenant", get(tenant::get).patch(tenant::update))
         .route("/analytics/topics", get(tenant::topics))
         .route("/analytics/engagement", get(tenant::engagement))
+        .route("/duplicates", get(duplicates::list))
+        .route("/duplicates/{a}/{b}/dismiss", post(duplicates::dismiss))
+        .route("/duplicates/{a}/{b}/merge", post(duplicates::merge))
         .route("/audit", get(audit::list))
         .route("/audit/verify", get(audit::verify))
         .route("/me", get(me::get).patch(me::update).delete(me::delete))

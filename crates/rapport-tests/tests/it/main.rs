@@ -9,6 +9,7 @@ mod audit;
 mod cli;
 mod conversations;
 mod customers;
+mod duplicates;
 mod http;
 mod isolation;
 mod matching;

@@ -1,0 +1,112 @@
+//! The review queue of possible duplicates.
+
+use rapport_store::*;
+use sqlx::types::Json;
+use sqlx::FromRow;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::{map_err, SqlTx, Ts};
+
+#[derive(FromRow)]
+struct PairRecord {
+    tenant_id: Uuid,
+    customer_a: Uuid,
+    customer_b: Uuid,
+    confidence: i32,
+    reasons: Json<serde_json::Value>,
+    vetoed: bool,
+    probability: Option<f64>,
+    evidence: Option<Json<serde_json::Value>>,
+    origin: String,
+    status: String,
+    created_at: Ts,
+    updated_at: Ts,
+}
+
+impl From<PairRecord> for DuplicatePairRow {
+    fn from(r: PairRecord) -> Self {
+        DuplicatePairRow {
+            tenant_id: r.tenant_id,
+            customer_a: r.customer_a,
+            customer_b: r.customer_b,
+            confidence: r.confidence,
+            reasons: r.reasons.0,
+            vetoed: r.vetoed,
+            probability: r.probability,
+            evidence: r.evidence.map(|e| e.0),
+            origin: r.origin,
+            status: r.status,
+            created_at: r.created_at.0,
+            updated_at: r.updated_at.0,
+        }
+    }
+}
+
+pub(super) async fn upsert(tx: &mut SqlTx, d: &DuplicatePairRow) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO duplicate_pairs (tenant_id, customer_a, customer_b, confidence, reasons, vetoed, probability, evidence, \
+         origin, status, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+         ON CONFLICT (tenant_id, customer_a, customer_b) DO UPDATE SET confidence = excluded.confidence, \
+         reasons = excluded.reasons, vetoed = excluded.vetoed, \
+         probability = COALESCE(excluded.probability, duplicate_pairs.probability), \
+         evidence = COALESCE(excluded.evidence, duplicate_pairs.evidence), updated_at = excluded.updated_at \
+         WHERE duplicate_pairs.status = 'open'",
+    )
+    .bind(tx.tenant)
+    .bind(d.customer_a)
+    .bind(d.customer_b)
+    .bind(d.confidence)
+    .bind(Json(&d.reasons))
+    .bind(d.vetoed)
+    .bind(d.probability)
+    .bind(d.evidence.as_ref().map(Json))
+    .bind(&d.origin)
+    .bind(&d.status)
+    .bind(Ts(d.created_at))
+    .bind(Ts(d.updated_at))
+    .execute(&mut *tx.tx)
+    .await
+    .map_err(map_err)?;
+    Ok(())
+}
+
+pub(super) async fn get(tx: &mut SqlTx, a: Uuid, b: Uuid) -> StoreResult<Option<DuplicatePairRow>> {
+    let r: Option<PairRecord> =
+        sqlx::query_as("SELECT * FROM duplicate_pairs WHERE tenant_id = $1 AND customer_a = $2 AND customer_b = $3")
+            .bind(tx.tenant)
+            .bind(a)
+            .bind(b)
+            .fetch_optional(&mut *tx.tx)
+            .await
+            .map_err(map_err)?;
+    Ok(r.map(DuplicatePairRow::from))
+}
+
+pub(super) async fn set_status(tx: &mut SqlTx, a: Uuid, b: Uuid, status: &str, at: OffsetDateTime) -> StoreResult<()> {
+    sqlx::query("UPDATE duplicate_pairs SET status = $4, updated_at = $5 WHERE tenant_id = $1 AND customer_a = $2 AND customer_b = $3")
+        .bind(tx.tenant)
+        .bind(a)
+        .bind(b)
+        .bind(status)
+        .bind(Ts(at))
+        .execute(&mut *tx.tx)
+        .await
+        .map_err(map_err)?;
+    Ok(())
+}
+
+pub(super) async fn list(tx: &mut SqlTx, limit: u32) -> StoreResult<Vec<DuplicatePairRow>> {
+    let rs: Vec<PairRecord> = sqlx::query_as(
+        "SELECT p.* FROM duplicate_pairs p \
+         JOIN customers a ON a.tenant_id = p.tenant_id AND a.id = p.customer_a AND a.deleted_at IS NULL \
+         JOIN customers b ON b.tenant_id = p.tenant_id AND b.id = p.customer_b AND b.deleted_at IS NULL \
+         WHERE p.tenant_id = $1 AND p.status = 'open' ORDER BY p.confidence DESC, p.updated_at DESC LIMIT $2",
+    )
+    .bind(tx.tenant)
+    .bind(i64::from(limit))
+    .fetch_all(&mut *tx.tx)
+    .await
+    .map_err(map_err)?;
+    Ok(rs.into_iter().map(DuplicatePairRow::from).collect())
+}
