@@ -9,6 +9,7 @@ pub mod analytics;
 pub mod api_keys;
 pub mod audit;
 pub mod auth;
+mod bulk;
 pub mod conversations;
 pub mod customers;
 pub mod duplicates;

@@ -64,6 +64,8 @@ pub enum Command {
     /// Customer metrics.
     #[command(subcommand)]
     Metrics(MetricsCommand),
+    /// Measure the service levels: load a data set, serve it, drive it over HTTP.
+    Bench(crate::bench::BenchArgs),
     /// A consistent online copy of the SQLite database.
     Backup {
         #[command(flatten)]
@@ -213,6 +215,7 @@ pub async fn execute(cli: Cli, out: &mut (dyn Write + Send)) -> anyhow::Result<E
             }
             app.store.close().await;
         }
+        Command::Bench(args) => crate::bench::run(args, out).await?,
         Command::Backup { db, to } => {
             let file = FileConfig::load(cfg.as_deref())?;
             let dbc = DbConfig::resolve(db.data_dir, db.database_url, &file)?;

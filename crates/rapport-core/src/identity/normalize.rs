@@ -22,6 +22,27 @@ pub fn fold_name(s: &str) -> String {
     out.trim_end().to_string()
 }
 
+/// The ASCII letters of a folded token, with the Latin letters that do not decompose
+/// spelled out (ø → o, ß → ss, ł → l …): the phonetic encoder reads ASCII only.
+fn latin_ascii(token: &str) -> String {
+    let mut out = String::with_capacity(token.len());
+    for c in token.chars() {
+        match c {
+            'ø' => out.push('o'),
+            'æ' => out.push_str("ae"),
+            'œ' => out.push_str("oe"),
+            'ß' => out.push_str("ss"),
+            'ł' => out.push('l'),
+            'đ' | 'ð' => out.push('d'),
+            'þ' => out.push_str("th"),
+            'ı' => out.push('i'),
+            c if c.is_ascii_alphabetic() => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
 /// Digits only: the fallback form of a phone that does not parse (000's normalize_phone).
 pub fn phone_digits(s: &str) -> String {
     s.chars().filter(char::is_ascii_digit).collect()
@@ -46,8 +67,9 @@ impl NameKeys {
         let dm = DoubleMetaphone::default();
         let mut phonetic: Vec<String> = original_order
             .iter()
-            .filter(|t| t.chars().count() > 1)
-            .map(|t| dm.encode(t))
+            .map(|t| latin_ascii(t))
+            .filter(|t| t.len() > 1)
+            .map(|t| dm.encode(&t))
             .filter(|p| !p.is_empty())
             .collect();
         phonetic.sort();
@@ -123,6 +145,14 @@ mod tests {
     }
 
     #[test]
+    fn letters_that_do_not_decompose_never_break_the_keys() {
+        let k = NameKeys::new("Søren Łukasz Ærø Straße Þór 王伟");
+        assert!(k.phonetic.contains(&NameKeys::new("Soren").phonetic[0]), "{k:?}");
+        assert!(k.phonetic.contains(&NameKeys::new("Lukasz").phonetic[0]), "{k:?}");
+        assert!(k.tokens.contains(&"王伟".to_string()));
+    }
+
+    #[test]
     fn phonetic_codes_group_spellings() {
         assert_eq!(NameKeys::new("Smith").phonetic, NameKeys::new("Smyth").phonetic);
         assert_eq!(phone_digits("(555) 123-4567"), "5551234567");
@@ -137,6 +167,11 @@ mod properties {
     use crate::contact::Phone;
 
     proptest! {
+        #[test]
+        fn keys_of_any_name_never_panic(s in "\\PC{0,40}") {
+            let _ = NameKeys::new(&s);
+        }
+
         #[test]
         fn folding_is_idempotent(s in "\\PC{0,40}") {
             let once = fold_name(&s);

@@ -102,3 +102,15 @@ both!(matching_keys_follow_every_change, |h| {
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(find(new).await, 1, "restored customers are matched again");
 });
+
+both!(names_in_any_script_are_accepted_and_matched, |h| {
+    let o = h.tenant("Scripts").await;
+    for name in ["Søren Ærø", "Łukasz Straße", "王伟", "Þór Ðóra", "Nguyễn Văn An"] {
+        let c = h.customer(&o, json!({"name": name, "email": unique_email("s")})).await;
+        let r = h.post(&o, "/api/v1/customers/match", json!({"name": name})).await;
+        assert_eq!(r.status, StatusCode::OK, "{name}: {:?}", r.body);
+        assert_eq!(r.body["data"][0]["customer_id"], c.body["id"], "{name}");
+    }
+    let r = h.post(&o, "/api/v1/customers/match", json!({"name": "Soren Aero"})).await;
+    assert_eq!(r.body["data"][0]["name"], "Søren Ærø");
+});

@@ -1,0 +1,238 @@
+//! A realistic, reproducible data set: names of several cultures with accents, emails, phone
+//! numbers of several countries in several formats, tags, stages, conversations with topics,
+//! and people who come back under a typo, another spelling or another phone format.
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::{json, Value};
+
+const FIRST: &[&str] = &[
+    "José",
+    "María",
+    "Zoë",
+    "François",
+    "Søren",
+    "Łukasz",
+    "Ayşe",
+    "Nguyễn",
+    "Björn",
+    "Chloé",
+    "Mohammed",
+    "Fatima",
+    "Wei",
+    "Yuki",
+    "Olusegun",
+    "Priya",
+    "Siobhán",
+    "Mateus",
+    "Ana",
+    "John",
+    "Emily",
+    "Michael",
+    "Sarah",
+    "David",
+    "Laura",
+    "Omar",
+    "Ingrid",
+    "Giulia",
+    "Pedro",
+    "Hannah",
+    "Kwame",
+    "Leila",
+    "Dmitri",
+    "Elena",
+    "Tomás",
+    "Renée",
+    "André",
+    "Noah",
+    "Mia",
+];
+const LAST: &[&str] = &[
+    "García",
+    "Müller",
+    "Rodríguez",
+    "Nguyen",
+    "Smith",
+    "Johnson",
+    "Kowalski",
+    "Öztürk",
+    "Dubois",
+    "Rossi",
+    "Silva",
+    "Kim",
+    "Tanaka",
+    "Okafor",
+    "Patel",
+    "O'Brien",
+    "Andersson",
+    "Novák",
+    "Fernández",
+    "Lefèvre",
+    "Schmidt",
+    "Brown",
+    "Wilson",
+    "Jensen",
+    "Costa",
+    "Hernández",
+    "Martin",
+    "Cohen",
+    "Ivanova",
+    "Murphy",
+    "Santos",
+    "Ferrari",
+    "Larsen",
+    "Haddad",
+];
+const TAGS: &[&str] =
+    &["vip", "wholesale", "north", "south", "urgent", "newsletter", "partner", "b2b", "event-2026", "referral"];
+const STAGES: &[&str] = &["prospect", "lead", "customer", "churned"];
+const TOPICS: &[&str] =
+    &["paver patio", "retaining wall", "outdoor kitchen", "excavation", "pricing", "drainage", "fire pit", "lighting"];
+
+/// One person as generated: the record, and how to write their phone in other ways.
+#[derive(Debug, Clone)]
+pub struct Person {
+    pub name: String,
+    pub email: String,
+    /// (country code, national digits)
+    pub phone: (u8, String),
+    pub tags: Vec<&'static str>,
+    pub stage: &'static str,
+}
+
+impl Person {
+    pub fn phone_e164(&self) -> String {
+        format!("+{}{}", self.phone.0, self.phone.1)
+    }
+
+    /// The same phone in another of the formats people type.
+    pub fn phone_variant(&self, rng: &mut StdRng) -> String {
+        let (cc, n) = &self.phone;
+        match (cc, rng.gen_range(0..3)) {
+            (1, 0) => format!("({}) {}-{}", &n[..3], &n[3..6], &n[6..]),
+            (1, 1) => format!("{}.{}.{}", &n[..3], &n[3..6], &n[6..]),
+            (44, 0) => format!("+44 (0){} {} {}", &n[..2], &n[2..6], &n[6..]),
+            (49, 0) => format!("+49 {} {}", &n[..2], &n[2..]),
+            _ => format!("+{cc} {n}"),
+        }
+    }
+
+    pub fn as_customer(&self) -> Value {
+        json!({"name": self.name, "email": self.email, "phone": self.phone_e164(), "tags": self.tags, "lifecycle_stage": self.stage})
+    }
+}
+
+/// A name as someone else might type it: a typo, accents dropped, or the order swapped.
+pub fn name_variant(name: &str, rng: &mut StdRng) -> String {
+    match rng.gen_range(0..4) {
+        0 => name
+            .chars()
+            .map(|c| match c {
+                'é' | 'è' => 'e',
+                'á' => 'a',
+                'í' => 'i',
+                'ó' | 'ö' => 'o',
+                'ü' | 'ú' => 'u',
+                'ë' => 'e',
+                'ç' => 'c',
+                'ñ' => 'n',
+                x => x,
+            })
+            .collect(),
+        1 => name.to_uppercase(),
+        2 => {
+            let parts: Vec<&str> = name.split(' ').collect();
+            if parts.len() == 2 {
+                format!("{}, {}", parts[1], parts[0])
+            } else {
+                name.to_string()
+            }
+        }
+        _ => {
+            // Swap two neighbouring letters inside the last word.
+            let mut chars: Vec<char> = name.chars().collect();
+            let n = chars.len();
+            if n > 5 {
+                let i = rng.gen_range(n / 2..n - 2);
+                chars.swap(i, i + 1);
+            }
+            chars.into_iter().collect()
+        }
+    }
+}
+
+pub struct Generator {
+    pub rng: StdRng,
+    counter: u64,
+}
+
+impl Generator {
+    pub fn new(seed: u64) -> Self {
+        Self { rng: StdRng::seed_from_u64(seed), counter: 0 }
+    }
+
+    pub fn person(&mut self) -> Person {
+        self.counter += 1;
+        let r = &mut self.rng;
+        let first = FIRST[r.gen_range(0..FIRST.len())];
+        let last = LAST[r.gen_range(0..LAST.len())];
+        let ascii: String = format!("{first}.{last}")
+            .to_lowercase()
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '.')
+            .collect();
+        let domain = ["example.com", "mail.example.org", "example.net", "müller.example"][r.gen_range(0..4)];
+        let phone = match r.gen_range(0..4) {
+            0 | 1 => (
+                1u8,
+                format!(
+                    "{}{:03}{:04}",
+                    [212, 415, 646, 312, 617][r.gen_range(0..5)],
+                    r.gen_range(200..999),
+                    r.gen_range(0..9999)
+                ),
+            ),
+            2 => (44u8, format!("20{:04}{:04}", r.gen_range(1000..9999), r.gen_range(0..9999))),
+            _ => (49u8, format!("30{:07}", r.gen_range(1_000_000..9_999_999))),
+        };
+        let ntags = r.gen_range(0..3);
+        let tags = (0..ntags)
+            .map(|_| TAGS[r.gen_range(0..TAGS.len())])
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        Person {
+            name: format!("{first} {last}"),
+            email: format!("{ascii}.{}@{domain}", self.counter),
+            phone,
+            tags,
+            stage: STAGES[r.gen_range(0..STAGES.len())],
+        }
+    }
+
+    /// A conversation body for `p`, in the words a chat system would send; `variant` makes
+    /// the person spell themselves differently.
+    pub fn conversation(&mut self, p: &Person, variant: bool) -> Value {
+        let r = &mut self.rng;
+        let topic = TOPICS[r.gen_range(0..TOPICS.len())];
+        let other = TOPICS[r.gen_range(0..TOPICS.len())];
+        let name = if variant { name_variant(&p.name, r) } else { p.name.clone() };
+        let contact = match r.gen_range(0..3) {
+            0 => json!({"name": name, "email": p.email.to_uppercase()}),
+            1 => json!({"name": name, "phone": p.phone_variant(r)}),
+            _ => json!({"name": name, "email": p.email, "phone": p.phone_variant(r)}),
+        };
+        json!({
+            "channel": "web_chat",
+            "contact": contact,
+            "messages": [
+                {"role": "customer", "text": format!("Hi, I'm interested in a {topic}. What about {other} and pricing?")},
+                {"role": "assistant", "text": "Happy to help! Could you share your address?"},
+                {"role": "customer", "text": format!("Sure. The {topic} should be done before summer.")}
+            ],
+            "interaction_count": r.gen_range(1..20),
+            "view_count": r.gen_range(0..10),
+            "duration_seconds": r.gen_range(30..1800),
+        })
+    }
+}

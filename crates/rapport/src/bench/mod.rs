@@ -1,0 +1,281 @@
+//! `rapport bench`: generates a realistic data set, loads it through the bulk path, starts a
+//! real server as a child process, drives it over HTTP with concurrent clients, and reports
+//! throughput, latency percentiles, the server's peak memory and dedup correctness.
+
+mod data;
+mod drive;
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::Context;
+use clap::Args;
+use rapport_app::users::NewUser;
+use rapport_core::customer::Source;
+use rapport_core::role::Role;
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::config::DbConfig;
+use data::{Generator, Person};
+pub use drive::OpResult;
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Customers in all.
+    #[arg(long, default_value_t = 20_000)]
+    pub customers: usize,
+    /// Tenants; the largest holds a tenth of the customers (all of them when there is one).
+    #[arg(long, default_value_t = 4)]
+    pub tenants: usize,
+    /// Conversations ingested while loading (through find-or-create).
+    #[arg(long, default_value_t = 5_000)]
+    pub conversations: usize,
+    /// Requests per measured operation.
+    #[arg(long, default_value_t = 2_000)]
+    pub requests: usize,
+    /// Concurrent HTTP clients.
+    #[arg(long, default_value_t = 16)]
+    pub concurrency: usize,
+    /// Share of measured ingests that are a returning person under another spelling.
+    #[arg(long, default_value_t = 0.3)]
+    pub duplicate_rate: f64,
+    /// SPEC section 12's size: 1,000,000 customers, 100 tenants, 3,000,000 conversations.
+    #[arg(long)]
+    pub full: bool,
+    /// Where the JSON report goes.
+    #[arg(long, default_value = "bench.json")]
+    pub out: PathBuf,
+    /// Database to load into [default: SQLite in a new directory under the system temp dir].
+    #[arg(long, env = "RAPPORT_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Data directory of the loaded database; `rapport serve --data-dir` can use it after.
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+}
+
+/// Customers per tenant: the first (largest) holds a tenth when there are several.
+fn tenant_sizes(customers: usize, tenants: usize) -> Vec<usize> {
+    if tenants <= 1 {
+        return vec![customers];
+    }
+    let largest = (customers / 10).max(customers / tenants);
+    let rest = customers - largest;
+    let mut sizes = vec![largest];
+    for i in 0..tenants - 1 {
+        sizes.push(rest / (tenants - 1) + usize::from(i < rest % (tenants - 1)));
+    }
+    sizes
+}
+
+pub async fn run(mut a: BenchArgs, out: &mut (dyn Write + Send)) -> anyhow::Result<()> {
+    if a.full {
+        (a.customers, a.tenants, a.conversations) = (1_000_000, 100, 3_000_000);
+    }
+    let data_dir = a
+        .data_dir
+        .clone()
+        .unwrap_or_else(|| std::env::temp_dir().join(format!("rapport-bench-{}", Uuid::now_v7().simple())));
+    let db = DbConfig::resolve(Some(data_dir.clone()), a.database_url.clone(), &Default::default())?;
+    let store = crate::serve::connect(&db).await?;
+    let secret = crate::serve::jwt_secret(None, &data_dir)?;
+    let app = crate::serve::app(store, secret);
+    writeln!(out, "loading {} customers in {} tenants into {}", a.customers, a.tenants, data_dir.display())?;
+
+    // Load: tenants with owners, customers in batches, conversations through find-or-create.
+    let started = Instant::now();
+    let mut gen = Generator::new(a.seed);
+    let mut tenants = Vec::new();
+    let mut people: Vec<Vec<(Person, Uuid)>> = Vec::new();
+    let password = "bench-password-1";
+    for (i, size) in tenant_sizes(a.customers, a.tenants).into_iter().enumerate() {
+        let email = format!("owner{i}-{}@bench.example.com", Uuid::now_v7().simple());
+        let (t, _) = app
+            .create_tenant(
+                &format!("Bench {i}"),
+                NewUser {
+                    email: email.clone(),
+                    name: "Owner".into(),
+                    role: Role::Owner,
+                    password: Some(password.into()),
+                },
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let mut loaded = Vec::with_capacity(size);
+        let mut left = size;
+        while left > 0 {
+            let n = left.min(1000);
+            let batch: Vec<Person> = (0..n).map(|_| gen.person()).collect();
+            let rows: Vec<_> = batch.iter().map(Person::as_customer).collect();
+            let ids =
+                app.bulk_insert_customers(t.id, &rows, Source::Import).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            loaded.extend(batch.into_iter().zip(ids));
+            left -= n;
+        }
+        tenants.push((t.id, email));
+        people.push(loaded);
+    }
+    let loaded_customers = started.elapsed();
+    let conv_started = Instant::now();
+    for i in 0..a.conversations {
+        let ti = i % tenants.len();
+        let (person, _) = &people[ti][gen_index(&mut gen, people[ti].len())];
+        let body = gen.conversation(person, false);
+        let p = rapport_app::Principal {
+            tenant_id: tenants[ti].0,
+            id: Uuid::nil(),
+            kind: rapport_app::PrincipalKind::ApiKey,
+            role: Role::Integration,
+        };
+        app.put_conversation(&p, &Default::default(), &format!("load-{i}"), &body)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    let loaded_conversations = conv_started.elapsed();
+    writeln!(
+        out,
+        "loaded customers in {:.1}s ({:.0}/s), conversations in {:.1}s ({:.0}/s)",
+        loaded_customers.as_secs_f64(),
+        a.customers as f64 / loaded_customers.as_secs_f64().max(1e-9),
+        loaded_conversations.as_secs_f64(),
+        a.conversations as f64 / loaded_conversations.as_secs_f64().max(1e-9)
+    )?;
+    app.store.close().await;
+
+    // Serve from a child process, so its memory is measured alone.
+    let server = drive::Server::start(&db, &data_dir).await?;
+    let client = reqwest::Client::new();
+    let base = server.base.clone();
+    let (tenant_id, owner) = &tenants[0];
+    let token = drive::login(&client, &base, owner, password).await?;
+    let key = drive::api_key(&client, &base, &token).await?;
+    let largest: HashMap<String, Uuid> = people[0].iter().map(|(p, id)| (p.email.clone(), *id)).collect();
+    let _ = tenant_id;
+
+    let mut results = Vec::new();
+    results.push(
+        drive::measure("list", &a, || {
+            let (c, b, t) = (client.clone(), base.clone(), token.clone());
+            async move {
+                drive::get(
+                    &c,
+                    &format!("{b}/api/v1/customers?lifecycle_stage=lead&tag=vip&sort=-updated_at&limit=50"),
+                    &t,
+                )
+                .await
+            }
+        })
+        .await,
+    );
+    let names: Vec<String> = people[0].iter().take(500).map(|(p, _)| p.name.clone()).collect();
+    if drive::supported(&client, &format!("{base}/api/v1/customers?q=probe"), &token).await {
+        let mut i = 0usize;
+        results.push(
+            drive::measure("search", &a, || {
+                i += 1;
+                let q = match i % 3 {
+                    0 => data::name_variant(&names[i % names.len()], &mut rand::SeedableRng::seed_from_u64(i as u64)),
+                    1 => people[0][i % people[0].len()].0.email.chars().take(8).collect(),
+                    _ => {
+                        people[0][i % people[0].len()].0.phone_variant(&mut rand::SeedableRng::seed_from_u64(i as u64))
+                    }
+                };
+                let (c, b, t) = (client.clone(), base.clone(), token.clone());
+                async move {
+                    drive::get_query(&c, &format!("{b}/api/v1/customers"), &[("q", q.as_str()), ("limit", "20")], &t)
+                        .await
+                }
+            })
+            .await,
+        );
+    } else {
+        results.push(OpResult::skipped("search", "the server has no q parameter yet"));
+    }
+    // Ingest: returning people under other spellings at the duplicate rate, new people else.
+    let mut expected = Vec::with_capacity(a.requests);
+    let mut bodies = Vec::with_capacity(a.requests);
+    for _ in 0..a.requests {
+        if rand::Rng::gen_bool(&mut gen.rng, a.duplicate_rate.clamp(0.0, 1.0)) {
+            let (p, id) = people[0][gen_index(&mut gen, people[0].len())].clone();
+            bodies.push(gen.conversation(&p, true));
+            expected.push(Some(id));
+        } else {
+            let p = gen.person();
+            bodies.push(gen.conversation(&p, false));
+            expected.push(None);
+        }
+    }
+    let (ingest, answers) = drive::ingest(&client, &base, &key, &a, bodies).await;
+    results.push(ingest);
+    let dedup = drive::dedup(&expected, &answers);
+    let _ = largest;
+    for (name, path) in [("stats", "/api/v1/customers/stats"), ("engagement", "/api/v1/analytics/engagement?window=7d")]
+    {
+        if drive::supported(&client, &format!("{base}{path}"), &token).await {
+            results.push(
+                drive::measure(name, &a, || {
+                    let (c, u, t) = (client.clone(), format!("{base}{path}"), token.clone());
+                    async move { drive::get(&c, &u, &t).await }
+                })
+                .await,
+            );
+        } else {
+            results.push(OpResult::skipped(name, "not served yet"));
+        }
+    }
+    results.push(OpResult::skipped("import", "CSV import is not built yet"));
+    results.push(OpResult::skipped("scan", "the duplicate scan is not built yet"));
+    let peak_rss = server.peak_rss_bytes();
+    server.stop().await;
+
+    writeln!(
+        out,
+        "{:<12} {:>8} {:>12} {:>9} {:>9} {:>9}",
+        "operation", "count", "per second", "p50 ms", "p95 ms", "p99 ms"
+    )?;
+    for r in &results {
+        match &r.skipped {
+            Some(why) => writeln!(out, "{:<12} skipped: {why}", r.name)?,
+            None => writeln!(
+                out,
+                "{:<12} {:>8} {:>12.0} {:>9.2} {:>9.2} {:>9.2}{}",
+                r.name,
+                r.count,
+                r.throughput_per_s,
+                r.p50_ms,
+                r.p95_ms,
+                r.p99_ms,
+                if r.errors > 0 { format!("  ({} errors)", r.errors) } else { String::new() }
+            )?,
+        }
+    }
+    writeln!(out, "server peak resident memory: {:.1} MiB", peak_rss as f64 / 1048576.0)?;
+    writeln!(
+        out,
+        "dedup on {} returning people: {} missed links, {} wrong links",
+        dedup.total, dedup.missed_links, dedup.wrong_links
+    )?;
+    let report = json!({
+        "operations": results.iter().filter(|r| r.skipped.is_none()).map(|r| json!({"name": r.name, "count": r.count, "throughput_per_s": r.throughput_per_s, "p50_ms": r.p50_ms, "p95_ms": r.p95_ms, "p99_ms": r.p99_ms, "errors": r.errors})).collect::<Vec<_>>(),
+        "skipped": results.iter().filter_map(|r| r.skipped.as_ref().map(|w| json!({"name": r.name, "why": w}))).collect::<Vec<_>>(),
+        "peak_rss_bytes": peak_rss,
+        "dedup": {"missed_links": dedup.missed_links, "wrong_links": dedup.wrong_links, "total": dedup.total},
+        "load": {"customers": a.customers, "tenants": a.tenants, "conversations": a.conversations,
+                 "customers_seconds": loaded_customers.as_secs_f64(), "conversations_seconds": loaded_conversations.as_secs_f64()},
+        "database": match &db.database { crate::config::DatabaseUrl::Sqlite(_) => "sqlite", crate::config::DatabaseUrl::Postgres(_) => "postgres" },
+        "data_dir": data_dir,
+    });
+    std::fs::write(&a.out, serde_json::to_string_pretty(&report)?)
+        .with_context(|| format!("writing {}", a.out.display()))?;
+    writeln!(out, "report written to {}", a.out.display())?;
+    Ok(())
+}
+
+fn gen_index(g: &mut Generator, len: usize) -> usize {
+    rand::Rng::gen_range(&mut g.rng, 0..len.max(1))
+}
