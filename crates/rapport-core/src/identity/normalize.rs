@@ -4,13 +4,30 @@ use rphonetic::{DoubleMetaphone, Encoder};
 use unicode_normalization::char::is_combining_mark;
 use unicode_normalization::UnicodeNormalization;
 
-/// A name folded for comparison: NFKC, accents removed (Rodríguez = Rodriguez), lowercase,
+/// A name folded for comparison: NFKC, accents removed (Rodríguez = Rodriguez), Latin
+/// letters that do not decompose spelled out (Søren = Soren, Straße = Strasse), lowercase,
 /// punctuation to spaces (apostrophes dropped: O'Brien = OBrien), spaces collapsed.
 pub fn fold_name(s: &str) -> String {
     let decomposed: String = s.nfkc().collect::<String>().nfkd().filter(|c| !is_combining_mark(*c)).collect();
     let mut out = String::with_capacity(decomposed.len());
     for c in decomposed.chars().flat_map(char::to_lowercase) {
         if c == '\'' || c == '’' || c == '`' {
+            continue;
+        }
+        // Latin letters that do not decompose into a base letter and an accent.
+        let spelled = match c {
+            'ø' => "o",
+            'æ' => "ae",
+            'œ' => "oe",
+            'ß' => "ss",
+            'ł' => "l",
+            'đ' | 'ð' => "d",
+            'þ' => "th",
+            'ı' => "i",
+            _ => "",
+        };
+        if !spelled.is_empty() {
+            out.push_str(spelled);
             continue;
         }
         if c.is_alphanumeric() {
@@ -128,6 +145,7 @@ mod tests {
         assert_eq!(fold_name("  José   RODRÍGUEZ "), "jose rodriguez");
         assert_eq!(fold_name("O'Brien-Smith"), "obrien smith");
         assert_eq!(fold_name("Ｊｏｈｎ"), "john");
+        assert_eq!(fold_name("Søren Ærø Straße Łukasz"), "soren aero strasse lukasz");
         assert_eq!(NameKeys::new("Smith, John").sorted, NameKeys::new("john smith").sorted);
     }
 
