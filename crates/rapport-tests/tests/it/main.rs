@@ -6,6 +6,7 @@ mod harness;
 mod accounts;
 mod analytics;
 mod audit;
+mod bench;
 mod cli;
 mod conversations;
 mod customers;

@@ -50,11 +50,24 @@ impl OpResult {
 }
 
 pub struct Server {
-    child: tokio::process::Child,
+    child: Option<tokio::process::Child>,
+    task: Option<tokio::task::JoinHandle<()>>,
     pub base: String,
 }
 
 impl Server {
+    /// Serves `app` from this process (for the test suite's smoke run, which has no
+    /// `rapport` binary to start); memory is then this whole process's.
+    pub async fn in_process(app: rapport_app::App) -> anyhow::Result<Self> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let base = format!("http://{}", listener.local_addr()?);
+        let router = rapport_http::router(rapport_http::AppState::new(app));
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>()).await;
+        });
+        Ok(Self { child: None, task: Some(task), base })
+    }
+
     pub async fn start(db: &DbConfig, data_dir: &Path) -> anyhow::Result<Self> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let url = match &db.database {
@@ -72,7 +85,7 @@ impl Server {
         let client = reqwest::Client::new();
         for _ in 0..200 {
             if client.get(format!("{base}/readyz")).send().await.is_ok_and(|r| r.status().is_success()) {
-                return Ok(Self { child, base });
+                return Ok(Self { child: Some(child), task: None, base });
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -81,8 +94,11 @@ impl Server {
 
     /// The child's peak resident set (VmHWM), from /proc.
     pub fn peak_rss_bytes(&self) -> u64 {
-        let Some(pid) = self.child.id() else { return 0 };
-        std::fs::read_to_string(format!("/proc/{pid}/status"))
+        let path = match self.child.as_ref().and_then(|c| c.id()) {
+            Some(pid) => format!("/proc/{pid}/status"),
+            None => "/proc/self/status".to_string(),
+        };
+        std::fs::read_to_string(path)
             .ok()
             .and_then(|s| {
                 s.lines()
@@ -95,7 +111,12 @@ impl Server {
     }
 
     pub async fn stop(mut self) {
-        let _ = self.child.kill().await;
+        if let Some(c) = self.child.as_mut() {
+            let _ = c.kill().await;
+        }
+        if let Some(t) = self.task.take() {
+            t.abort();
+        }
     }
 }
 

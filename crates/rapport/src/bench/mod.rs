@@ -56,6 +56,9 @@ pub struct BenchArgs {
     pub data_dir: Option<PathBuf>,
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
+    /// Serve from this process instead of a child `rapport serve` (for the test suite).
+    #[arg(long, hide = true)]
+    pub in_process_server: bool,
 }
 
 /// Customers per tenant: the first (largest) holds a tenth when there are several.
@@ -145,10 +148,13 @@ pub async fn run(mut a: BenchArgs, out: &mut (dyn Write + Send)) -> anyhow::Resu
         loaded_conversations.as_secs_f64(),
         a.conversations as f64 / loaded_conversations.as_secs_f64().max(1e-9)
     )?;
-    app.store.close().await;
-
     // Serve from a child process, so its memory is measured alone.
-    let server = drive::Server::start(&db, &data_dir).await?;
+    let server = if a.in_process_server {
+        drive::Server::in_process(app.clone()).await?
+    } else {
+        app.store.close().await;
+        drive::Server::start(&db, &data_dir).await?
+    };
     let client = reqwest::Client::new();
     let base = server.base.clone();
     let (tenant_id, owner) = &tenants[0];

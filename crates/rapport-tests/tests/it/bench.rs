@@ -1,0 +1,47 @@
+//! A tiny run of `rapport bench` keeps the benchmark working; it asserts what was measured
+//! and reported, never how fast.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tiny_benchmark_runs_and_reports_every_operation() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("bench.json");
+    let args = [
+        "rapport",
+        "bench",
+        "--customers",
+        "300",
+        "--tenants",
+        "2",
+        "--conversations",
+        "60",
+        "--requests",
+        "40",
+        "--concurrency",
+        "4",
+        "--in-process-server",
+        "--data-dir",
+    ];
+    let mut argv: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    argv.push(dir.path().join("data").display().to_string());
+    argv.extend(["--out".to_string(), out.display().to_string()]);
+    let cli = <rapport::cli::Cli as clap::Parser>::try_parse_from(argv).unwrap();
+    let mut text = Vec::new();
+    rapport::cli::execute(cli, &mut text).await.expect("the benchmark runs");
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let ops = report["operations"].as_array().unwrap();
+    for name in ["list", "ingest", "engagement"] {
+        let op = ops.iter().find(|o| o["name"] == name).unwrap_or_else(|| panic!("{name} missing: {report}"));
+        assert_eq!(op["count"], 40, "{name}");
+        assert_eq!(op["errors"], 0, "{name}");
+        assert!(op["p99_ms"].as_f64().unwrap() >= op["p50_ms"].as_f64().unwrap());
+    }
+    assert!(report["peak_rss_bytes"].as_u64().unwrap() > 0);
+    let dedup = &report["dedup"];
+    // Returning people are counted; how many were linked right is a measurement, not a rule
+    // of this test (people of the same name with no contradicting detail do link).
+    let total = dedup["total"].as_u64().unwrap();
+    assert!(total > 0, "{report}");
+    assert!(dedup["missed_links"].as_u64().unwrap() <= total, "{report}");
+    let text = String::from_utf8(text).unwrap();
+    assert!(text.contains("p99 ms"), "{text}");
+}
