@@ -32,6 +32,44 @@ both!(another_tenants_customer_is_not_found_anywhere, |h| {
     assert!(audit.body["data"].as_array().unwrap().iter().all(|e| e["record_id"] != id.to_string()));
     let users = h.get(&b, &format!("/api/v1/users/{}", a.user_id)).await;
     assert_eq!(users.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        h.patch(&b, &format!("/api/v1/users/{}", a.user_id), json!({"name": "x"})).await.status,
+        StatusCode::NOT_FOUND
+    );
+    // API keys, conversations, metrics, merges and the review queue are per tenant too.
+    let key = h.post(&a, "/api/v1/api-keys", json!({"name": "a-key"})).await;
+    assert_eq!(h.delete(&b, &format!("/api/v1/api-keys/{}", key.id())).await.status, StatusCode::NOT_FOUND);
+    assert!(h.get(&b, "/api/v1/api-keys").await.body["data"].as_array().unwrap().is_empty());
+    let ak = crate::harness::Client {
+        token: key.body["secret"].as_str().unwrap().to_string(),
+        user_id: key.id(),
+        tenant_id: a.tenant_id,
+    };
+    let conv = h
+        .call(Method::PUT, "/api/v1/conversations/iso-1", Some(&ak.token), Some(json!({"contact": {"name": "Iso"}})))
+        .await;
+    assert_eq!(conv.status, StatusCode::OK);
+    assert_eq!(h.get(&b, "/api/v1/conversations/iso-1").await.status, StatusCode::NOT_FOUND);
+    assert_eq!(h.delete(&b, "/api/v1/conversations/iso-1").await.status, StatusCode::NOT_FOUND);
+    assert_eq!(h.get(&b, &format!("{p}/metrics")).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(h.get(&b, &format!("{p}/conversations")).await.status, StatusCode::NOT_FOUND);
+    let other = h.customer(&a, json!({"name": "Other A", "email": unique_email("oa")})).await;
+    let m = h
+        .post(
+            &a,
+            &format!("/api/v1/customers/{}/merge", other.id()),
+            json!({"source_ids": [conv.body["customer_id"]], "reason": "t"}),
+        )
+        .await;
+    assert_eq!(m.status, StatusCode::CREATED);
+    assert_eq!(h.get(&b, &format!("/api/v1/merges/{}", m.id())).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(h.post(&b, &format!("/api/v1/merges/{}/undo", m.id()), json!({})).await.status, StatusCode::NOT_FOUND);
+    assert!(h.get(&b, "/api/v1/merges").await.body["data"].as_array().unwrap().is_empty());
+    assert!(h.get(&b, "/api/v1/duplicates").await.body["data"].as_array().unwrap().is_empty());
+    let mb = h
+        .post(&b, &format!("/api/v1/customers/{}/merge", other.id()), json!({"source_ids": [id], "reason": "t"}))
+        .await;
+    assert_eq!(mb.status, StatusCode::NOT_FOUND);
     // The same email may exist in each tenant: duplicates are per tenant.
     let email = c.body["email"].as_str().unwrap();
     h.customer(&b, json!({"name": "Other", "email": email})).await;
