@@ -51,7 +51,16 @@ impl App {
         probe: &Probe,
         except: Option<Uuid>,
     ) -> AppResult<Vec<RankedMatch>> {
-        let candidates = tx.find_customers_by_keys(&probe_keys(probe), CANDIDATES).await?;
+        // Exact contact points first, on their own: a common name must never crowd the one
+        // customer with the same email or phone out of the candidates.
+        let (contact, names): (Vec<_>, Vec<_>) =
+            probe_keys(probe).into_iter().partition(|(k, _)| *k == key::EMAIL || *k == key::PHONE);
+        let mut candidates = tx.find_customers_by_keys(&contact, CANDIDATES).await?;
+        for c in tx.find_customers_by_keys(&names, CANDIDATES).await? {
+            if !candidates.iter().any(|x| x.id == c.id) {
+                candidates.push(c);
+            }
+        }
         // A customer is also known by the contact points of those merged into it.
         let ids: Vec<Uuid> = candidates.iter().map(|c| c.id).collect();
         let contact_keys = tx.contact_keys_of(&ids).await?;

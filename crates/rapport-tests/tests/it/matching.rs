@@ -114,3 +114,17 @@ both!(names_in_any_script_are_accepted_and_matched, |h| {
     let r = h.post(&o, "/api/v1/customers/match", json!({"name": "Soren Aero"})).await;
     assert_eq!(r.body["data"][0]["name"], "Søren Ærø");
 });
+
+both!(a_common_name_never_hides_the_customer_with_the_same_email, |h| {
+    let o = h.tenant("Common").await;
+    let email = unique_email("maria");
+    let first = h.customer(&o, json!({"name": "Maria Garcia", "email": email, "phone": "+1 415 555 0100"})).await;
+    // Hundreds of namesakes, all updated after her.
+    let rows: Vec<_> = (0..260).map(|i| json!({"name": "Maria Garcia", "email": unique_email(&format!("mg{i}")), "phone": format!("+1 415 555 {:04}", 1000 + i)})).collect();
+    h.app.bulk_insert_customers(o.tenant_id, &rows, rapport_core::customer::Source::Import).await.unwrap();
+    let r = h.post(&o, "/api/v1/customers/match", json!({"name": "María García", "email": email})).await;
+    assert_eq!(r.body["data"][0]["customer_id"], first.body["id"], "{:?}", r.body["data"][0]);
+    assert_eq!(r.body["data"][0]["confidence"], 100);
+    let r = h.post(&o, "/api/v1/customers/match", json!({"name": "Maria Garcia", "phone": "(415) 555-0100"})).await;
+    assert_eq!(r.body["data"][0]["customer_id"], first.body["id"]);
+});
