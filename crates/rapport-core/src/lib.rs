@@ -12,6 +12,7 @@ pub mod error;
 pub mod identity;
 pub mod patch;
 pub mod role;
+pub mod search;
 pub mod text;
 
 pub use error::{FieldError, Invalid};

@@ -14,7 +14,7 @@ use crate::api;
         api::users::create, api::users::list, api::users::get, api::users::update,
         api::customers::create, api::customers::get, api::customers::update, api::customers::replace,
         api::customers::delete, api::customers::restore, api::customers::list, api::customers::find_matches,
-        api::customers::timeline, api::customers::audit,
+        api::customers::stats, api::customers::timeline, api::customers::audit,
         api::conversations::put, api::conversations::append, api::conversations::get, api::conversations::delete,
         api::conversations::list, api::conversations::of_customer, api::conversations::metrics,
         api::merges::merge, api::merges::list, api::merges::get, api::merges::undo,

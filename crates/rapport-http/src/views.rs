@@ -712,3 +712,76 @@ impl From<&rapport_app::duplicates::QueuedPair> for DuplicatePairView {
 pub struct DuplicateList {
     pub data: Vec<DuplicatePairView>,
 }
+
+/// Live customers per type.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TypeCounts {
+    pub individual: i64,
+    pub business: i64,
+    pub enterprise: i64,
+    pub non_profit: i64,
+    pub government: i64,
+}
+
+/// Live customers per lifecycle stage.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LifecycleCounts {
+    pub prospect: i64,
+    pub lead: i64,
+    pub customer: i64,
+    pub churned: i64,
+}
+
+/// Live customers per status.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StatusCounts {
+    pub active: i64,
+    pub inactive: i64,
+    pub archived: i64,
+}
+
+/// The tenant's customer figures (002's totals), over live (not deleted) customers.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CustomerStatsView {
+    pub total_customers: i64,
+    /// Live customers whose status is active.
+    pub active_customers: i64,
+    pub by_type: TypeCounts,
+    pub by_lifecycle_stage: LifecycleCounts,
+    pub by_status: StatusCounts,
+    /// The sum of every live customer's total revenue, in the tenant's base currency.
+    pub total_revenue: Money,
+    /// Total revenue per live customer, rounded to the nearest minor unit.
+    pub average_value: Money,
+}
+
+impl CustomerStatsView {
+    pub fn new(s: &rapport_store::stats::CustomerStats, base_currency: &str) -> Self {
+        let n = |m: &std::collections::BTreeMap<&'static str, i64>, k: &str| m.get(k).copied().unwrap_or(0);
+        let money = |amount_minor| Money { amount_minor, currency: base_currency.to_string() };
+        Self {
+            total_customers: s.total,
+            active_customers: n(&s.by_status, "active"),
+            by_type: TypeCounts {
+                individual: n(&s.by_type, "individual"),
+                business: n(&s.by_type, "business"),
+                enterprise: n(&s.by_type, "enterprise"),
+                non_profit: n(&s.by_type, "non_profit"),
+                government: n(&s.by_type, "government"),
+            },
+            by_lifecycle_stage: LifecycleCounts {
+                prospect: n(&s.by_lifecycle_stage, "prospect"),
+                lead: n(&s.by_lifecycle_stage, "lead"),
+                customer: n(&s.by_lifecycle_stage, "customer"),
+                churned: n(&s.by_lifecycle_stage, "churned"),
+            },
+            by_status: StatusCounts {
+                active: n(&s.by_status, "active"),
+                inactive: n(&s.by_status, "inactive"),
+                archived: n(&s.by_status, "archived"),
+            },
+            total_revenue: money(s.total_revenue),
+            average_value: money(s.average_value()),
+        }
+    }
+}

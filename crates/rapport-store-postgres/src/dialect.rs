@@ -1,12 +1,14 @@
-//! What PostgreSQL does its own way: native timestamps, and advisory locks that serialize
-//! writers deciding on the same identity keys.
+//! What PostgreSQL does its own way: native timestamps, advisory locks that serialize
+//! writers deciding on the same identity keys, and search through pg_trgm.
 
+use rapport_core::search::{Document, Query};
 use rapport_store::StoreResult;
 use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
 use sqlx::postgres::{PgArgumentBuffer, PgTypeInfo, PgValueRef};
-use sqlx::{Decode, Encode, Type};
+use sqlx::{Decode, Encode, QueryBuilder, Type};
 use time::OffsetDateTime;
+use uuid::Uuid;
 
 use crate::sql::{map_err, Ts};
 
@@ -43,5 +45,100 @@ pub async fn lock_identity(tx: &mut sqlx::Transaction<'static, Db>, keys: &[Stri
             .await
             .map_err(map_err)?;
     }
+    Ok(())
+}
+
+// ---- Search: pg_trgm ------------------------------------------------------------------------
+//
+// `customer_search` holds one document per live customer, every field in one folded text
+// (`Document::flat`), under a GIN trigram index: candidates are documents with enough of the
+// query's trigrams in some stretch of the text (`%>`, word similarity), then the tenant's.
+
+/// How much of the query's trigrams a document must hold (pg_trgm's default is 0.6).
+const WORD_SIMILARITY_THRESHOLD: &str = "0.5";
+
+/// One look-up of search candidates: texts the document must resemble, with a weight.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchPlan {
+    terms: Vec<(String, f64)>,
+}
+
+impl SearchPlan {
+    /// Candidates come ordered by `s.score`, the weighted word similarity (lower is better).
+    pub fn ranked(&self) -> bool {
+        true
+    }
+
+    /// The one look-up always runs.
+    pub fn below(&self) -> Option<usize> {
+        None
+    }
+}
+
+/// One look-up: the query's words, or their sorted-letters keys (transpositions), or their
+/// phonetic keys (sound-alikes), each weighing less in the index's order; or the digits of a
+/// phone number.
+pub fn search_plans(q: &Query) -> Vec<SearchPlan> {
+    let mut terms: Vec<(String, f64)> = Vec::new();
+    if q.phones.is_empty() {
+        terms.push((q.text(), 1.0));
+        terms.push((q.sorted_keys(), 0.5));
+        terms.push((q.phonetic_keys(), 0.3));
+    } else {
+        terms.extend(q.phones.iter().map(|p| (p.clone(), 1.0)));
+    }
+    terms.retain(|(t, _)| !t.is_empty());
+    if terms.is_empty() {
+        return Vec::new();
+    }
+    vec![SearchPlan { terms }]
+}
+
+/// Pushes the candidates of `plan` as `(…) s` with the columns `customer_id` and `score`.
+pub fn push_search_plan(qb: &mut QueryBuilder<'_, Db>, tenant: Uuid, plan: &SearchPlan) {
+    qb.push("(SELECT customer_id, -(0");
+    for (t, w) in &plan.terms {
+        qb.push(" + ").push_bind(*w).push(" * word_similarity(").push_bind(t.clone()).push(", doc)");
+    }
+    qb.push(") AS score FROM customer_search WHERE tenant_id = ").push_bind(tenant).push(" AND (");
+    for (i, (t, _)) in plan.terms.iter().enumerate() {
+        if i > 0 {
+            qb.push(" OR ");
+        }
+        qb.push("doc %> ").push_bind(t.clone());
+    }
+    qb.push(")) s");
+}
+
+/// Sets the word similarity threshold of `%>` for the rest of the transaction.
+pub async fn before_search(tx: &mut sqlx::Transaction<'static, Db>) -> StoreResult<()> {
+    sqlx::query("SELECT set_config('pg_trgm.word_similarity_threshold', $1, true)")
+        .bind(WORD_SIMILARITY_THRESHOLD)
+        .execute(&mut **tx)
+        .await
+        .map_err(map_err)?;
+    Ok(())
+}
+
+/// Writes (or, with `None`, removes) a customer's search document.
+pub async fn write_search(
+    tx: &mut sqlx::Transaction<'static, Db>,
+    tenant: Uuid,
+    customer: Uuid,
+    doc: Option<&Document>,
+) -> StoreResult<()> {
+    let q = match doc {
+        Some(d) => sqlx::query(
+            "INSERT INTO customer_search (tenant_id, customer_id, doc) VALUES ($1, $2, $3) \
+             ON CONFLICT (tenant_id, customer_id) DO UPDATE SET doc = excluded.doc",
+        )
+        .bind(tenant)
+        .bind(customer)
+        .bind(d.flat()),
+        None => sqlx::query("DELETE FROM customer_search WHERE tenant_id = $1 AND customer_id = $2")
+            .bind(tenant)
+            .bind(customer),
+    };
+    q.execute(&mut **tx).await.map_err(map_err)?;
     Ok(())
 }

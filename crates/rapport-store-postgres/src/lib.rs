@@ -39,7 +39,9 @@ impl PgStore {
             .await
             .map_err(map_err)?;
         MIGRATOR.run(&pool).await.map_err(|e| StoreError::Other(format!("migration failed: {e}")))?;
-        Ok(Self { pool })
+        let store = Self { pool };
+        sql::run_pending_rebuilds(&store, &store.pool).await?;
+        Ok(store)
     }
 
     /// The owner's pool, for tests that must reach past the application.

@@ -1,14 +1,17 @@
-//! What SQLite does its own way: times as integer microseconds, and no identity locks
-//! (the single writer connection already serializes every write transaction).
+//! What SQLite does its own way: times as integer microseconds, no identity locks (the
+//! single writer connection already serializes every write transaction), and search
+//! through an FTS5 trigram index.
 
+use rapport_core::search::{Document, Query, WordVariants};
 use rapport_store::{StoreError, StoreResult};
 use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
 use sqlx::sqlite::{SqliteArgumentValue, SqliteTypeInfo, SqliteValueRef};
-use sqlx::{Decode, Encode, Type};
+use sqlx::{Decode, Encode, QueryBuilder, Type};
 use time::OffsetDateTime;
+use uuid::Uuid;
 
-use crate::sql::Ts;
+use crate::sql::{map_err, Ts};
 
 pub type Db = sqlx::Sqlite;
 
@@ -40,4 +43,228 @@ impl<'r> Decode<'r, Db> for Ts {
 
 pub async fn lock_identity(_tx: &mut sqlx::Transaction<'static, Db>, _keys: &[String]) -> StoreResult<()> {
     Ok::<(), StoreError>(())
+}
+
+// ---- Search: FTS5 ----------------------------------------------------------------------------
+//
+// `customer_search` holds one document per live customer and is the external content of two
+// FTS5 indexes, kept by triggers: `customer_search_fts` (trigram tokenizer: substrings of
+// name, company, email and phone digits) and `customer_search_keys` (whole tokens: the words
+// of name and company and their sorted-letters and phonetic keys). Row ids are
+// `tenant_no << 32 | n`, so the documents of one tenant are one range of row ids: FTS5 seeks
+// to that range instead of reading every tenant's matches (`search_tenants` numbers them).
+
+/// The FTS5 index a look-up reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FtsIndex {
+    /// `customer_search_fts`: substrings.
+    Trigrams,
+    /// `customer_search_keys`: whole words and keys.
+    Keys,
+}
+
+impl FtsIndex {
+    fn table(self) -> &'static str {
+        match self {
+            FtsIndex::Trigrams => "customer_search_fts",
+            FtsIndex::Keys => "customer_search_keys",
+        }
+    }
+}
+
+/// One look-up of search candidates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SearchPlan {
+    /// An FTS5 query over the tenant's documents, run only while fewer than `below`
+    /// candidates are found (when given).
+    Fts { index: FtsIndex, query: String, below: Option<usize> },
+    /// Names with a word beginning with these two characters, from the matching keys (too
+    /// short for trigrams).
+    NamePrefix(String),
+}
+
+/// The loose look-ups (sound-alikes, halves) run only when the others found fewer than this
+/// many candidates: their matches rank below the others', and common codes match many names.
+const LOOSE_BELOW: usize = 50;
+
+impl SearchPlan {
+    /// Whether candidates come ordered by `s.score`. FTS5's bm25 costs more than it gives
+    /// here: the plans below go from exact to loose instead.
+    pub fn ranked(&self) -> bool {
+        false
+    }
+
+    /// Run this look-up only while fewer candidates than this were found.
+    pub fn below(&self) -> Option<usize> {
+        match self {
+            SearchPlan::Fts { below, .. } => *below,
+            SearchPlan::NamePrefix(_) => None,
+        }
+    }
+}
+
+fn phrase(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+/// Every word must appear, in any of the ways `alts` gives.
+fn all_words(words: &[WordVariants], alts: impl Fn(&WordVariants) -> Vec<String>) -> String {
+    words.iter().map(|w| format!("({})", alts(w).join(" OR "))).collect::<Vec<_>>().join(" AND ")
+}
+
+/// A word, or its letters in another order, as whole tokens of the keys index.
+fn key_alts(w: &WordVariants) -> Vec<String> {
+    let mut a = vec![phrase(&w.word)];
+    a.extend(w.sorted.iter().filter(|s| **s != w.word).map(|s| phrase(s)));
+    a
+}
+
+/// The look-ups of a search, from exact to loose (the store drops what an earlier one found):
+/// 1. the email literal, or every word as a substring (exact words, beginnings, emails);
+/// 2. every word, or its letters in another order (transpositions), as whole tokens; or
+///    the words run together (a space typed in the wrong place);
+/// 3. while few were found, also words that sound alike;
+/// 4. while few were found, every word or one of its halves as a substring (one typo in a
+///    long word leaves one half intact).
+///
+/// A phone number is looked up among the phone digits only.
+pub fn search_plans(q: &Query) -> Vec<SearchPlan> {
+    let fts = |index, query, below| SearchPlan::Fts { index, query, below };
+    if !q.phones.is_empty() {
+        let m = q.phones.iter().map(|p| format!("phone : {}", phrase(p))).collect::<Vec<_>>().join(" OR ");
+        return vec![fts(FtsIndex::Trigrams, m, None)];
+    }
+    let email = q.email_literal().map(|e| format!("email : {}", phrase(e)));
+    let words = q.index_words();
+    if words.is_empty() {
+        let mut plans: Vec<SearchPlan> = email.into_iter().map(|e| fts(FtsIndex::Trigrams, e, None)).collect();
+        plans.extend(q.short_words().first().map(|w| SearchPlan::NamePrefix(w.to_string())));
+        return plans;
+    }
+    let exact = all_words(&words, |w| vec![phrase(&w.word)]);
+    let mut plans = Vec::new();
+    match email {
+        // An email as typed: its address first; its pieces as names only if it finds few.
+        Some(e) => {
+            plans.push(fts(FtsIndex::Trigrams, e, None));
+            plans.push(fts(FtsIndex::Trigrams, exact, Some(LOOSE_BELOW)));
+        }
+        None => plans.push(fts(FtsIndex::Trigrams, exact, None)),
+    }
+    let mut typos = all_words(&words, key_alts);
+    if let Some(c) = q.compact() {
+        // The name with a space typed one letter off ("PedroR ossi").
+        typos = format!("({typos}) OR {}", phrase(&c));
+    }
+    plans.push(fts(FtsIndex::Keys, typos, None));
+    if words.iter().any(|w| w.phonetic.is_some()) {
+        let sounds = all_words(&words, |w| {
+            let mut a = key_alts(w);
+            a.extend(w.phonetic.iter().map(|p| phrase(p.trim_matches('_'))));
+            a
+        });
+        plans.push(fts(FtsIndex::Keys, sounds, Some(LOOSE_BELOW)));
+    }
+    if words.iter().any(|w| !w.halves.is_empty()) {
+        let halves = all_words(&words, |w| std::iter::once(&w.word).chain(&w.halves).map(|h| phrase(h)).collect());
+        plans.push(fts(FtsIndex::Trigrams, halves, Some(LOOSE_BELOW)));
+    }
+    plans
+}
+
+/// Pushes the candidates of `plan` as `(…) s` with the column `customer_id`.
+pub fn push_search_plan(qb: &mut QueryBuilder<'_, Db>, tenant: Uuid, plan: &SearchPlan) {
+    match plan {
+        SearchPlan::Fts { index, query, .. } => {
+            let t = index.table();
+            qb.push(format!(
+                "(SELECT d.customer_id AS customer_id FROM {t} CROSS JOIN customer_search d WHERE {t} MATCH "
+            ))
+            .push_bind(query.clone())
+            .push(format!(
+                " AND {t}.rowid BETWEEN (SELECT tenant_no * 4294967296 FROM search_tenants WHERE tenant_id = "
+            ))
+            .push_bind(tenant)
+            .push(") AND (SELECT tenant_no * 4294967296 + 4294967295 FROM search_tenants WHERE tenant_id = ")
+            .push_bind(tenant)
+            .push(format!(") AND d.row_id = {t}.rowid) s"));
+        }
+        SearchPlan::NamePrefix(p) => {
+            qb.push("(SELECT k.customer_id AS customer_id FROM customer_matching_keys k WHERE k.tenant_id = ")
+                .push_bind(tenant)
+                .push(" AND k.key_type = 'name_token' AND k.key_value >= ")
+                .push_bind(p.clone())
+                .push(" AND k.key_value < ")
+                .push_bind(format!("{p}\u{10FFFF}"))
+                .push(") s");
+        }
+    }
+}
+
+/// Nothing to set up on SQLite.
+pub async fn before_search(_tx: &mut sqlx::Transaction<'static, Db>) -> StoreResult<()> {
+    Ok(())
+}
+
+/// Writes (or, with `None`, removes) a customer's search document; the triggers keep the
+/// FTS5 index in step.
+pub async fn write_search(
+    tx: &mut sqlx::Transaction<'static, Db>,
+    tenant: Uuid,
+    customer: Uuid,
+    doc: Option<&Document>,
+) -> StoreResult<()> {
+    let Some(d) = doc else {
+        sqlx::query("DELETE FROM customer_search WHERE tenant_id = $1 AND customer_id = $2")
+            .bind(tenant)
+            .bind(customer)
+            .execute(&mut **tx)
+            .await
+            .map_err(map_err)?;
+        return Ok(());
+    };
+    let done = sqlx::query(
+        "UPDATE customer_search SET name = $3, company = $4, email = $5, phone = $6, alt = $7 \
+         WHERE tenant_id = $1 AND customer_id = $2",
+    )
+    .bind(tenant)
+    .bind(customer)
+    .bind(&d.name)
+    .bind(&d.company)
+    .bind(&d.email)
+    .bind(&d.phone)
+    .bind(&d.alt)
+    .execute(&mut **tx)
+    .await
+    .map_err(map_err)?;
+    if done.rows_affected() > 0 {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT OR IGNORE INTO search_tenants (tenant_id, tenant_no) \
+         SELECT $1, COALESCE(MAX(tenant_no), 0) + 1 FROM search_tenants",
+    )
+    .bind(tenant)
+    .execute(&mut **tx)
+    .await
+    .map_err(map_err)?;
+    sqlx::query(
+        "INSERT INTO customer_search (row_id, tenant_id, customer_id, name, company, email, phone, alt) \
+         SELECT COALESCE((SELECT d.row_id FROM customer_search d \
+                          WHERE d.row_id BETWEEN t.tenant_no * 4294967296 AND t.tenant_no * 4294967296 + 4294967295 \
+                          ORDER BY d.row_id DESC LIMIT 1), t.tenant_no * 4294967296) + 1, \
+                $1, $2, $3, $4, $5, $6, $7 \
+         FROM search_tenants t WHERE t.tenant_id = $1",
+    )
+    .bind(tenant)
+    .bind(customer)
+    .bind(&d.name)
+    .bind(&d.company)
+    .bind(&d.email)
+    .bind(&d.phone)
+    .bind(&d.alt)
+    .execute(&mut **tx)
+    .await
+    .map_err(map_err)?;
+    Ok(())
 }

@@ -52,7 +52,9 @@ impl SqliteStore {
             .connect_with(base.read_only(true))
             .await
             .map_err(map_err)?;
-        Ok(Self { writer, reader })
+        let store = Self { writer, reader };
+        sql::run_pending_rebuilds(&store, &store.writer).await?;
+        Ok(store)
     }
 
     /// A consistent online copy of the database into `dest` (`VACUUM INTO`).

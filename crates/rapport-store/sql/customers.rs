@@ -1,13 +1,16 @@
-//! The customer table, its tag index, and the filtered, keyset-paginated list.
+//! The customer table, its tag index, its search documents and counters, and the
+//! filtered, keyset-paginated list.
 
 use rapport_core::contact::{Email, Phone};
 use rapport_core::customer::{Address, CustomerData, CustomerType, LifecycleStage, Source, Status};
+use rapport_core::search::Document;
+use rapport_store::stats::{self, CounterRow};
 use rapport_store::*;
 use sqlx::types::Json;
 use sqlx::{FromRow, QueryBuilder};
 use uuid::Uuid;
 
-use super::dialect::Db;
+use super::dialect::{self, Db};
 use super::{decode_err, map_err, ts, un_ts, SqlTx, Ts};
 
 #[derive(FromRow)]
@@ -253,7 +256,8 @@ pub(super) async fn insert(tx: &mut SqlTx, c: &CustomerRow) -> StoreResult<()> {
         .await
         .map_err(map_err)?;
     write_tags(tx, c, false).await?;
-    write_keys(tx, c, false).await
+    write_keys(tx, c, false).await?;
+    write_search_and_counters(tx, None, c).await
 }
 
 pub(super) async fn update(tx: &mut SqlTx, c: &CustomerRow) -> StoreResult<()> {
@@ -265,6 +269,9 @@ pub(super) async fn update(tx: &mut SqlTx, c: &CustomerRow) -> StoreResult<()> {
         sets.join(", "),
         n + 2
     );
+    // What the search document and the counters held before: if the UPDATE below finds
+    // the version it requires, nobody changed the row in between.
+    let before = indexed_before(tx, c.id).await?;
     let done =
         bind_writable(sqlx::query(&sql).bind(tx.tenant).bind(c.id), c).execute(&mut *tx.tx).await.map_err(map_err)?;
     if done.rows_affected() == 0 {
@@ -274,7 +281,8 @@ pub(super) async fn update(tx: &mut SqlTx, c: &CustomerRow) -> StoreResult<()> {
         });
     }
     write_tags(tx, c, true).await?;
-    write_keys(tx, c, true).await
+    write_keys(tx, c, true).await?;
+    write_search_and_counters(tx, before.as_ref(), c).await
 }
 
 /// Keeps the matching keys equal to those of the record: only live customers have keys.
@@ -417,6 +425,8 @@ fn sort_column(f: SortField) -> (&'static str, bool) {
         SortField::TotalRevenue => ("c.total_revenue", false),
         SortField::LifetimeValue => ("c.lifetime_value", false),
         SortField::LeadScore => ("c.lead_score", true),
+        // Never reaches SQL: `list_sql` refuses it, and a search is ranked by the caller.
+        SortField::Relevance => ("c.updated_at", false),
     }
 }
 
@@ -450,8 +460,31 @@ fn push_range(
 }
 
 pub(super) async fn list(tx: &mut SqlTx, q: &CustomerQuery) -> StoreResult<Vec<CustomerRow>> {
-    let mut qb = QueryBuilder::<Db>::new("SELECT c.* FROM customers c WHERE c.tenant_id = ");
-    qb.push_bind(tx.tenant);
+    let mut qb = list_sql(tx.tenant, q, None, "c.*")?;
+    let rs: Vec<CustomerRecord> = qb.build_query_as().fetch_all(&mut *tx.tx).await.map_err(map_err)?;
+    rs.into_iter().map(CustomerRow::try_from).collect()
+}
+
+/// The list of `q` as SQL selecting `columns`: from the customers table or, for a search,
+/// from the candidates of one look-up in the search index (`s.customer_id`, ranked by
+/// `s.score` when the dialect ranks). A search takes the filters of `q` but not its sort or
+/// cursor.
+fn list_sql<'a>(
+    tenant: Uuid,
+    q: &CustomerQuery,
+    plan: Option<&dialect::SearchPlan>,
+    columns: &str,
+) -> StoreResult<QueryBuilder<'a, Db>> {
+    let mut qb = QueryBuilder::<Db>::new(format!("SELECT {columns} FROM "));
+    if let Some(plan) = plan {
+        // CROSS JOIN keeps the index look-up as the outer loop on SQLite; for PostgreSQL it
+        // is an inner join like any other.
+        dialect::push_search_plan(&mut qb, tenant, plan);
+        qb.push(" CROSS JOIN customers c WHERE c.id = s.customer_id AND c.tenant_id = ");
+    } else {
+        qb.push("customers c WHERE c.tenant_id = ");
+    }
+    qb.push_bind(tenant);
     if !q.include_deleted {
         qb.push(" AND c.deleted_at IS NULL");
     }
@@ -523,6 +556,17 @@ pub(super) async fn list(tx: &mut SqlTx, q: &CustomerQuery) -> StoreResult<Vec<C
         qb.push(" AND c.next_follow_up_at <= ").push_bind(Ts(t));
     }
 
+    if let Some(plan) = plan {
+        if plan.ranked() {
+            qb.push(" ORDER BY s.score, c.id");
+        }
+        qb.push(" LIMIT ").push_bind(i64::from(q.limit));
+        return Ok(qb);
+    }
+    if q.sort.field == SortField::Relevance {
+        return Err(StoreError::Other("sorting by relevance needs a search".into()));
+    }
+
     let (col, nullable) = sort_column(q.sort.field);
     let (op, dir) = if q.sort.descending { ("<", "DESC") } else { (">", "ASC") };
     if let Some(cur) = &q.after {
@@ -550,6 +594,232 @@ pub(super) async fn list(tx: &mut SqlTx, q: &CustomerQuery) -> StoreResult<Vec<C
         qb.push(format!(" ORDER BY {col} {dir}, c.id {dir}"));
     }
     qb.push(" LIMIT ").push_bind(i64::from(q.limit));
+    Ok(qb)
+}
+
+/// What the search index and the counters know of a stored customer.
+#[derive(FromRow)]
+struct Indexed {
+    name: String,
+    company_name: Option<String>,
+    email_normalized: Option<String>,
+    phone_e164: Option<String>,
+    customer_type: String,
+    status: String,
+    lifecycle_stage: String,
+    total_revenue: i64,
+    deleted_at: Option<Ts>,
+}
+
+impl Indexed {
+    fn of(c: &CustomerRow) -> Self {
+        let d = &c.data;
+        Self {
+            name: d.name.clone(),
+            company_name: d.company_name.clone(),
+            email_normalized: d.email.as_ref().map(|e| e.normalized().to_string()),
+            phone_e164: d.phone.as_ref().map(|p| p.e164().to_string()),
+            customer_type: d.customer_type.as_str().to_string(),
+            status: d.status.as_str().to_string(),
+            lifecycle_stage: d.lifecycle_stage.as_str().to_string(),
+            total_revenue: c.derived.total_revenue,
+            deleted_at: ts(c.deleted_at),
+        }
+    }
+
+    /// The search document of a live customer; a deleted one has none.
+    fn document(&self) -> Option<Document> {
+        self.deleted_at.is_none().then(|| {
+            Document::new(
+                &self.name,
+                self.company_name.as_deref(),
+                self.email_normalized.as_deref(),
+                self.phone_e164.as_deref(),
+            )
+        })
+    }
+
+    fn counter_row(&self) -> CounterRow<'_> {
+        CounterRow {
+            live: self.deleted_at.is_none(),
+            customer_type: &self.customer_type,
+            status: &self.status,
+            lifecycle_stage: &self.lifecycle_stage,
+            total_revenue: self.total_revenue,
+        }
+    }
+}
+
+async fn indexed_before(tx: &mut SqlTx, id: Uuid) -> StoreResult<Option<Indexed>> {
+    sqlx::query_as(
+        "SELECT name, company_name, email_normalized, phone_e164, customer_type, status, lifecycle_stage, \
+         total_revenue, deleted_at FROM customers WHERE tenant_id = $1 AND id = $2",
+    )
+    .bind(tx.tenant)
+    .bind(id)
+    .fetch_optional(&mut *tx.tx)
+    .await
+    .map_err(map_err)
+}
+
+/// Keeps the search document equal to the record's (live customers only; rewritten only
+/// when a searched field changed) and adds the record's change to the tenant's counters.
+async fn write_search_and_counters(tx: &mut SqlTx, before: Option<&Indexed>, c: &CustomerRow) -> StoreResult<()> {
+    let after = Indexed::of(c);
+    let (old_doc, new_doc) = (before.and_then(Indexed::document), after.document());
+    if old_doc != new_doc {
+        dialect::write_search(&mut tx.tx, tx.tenant, c.id, new_doc.as_ref()).await?;
+    }
+    stats::add_delta(&mut tx.counter_deltas, before.map(Indexed::counter_row).as_ref(), Some(&after.counter_row()));
+    Ok(())
+}
+
+/// Adds the counter changes of the transaction to the tenant's counters. It runs just
+/// before commit, so the counter rows (which every write of a tenant updates) stay locked
+/// only for the commit itself, taken in one order by every transaction.
+pub(super) async fn flush_counters(tx: &mut SqlTx) -> StoreResult<()> {
+    let deltas = std::mem::take(&mut tx.counter_deltas);
+    if deltas.is_empty() {
+        return Ok(());
+    }
+    let mut qb = QueryBuilder::<Db>::new("INSERT INTO tenant_stats (tenant_id, stat_key, value) ");
+    qb.push_values(&deltas, |mut b, (k, v)| {
+        b.push_bind(tx.tenant).push_bind(k.clone()).push_bind(*v);
+    });
+    qb.push(" ON CONFLICT (tenant_id, stat_key) DO UPDATE SET value = tenant_stats.value + excluded.value");
+    qb.build().execute(&mut *tx.tx).await.map_err(map_err)?;
+    Ok(())
+}
+
+/// The tenant's stored counters.
+pub(super) async fn counters(tx: &mut SqlTx) -> StoreResult<Vec<(String, i64)>> {
+    sqlx::query_as("SELECT stat_key, value FROM tenant_stats WHERE tenant_id = $1 ORDER BY stat_key")
+        .bind(tx.tenant)
+        .fetch_all(&mut *tx.tx)
+        .await
+        .map_err(map_err)
+}
+
+/// The counters counted afresh from the customers themselves: a scan of the tenant, for
+/// rebuilding and checking, never for answering a request.
+pub(super) async fn count_afresh(tx: &mut SqlTx) -> StoreResult<Vec<(String, i64)>> {
+    let groups: Vec<(String, String, String, i64, i64)> = sqlx::query_as(
+        "SELECT customer_type, status, lifecycle_stage, COUNT(*), CAST(COALESCE(SUM(total_revenue), 0) AS BIGINT) \
+         FROM customers WHERE tenant_id = $1 AND deleted_at IS NULL GROUP BY customer_type, status, lifecycle_stage",
+    )
+    .bind(tx.tenant)
+    .fetch_all(&mut *tx.tx)
+    .await
+    .map_err(map_err)?;
+    let mut totals = std::collections::BTreeMap::<String, i64>::new();
+    for (customer_type, status, lifecycle_stage, n, revenue) in &groups {
+        let row = CounterRow { live: true, customer_type, status, lifecycle_stage, total_revenue: *revenue };
+        for (k, v) in row.counters() {
+            // The revenue is already the group's sum; every other counter counts customers.
+            *totals.entry(k.clone()).or_default() += if k == stats::TOTAL_REVENUE { v } else { *n };
+        }
+    }
+    totals.retain(|_, v| *v != 0);
+    Ok(totals.into_iter().collect())
+}
+
+/// Rewrites the tenant's search documents and counters from its customers (after the
+/// migration that introduced them, or to repair them).
+pub(super) async fn rebuild_index(tx: &mut SqlTx) -> StoreResult<()> {
+    tx.counter_deltas.clear();
+    sqlx::query("DELETE FROM customer_search WHERE tenant_id = $1")
+        .bind(tx.tenant)
+        .execute(&mut *tx.tx)
+        .await
+        .map_err(map_err)?;
+    let mut after = Uuid::nil();
+    loop {
+        let page: Vec<CustomerRecord> = sqlx::query_as(
+            "SELECT * FROM customers WHERE tenant_id = $1 AND deleted_at IS NULL AND id > $2 ORDER BY id LIMIT 500",
+        )
+        .bind(tx.tenant)
+        .bind(after)
+        .fetch_all(&mut *tx.tx)
+        .await
+        .map_err(map_err)?;
+        let Some(last) = page.last().map(|r| r.id) else { break };
+        for r in page {
+            let c = CustomerRow::try_from(r)?;
+            let doc = Indexed::of(&c).document();
+            dialect::write_search(&mut tx.tx, tx.tenant, c.id, doc.as_ref()).await?;
+        }
+        after = last;
+    }
+    let fresh = count_afresh(tx).await?;
+    sqlx::query("DELETE FROM tenant_stats WHERE tenant_id = $1")
+        .bind(tx.tenant)
+        .execute(&mut *tx.tx)
+        .await
+        .map_err(map_err)?;
+    tx.counter_deltas = fresh.into_iter().collect();
+    Ok(())
+}
+
+/// What ranking a search candidate needs, read from the customers table.
+#[derive(FromRow)]
+struct HitRecord {
+    id: Uuid,
+    name: String,
+    company_name: Option<String>,
+    email_normalized: Option<String>,
+    phone_e164: Option<String>,
+}
+
+/// The candidates of a search: each look-up the dialect plans, in turn, with the filters
+/// of `q`, until `limit` distinct customers are found (or a loose look-up is not needed).
+pub(super) async fn search(
+    tx: &mut SqlTx,
+    q: &CustomerQuery,
+    s: &rapport_core::search::Query,
+    limit: u32,
+) -> StoreResult<Vec<SearchHit>> {
+    dialect::before_search(&mut tx.tx).await?;
+    let mut sub = q.clone();
+    // Deleted customers have no search document.
+    sub.include_deleted = false;
+    let mut out: Vec<SearchHit> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for plan in dialect::search_plans(s) {
+        let want = (limit as usize).saturating_sub(out.len());
+        if want == 0 || plan.below().is_some_and(|n| out.len() >= n) {
+            break;
+        }
+        sub.limit = want as u32;
+        let mut qb =
+            list_sql(tx.tenant, &sub, Some(&plan), "c.id, c.name, c.company_name, c.email_normalized, c.phone_e164")?;
+        let hits: Vec<HitRecord> = qb.build_query_as().fetch_all(&mut *tx.tx).await.map_err(map_err)?;
+        for h in hits {
+            if seen.insert(h.id) {
+                out.push(SearchHit {
+                    id: h.id,
+                    name: h.name,
+                    company_name: h.company_name,
+                    email_normalized: h.email_normalized,
+                    phone_e164: h.phone_e164,
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// These customers of the tenant (deleted ones too), in no particular order.
+pub(super) async fn get_many(tx: &mut SqlTx, ids: &[Uuid]) -> StoreResult<Vec<CustomerRow>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut qb = QueryBuilder::<Db>::new("SELECT * FROM customers WHERE tenant_id = ");
+    qb.push_bind(tx.tenant).push(" AND id IN (");
+    let mut sep = qb.separated(", ");
+    for id in ids {
+        sep.push_bind(*id);
+    }
+    qb.push(")");
     let rs: Vec<CustomerRecord> = qb.build_query_as().fetch_all(&mut *tx.tx).await.map_err(map_err)?;
     rs.into_iter().map(CustomerRow::try_from).collect()
 }

@@ -50,15 +50,38 @@ pub(crate) fn decode_err(what: &str, value: &str) -> StoreError {
     StoreError::Other(format!("stored {what} {value:?} is not understood"))
 }
 
+/// Runs the one-off rebuilds that migrations asked for (`pending_rebuilds`): after the
+/// migration that introduced search documents and counters, every tenant's are computed
+/// from its customers, one transaction per tenant. Runs at start, after the migrations.
+pub(crate) async fn run_pending_rebuilds(store: &dyn Store, pool: &sqlx::Pool<Db>) -> StoreResult<()> {
+    let jobs: Vec<String> =
+        sqlx::query_scalar("SELECT job FROM pending_rebuilds").fetch_all(pool).await.map_err(map_err)?;
+    if jobs.iter().any(|j| j == "customer_index") {
+        for tenant in store.tenant_ids().await? {
+            let mut tx = store.begin(tenant).await?;
+            tx.rebuild_customer_index().await?;
+            tx.commit().await?;
+        }
+        sqlx::query("DELETE FROM pending_rebuilds WHERE job = 'customer_index'")
+            .execute(pool)
+            .await
+            .map_err(map_err)?;
+    }
+    Ok(())
+}
+
 /// A transaction of one tenant on either backend.
 pub struct SqlTx {
     pub(crate) tx: sqlx::Transaction<'static, Db>,
     pub(crate) tenant: Uuid,
+    /// Changes to the tenant's customer counters, written just before commit (see
+    /// `customers::flush_counters`).
+    pub(crate) counter_deltas: std::collections::BTreeMap<String, i64>,
 }
 
 impl SqlTx {
     pub(crate) fn new(tx: sqlx::Transaction<'static, Db>, tenant: Uuid) -> Self {
-        Self { tx, tenant }
+        Self { tx, tenant, counter_deltas: Default::default() }
     }
 }
 
@@ -68,7 +91,8 @@ impl Tx for SqlTx {
         self.tenant
     }
 
-    async fn commit(self: Box<Self>) -> StoreResult<()> {
+    async fn commit(mut self: Box<Self>) -> StoreResult<()> {
+        customers::flush_counters(&mut self).await?;
         self.tx.commit().await.map_err(map_err)
     }
 
@@ -149,6 +173,26 @@ impl Tx for SqlTx {
     }
     async fn list_customers(&mut self, q: &CustomerQuery) -> StoreResult<Vec<CustomerRow>> {
         customers::list(self, q).await
+    }
+    async fn search_customers(
+        &mut self,
+        q: &CustomerQuery,
+        search: &rapport_core::search::Query,
+        limit: u32,
+    ) -> StoreResult<Vec<SearchHit>> {
+        customers::search(self, q, search, limit).await
+    }
+    async fn get_customers(&mut self, ids: &[Uuid]) -> StoreResult<Vec<CustomerRow>> {
+        customers::get_many(self, ids).await
+    }
+    async fn customer_counters(&mut self) -> StoreResult<Vec<(String, i64)>> {
+        customers::counters(self).await
+    }
+    async fn count_customers_afresh(&mut self) -> StoreResult<Vec<(String, i64)>> {
+        customers::count_afresh(self).await
+    }
+    async fn rebuild_customer_index(&mut self) -> StoreResult<()> {
+        customers::rebuild_index(self).await
     }
 
     async fn get_conversation_by_session(&mut self, session_id: &str) -> StoreResult<Option<ConversationRow>> {

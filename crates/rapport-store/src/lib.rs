@@ -7,9 +7,10 @@
 mod error;
 mod query;
 mod rows;
+pub mod stats;
 
 pub use error::{StoreError, StoreResult};
-pub use query::{AssignedFilter, AuditQuery, Cursor, CustomerQuery, CustomerSort, SortField, SortValue};
+pub use query::{AssignedFilter, AuditQuery, Cursor, CustomerQuery, CustomerSort, SearchHit, SortField, SortValue};
 pub use rows::*;
 
 use async_trait::async_trait;
@@ -107,6 +108,24 @@ pub trait Tx: Send {
     /// The email and phone keys of these customers (their own and those merged into them).
     async fn contact_keys_of(&mut self, ids: &[Uuid]) -> StoreResult<Vec<(Uuid, String, String)>>;
     async fn list_customers(&mut self, q: &CustomerQuery) -> StoreResult<Vec<CustomerRow>>;
+    /// Live customers that may answer `search`, found through the search index, with the
+    /// filters of `q` applied (not its sort, cursor or limit): at most `limit`, the index's
+    /// best candidates first. The caller ranks them (`rapport_core::search::score`).
+    async fn search_customers(
+        &mut self,
+        q: &CustomerQuery,
+        search: &rapport_core::search::Query,
+        limit: u32,
+    ) -> StoreResult<Vec<SearchHit>>;
+    /// These customers (deleted ones too), in no particular order; unknown ids are skipped.
+    async fn get_customers(&mut self, ids: &[Uuid]) -> StoreResult<Vec<CustomerRow>>;
+    /// The tenant's customer counters (see `stats`), kept by every customer write.
+    async fn customer_counters(&mut self) -> StoreResult<Vec<(String, i64)>>;
+    /// The same counters counted afresh from the customers: a scan of the tenant, to check
+    /// or repair the kept ones.
+    async fn count_customers_afresh(&mut self) -> StoreResult<Vec<(String, i64)>>;
+    /// Rewrites the tenant's search documents and counters from its customers.
+    async fn rebuild_customer_index(&mut self) -> StoreResult<()>;
 
     // Conversations and metrics
     async fn get_conversation_by_session(&mut self, session_id: &str) -> StoreResult<Option<ConversationRow>>;

@@ -14,10 +14,12 @@ pub enum SortField {
     TotalRevenue,
     LifetimeValue,
     LeadScore,
+    /// How well a customer answers the search `q` (only with `q`; see `rapport_core::search`).
+    Relevance,
 }
 
 impl SortField {
-    pub const ALL: [SortField; 8] = [
+    pub const ALL: [SortField; 9] = [
         SortField::Name,
         SortField::CreatedAt,
         SortField::UpdatedAt,
@@ -26,6 +28,7 @@ impl SortField {
         SortField::TotalRevenue,
         SortField::LifetimeValue,
         SortField::LeadScore,
+        SortField::Relevance,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -38,6 +41,7 @@ impl SortField {
             SortField::TotalRevenue => "total_revenue",
             SortField::LifetimeValue => "lifetime_value",
             SortField::LeadScore => "lead_score",
+            SortField::Relevance => "relevance",
         }
     }
 
@@ -83,6 +87,9 @@ pub enum AssignedFilter {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CustomerQuery {
     pub limit: u32,
+    /// The search text of SPEC section 10, trimmed and not empty. The store does not read
+    /// it: the use case parses it (`rapport_core::search::Query`) for `Tx::search_customers`.
+    pub q: Option<String>,
     pub after: Option<Cursor>,
     pub sort: CustomerSort,
     pub status: Option<Status>,
@@ -117,6 +124,16 @@ pub struct CustomerQuery {
     pub topic: Option<String>,
     /// ...at or after this time.
     pub discussed_after: Option<OffsetDateTime>,
+}
+
+/// A customer found by a search, with what ranking it needs (`rapport_core::search`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchHit {
+    pub id: Uuid,
+    pub name: String,
+    pub company_name: Option<String>,
+    pub email_normalized: Option<String>,
+    pub phone_e164: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -5,6 +5,8 @@ pub mod matching;
 pub mod merge;
 mod portal;
 mod scope;
+pub mod search;
+mod stats;
 
 use rapport_core::audit::{format_time, now};
 use rapport_core::customer::{apply_input, diff, Applied, CustomerData, InputContext, Source};
@@ -393,8 +395,14 @@ impl App {
             p.require(Permission::CustomersReadDeleted, "see deleted customers")?;
         }
         let limit = q.limit.clamp(1, 200);
-        q.limit = limit + 1;
         let mut tx = self.store.read(p.tenant_id).await?;
+        if let Some(raw) = q.q.clone() {
+            return self.search_page(tx.as_mut(), &raw, &q, limit).await;
+        }
+        if q.sort.field == SortField::Relevance {
+            return Err(AppError::invalid("sort", "invalid_value", "sort by relevance needs q"));
+        }
+        q.limit = limit + 1;
         let mut rows = tx.list_customers(&q).await?;
         let next = if rows.len() > limit as usize {
             rows.truncate(limit as usize);
@@ -455,5 +463,7 @@ pub fn sort_value(c: &CustomerRow, f: SortField) -> SortValue {
         SortField::LeadScore => {
             c.derived.lead_score.map(|s| SortValue::Int(i64::from(s))).unwrap_or(SortValue::Missing)
         }
+        // Only a search knows a relevance (`search::search_page`).
+        SortField::Relevance => SortValue::Missing,
     }
 }

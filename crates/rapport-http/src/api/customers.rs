@@ -72,8 +72,16 @@ pub struct ListParams {
     pub limit: Option<u32>,
     pub cursor: Option<String>,
     /// A field, `-` first for descending: name, created_at, updated_at, last_contact_at,
-    /// next_follow_up_at, total_revenue, lifetime_value, lead_score. Default -updated_at.
+    /// next_follow_up_at, total_revenue, lifetime_value, lead_score, and with `q` relevance.
+    /// Default -updated_at, or -relevance with `q`.
     pub sort: Option<String>,
+    /// Search name, company, email and phone: accents and case ignored, typos tolerated
+    /// (transposed, changed or missing letters, names that sound alike), the beginning of
+    /// an email, a phone number in any format. At least two letters or digits; a word of two
+    /// characters alone matches the beginning of a word of the name. Ranked by relevance
+    /// unless `sort` says otherwise; answers at most the 300 best matches, with the other
+    /// filters applied; never deleted customers.
+    pub q: Option<String>,
     pub status: Option<String>,
     pub lifecycle_stage: Option<String>,
     #[serde(rename = "type")]
@@ -184,7 +192,11 @@ fn sort_name(s: CustomerSort) -> String {
 
 fn to_query(p: &Principal, l: &ListParams) -> Result<CustomerQuery, AppError> {
     let mut e = Invalid::default();
-    let sort = parse_sort(&mut e, &l.sort);
+    let search = l.q.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+    let sort = match (&l.sort, &search) {
+        (None, Some(_)) => CustomerSort { field: SortField::Relevance, descending: true },
+        _ => parse_sort(&mut e, &l.sort),
+    };
     let limit = l.limit.unwrap_or(50);
     if !(1..=200).contains(&limit) {
         e.push(FieldError::new("limit", "out_of_range", "limit must be 1..200"));
@@ -206,6 +218,7 @@ fn to_query(p: &Principal, l: &ListParams) -> Result<CustomerQuery, AppError> {
         };
     let q = CustomerQuery {
         limit,
+        q: search,
         after,
         sort,
         status: parse_vocab(&mut e, "status", &l.status, Status::parse, Status::expected),
@@ -356,7 +369,7 @@ pub async fn restore(
     respond(&s, &p, StatusCode::OK, &c).await
 }
 
-/// List customers: filters, sort and keyset pagination.
+/// List customers: filters, search (`q`), sort and keyset pagination.
 #[utoipa::path(get, path = "/api/v1/customers", tag = "customers", params(ListParams),
     responses((status = 200, body = CustomerList), (status = 400, body = crate::views::Problem, content_type = "application/problem+json"), (status = 422, body = crate::views::Problem, content_type = "application/problem+json")))]
 pub async fn list(
@@ -372,6 +385,19 @@ pub async fn list(
         data: page.rows.iter().map(|c| CustomerView::new(c, &currency)).collect(),
         next_cursor: page.next.as_ref().map(|c| cursor::encode(&sort, c)),
     }))
+}
+
+/// The tenant's customer figures (002's totals: customers, active, per type, lifecycle
+/// stage and status, total revenue and average value) over live customers, read from
+/// counters kept by every change. Tenant-wide: roles that see only some customers (sales,
+/// portal) are refused.
+#[utoipa::path(get, path = "/api/v1/customers/stats", tag = "customers",
+    responses((status = 200, body = crate::views::CustomerStatsView),
+        (status = 403, body = crate::views::Problem, content_type = "application/problem+json")))]
+pub async fn stats(State(s): State<AppState>, Auth(p): Auth) -> ApiResult<Json<crate::views::CustomerStatsView>> {
+    let stats = s.app.customer_stats(&p).await?;
+    let currency = s.base_currency(p.tenant_id).await?;
+    Ok(Json(crate::views::CustomerStatsView::new(&stats, &currency)))
 }
 
 /// A customer's timeline, newest first.

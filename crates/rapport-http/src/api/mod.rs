@@ -29,6 +29,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/users/{id}", get(users::get).patch(users::update))
         .route("/customers", get(customers::list).post(customers::create))
         .route("/customers/match", post(customers::find_matches))
+        .route("/customers/stats", get(customers::stats))
         .route(
             "/customers/{id}",
             get(customers::get).patch(customers::update).put(customers::replace).delete(customers::delete),

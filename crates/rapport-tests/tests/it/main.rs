@@ -16,4 +16,5 @@ mod isolation;
 mod matching;
 mod merges;
 mod openapi;
+mod search;
 mod validation;

@@ -139,6 +139,9 @@ both!(real_responses_match_the_openapi_document, |h| {
         h.call_with(Method::PATCH, &one, Some(&o.token), Some(json!({"notes": "m"})), &[("if-match", "\"1\"")]).await;
     conforms(&doc, "patch", "/api/v1/customers/{id}", &stale);
     conforms(&doc, "get", "/api/v1/customers", &h.get(&o, "/api/v1/customers?limit=1").await);
+    conforms(&doc, "get", "/api/v1/customers", &h.get(&o, "/api/v1/customers?q=doc&limit=1").await);
+    conforms(&doc, "get", "/api/v1/customers", &h.get(&o, "/api/v1/customers?q=d").await);
+    conforms(&doc, "get", "/api/v1/customers/stats", &h.get(&o, "/api/v1/customers/stats").await);
     conforms(&doc, "get", "/api/v1/customers/{id}/timeline", &h.get(&o, &format!("{one}/timeline")).await);
     conforms(&doc, "get", "/api/v1/customers/{id}/audit", &h.get(&o, &format!("{one}/audit")).await);
     conforms(&doc, "delete", "/api/v1/customers/{id}", &h.delete(&o, &one).await);
@@ -210,6 +213,7 @@ async fn the_document_lists_every_route() {
             "/api/v1/conversations/{session_id}/messages",
             "/api/v1/customers",
             "/api/v1/customers/match",
+            "/api/v1/customers/stats",
             "/api/v1/customers/{id}",
             "/api/v1/customers/{id}/audit",
             "/api/v1/customers/{id}/conversations",

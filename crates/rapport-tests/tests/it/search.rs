@@ -1,0 +1,555 @@
+//! Search (`q` on the customer list) and the tenant's customer figures (`/customers/stats`):
+//! typos, accents, emails and phones found through the index, ranked the same on both
+//! databases; counters that always equal a fresh count.
+
+use http::{Method, StatusCode};
+use rapport_store::stats::CustomerStats;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use crate::both;
+use crate::harness::{unique_email, Backend, Client, Harness, Reply};
+
+fn enc(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The names a search answers, in order.
+async fn search(h: &Harness, c: &Client, q: &str, more: &str) -> Vec<String> {
+    let r = h.get(c, &format!("/api/v1/customers?q={}{more}", enc(q))).await;
+    assert_eq!(r.status, StatusCode::OK, "q={q}: {:?}", r.body);
+    names(&r)
+}
+
+fn names(r: &Reply) -> Vec<String> {
+    r.body["data"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap().to_string()).collect()
+}
+
+both!(search_tolerates_typos_accents_and_formats, |h| {
+    let o = h.tenant("Search").await;
+    h.customer(&o, json!({"name": "John Smith", "email": "john.smith@acme.test", "phone": "(555) 123-4567"})).await;
+    h.customer(
+        &o,
+        json!({"name": "José García", "type": "business", "company_name": "Globex Corporation", "email": unique_email("jg")}),
+    )
+    .await;
+    h.customer(&o, json!({"name": "Ann Lee", "email": "ann.lee@example.com", "phone": "+44 20 7946 0018"})).await;
+    h.customer(&o, json!({"name": "Catherine Zeta", "email": unique_email("cz")})).await;
+    h.customer(&o, json!({"name": "Li Wei", "email": unique_email("lw")})).await;
+
+    // Typos: transposed letters in every word, a changed letter, a missing one, a sound-alike.
+    assert_eq!(search(&h, &o, "Jhon Smtih", "").await.first().map(String::as_str), Some("John Smith"));
+    assert_eq!(search(&h, &o, "jonh smiht", "").await.first().map(String::as_str), Some("John Smith"));
+    assert_eq!(search(&h, &o, "Smyth", "").await, ["John Smith"]);
+    assert_eq!(search(&h, &o, "Catherin", "").await, ["Catherine Zeta"]);
+    assert_eq!(search(&h, &o, "Katherine", "").await, ["Catherine Zeta"]);
+    assert_eq!(search(&h, &o, "JohnS mith", "").await, ["John Smith"], "a space one letter off");
+    // Accents and case, either way round.
+    for q in ["Jose", "JOSE", "garcia", "José García"] {
+        assert_eq!(search(&h, &o, q, "").await, ["José García"], "q={q}");
+    }
+    // Company.
+    assert_eq!(search(&h, &o, "globex", "").await, ["José García"]);
+    assert_eq!(search(&h, &o, "Globex Corp", "").await, ["José García"]);
+    // The beginning of an email, not its middle.
+    assert_eq!(search(&h, &o, "ann.lee@exa", "").await, ["Ann Lee"]);
+    assert_eq!(search(&h, &o, "john.smith@", "").await, ["John Smith"]);
+    assert_eq!(search(&h, &o, "ANN.LEE@EXAMPLE.COM", "").await, ["Ann Lee"]);
+    assert!(search(&h, &o, "smith@acme.test", "").await.is_empty());
+    // Phones in any format.
+    for q in ["555.123.4567", "+1 555 123 4567", "5551234567", "1-555-123-4567", "123-4567"] {
+        assert_eq!(search(&h, &o, q, "").await, ["John Smith"], "q={q}");
+    }
+    for q in ["+44 20 7946 0018", "020 7946 0018", "+442079460018"] {
+        assert_eq!(search(&h, &o, q, "").await, ["Ann Lee"], "q={q}");
+    }
+    // Two characters match the beginning of a word of the name.
+    assert_eq!(search(&h, &o, "Li", "").await, ["Li Wei"]);
+    assert_eq!(search(&h, &o, "we", "").await, ["Li Wei"]);
+    // Nothing like it.
+    assert!(search(&h, &o, "Zzyzx", "").await.is_empty());
+    assert!(search(&h, &o, "999-0000", "").await.is_empty());
+});
+
+both!(deleted_and_other_tenants_customers_are_not_found, |h| {
+    let a = h.tenant("Alpha").await;
+    let b = h.tenant("Beta").await;
+    let za = h.customer(&a, json!({"name": "Zelda Quarrington", "email": "zq@alpha.test"})).await.id();
+    let zb = h.customer(&b, json!({"name": "Zelda Quarrington", "email": "zq@beta.test"})).await.id();
+    let ids = |r: &Reply| -> Vec<String> {
+        r.body["data"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap().to_string()).collect()
+    };
+    assert_eq!(ids(&h.get(&a, "/api/v1/customers?q=zelda").await), [za.to_string()]);
+    assert_eq!(ids(&h.get(&b, "/api/v1/customers?q=zelda").await), [zb.to_string()]);
+    assert!(search(&h, &b, "zq@alpha.test", "").await.is_empty(), "another tenant's email");
+
+    let path = format!("/api/v1/customers/{za}");
+    assert_eq!(h.delete(&a, &path).await.status, StatusCode::NO_CONTENT);
+    assert!(search(&h, &a, "Zelda", "").await.is_empty(), "deleted customers vanish from search");
+    assert!(search(&h, &a, "zq@alpha.test", "&include_deleted=true").await.is_empty());
+    assert_eq!(h.post(&a, &format!("{path}/restore"), json!({})).await.status, StatusCode::OK);
+    assert_eq!(search(&h, &a, "Zelda", "").await, ["Zelda Quarrington"]);
+
+    // A rename is found by its new name only, from the transaction of the change on.
+    assert_eq!(h.patch(&a, &path, json!({"name": "Zora Quill"})).await.status, StatusCode::OK);
+    assert!(search(&h, &a, "Zelda Quarrington", "").await.is_empty());
+    assert_eq!(search(&h, &a, "Zora", "").await, ["Zora Quill"]);
+    assert_eq!(h.patch(&a, &path, json!({"email": "zora@alpha.test"})).await.status, StatusCode::OK);
+    assert!(search(&h, &a, "zq@alpha", "").await.is_empty());
+    assert_eq!(search(&h, &a, "zora@alpha", "").await, ["Zora Quill"]);
+    // Deleting through `status: deleted` removes it too.
+    assert_eq!(h.patch(&a, &path, json!({"status": "deleted"})).await.status, StatusCode::OK);
+    assert!(search(&h, &a, "Zora", "").await.is_empty());
+});
+
+both!(ranking_puts_the_exact_name_first_and_pages_by_relevance, |h| {
+    let o = h.tenant("Rank").await;
+    for n in ["Johnny Smith", "Jon Smith", "John Smithson", "John Smith", "Jane Smith", "Smith John", "Mary Jones"] {
+        h.customer(&o, json!({"name": n, "email": unique_email("r")})).await;
+    }
+    let all = search(&h, &o, "John Smith", "").await;
+    assert_eq!(all[0], "John Smith");
+    assert_eq!(all[1], "Smith John", "the same words in another order come next");
+    assert_eq!(all.last().map(String::as_str), Some("Jane Smith"), "a sound-alike first name ranks last");
+    assert!(!all.contains(&"Mary Jones".to_string()));
+    assert_eq!(all.len(), 6);
+
+    // Pages of two follow the same order, with a (score, id) cursor, and end with null.
+    let mut paged = Vec::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..10 {
+        let c = cursor.as_deref().map(|c| format!("&cursor={c}")).unwrap_or_default();
+        let r = h.get(&o, &format!("/api/v1/customers?q=John%20Smith&limit=2{c}")).await;
+        assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+        paged.extend(names(&r));
+        match r.body["next_cursor"].as_str() {
+            Some(n) => cursor = Some(n.to_string()),
+            None => break,
+        }
+    }
+    assert_eq!(paged, all);
+    // A cursor belongs to its sort.
+    let first = h.get(&o, "/api/v1/customers?q=John%20Smith&limit=2").await;
+    let cur = first.body["next_cursor"].as_str().unwrap();
+    let other = h.get(&o, &format!("/api/v1/customers?q=John%20Smith&limit=2&sort=name&cursor={cur}")).await;
+    assert_eq!(other.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // Another sort orders the same matches.
+    let by_name = search(&h, &o, "John Smith", "&sort=name").await;
+    let mut expected = all.clone();
+    expected.sort();
+    assert_eq!(by_name, expected);
+    let r = h.get(&o, "/api/v1/customers?q=John%20Smith&sort=-relevance&limit=1").await;
+    assert_eq!(names(&r), ["John Smith"]);
+});
+
+both!(search_combines_with_filters_and_scope, |h| {
+    let o = h.tenant("Filter").await;
+    let sales = h.user(&o, "sales").await;
+    h.customer(
+        &o,
+        json!({"name": "Kim Park", "email": unique_email("k1"), "lifecycle_stage": "lead", "tags": ["vip"]}),
+    )
+    .await;
+    h.customer(&o, json!({"name": "Kim Parker", "email": unique_email("k2"), "lifecycle_stage": "customer"})).await;
+    h.customer(
+        &o,
+        json!({"name": "Kim Parks", "email": unique_email("k3"), "lifecycle_stage": "customer", "tags": ["vip"]}),
+    )
+    .await;
+    let all = search(&h, &o, "kim park", "").await;
+    assert_eq!(all[0], "Kim Park");
+    assert_eq!(all.len(), 3);
+    assert_eq!(search(&h, &o, "kim park", "&lifecycle_stage=lead").await, ["Kim Park"]);
+    assert_eq!(search(&h, &o, "kim park", "&lifecycle_stage=customer").await, ["Kim Parks", "Kim Parker"]);
+    assert_eq!(search(&h, &o, "kim park", "&tag=vip").await, ["Kim Park", "Kim Parks"]);
+    assert!(search(&h, &o, "kim park", "&lifecycle_stage=churned").await.is_empty());
+    // A sales user searches within their scope: unassigned customers are out of it.
+    assert_eq!(search(&h, &sales, "kim park", "").await, ["Kim Park"]);
+    let mine = h.customer(&sales, json!({"name": "Kim Parkes", "email": unique_email("k4")})).await;
+    assert_eq!(mine.body["assigned_to"], sales.user_id.to_string());
+    let seen = search(&h, &sales, "kim park", "").await;
+    assert_eq!(seen.len(), 2);
+    assert!(seen.contains(&"Kim Parkes".to_string()));
+});
+
+both!(bad_queries_and_sorts_are_refused, |h| {
+    let o = h.tenant("Bad").await;
+    for q in ["J", "a b", " - "] {
+        let r = h.get(&o, &format!("/api/v1/customers?q={}", enc(q))).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "q={q}: {:?}", r.body);
+        assert_eq!(r.body["errors"][0]["field"], "q");
+        assert_eq!(r.body["errors"][0]["code"], "too_short");
+    }
+    let long = "x".repeat(201);
+    let r = h.get(&o, &format!("/api/v1/customers?q={long}")).await;
+    assert_eq!(r.body["errors"][0]["code"], "too_long");
+    let r = h.get(&o, "/api/v1/customers?sort=-relevance").await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "relevance needs q");
+    assert_eq!(r.body["errors"][0]["field"], "sort");
+    // An empty q is no search at all.
+    assert_eq!(h.get(&o, "/api/v1/customers?q=").await.status, StatusCode::OK);
+});
+
+/// The tenant's figures as the API answers them.
+async fn stats(h: &Harness, c: &Client) -> Value {
+    let r = h.get(c, "/api/v1/customers/stats").await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    r.body
+}
+
+/// Sets a customer's total revenue the way the invoices will: through the store.
+async fn set_revenue(h: &Harness, c: &Client, id: Uuid, amount: i64) {
+    let mut tx = h.app.store.begin(c.tenant_id).await.unwrap();
+    let mut row = tx.get_customer(id).await.unwrap().unwrap();
+    row.derived.total_revenue = amount;
+    row.version += 1;
+    tx.update_customer(&row).await.unwrap();
+    tx.commit().await.unwrap();
+}
+
+both!(stats_follow_every_change_exactly, |h| {
+    let o = h.tenant("Stats").await;
+    let zero = stats(&h, &o).await;
+    assert_eq!(zero["total_customers"], 0);
+    assert_eq!(zero["average_value"], json!({"amount_minor": 0, "currency": "USD"}));
+
+    let a = h.customer(&o, json!({"name": "A", "email": unique_email("a")})).await.id();
+    let b = h.customer(&o, json!({"name": "B", "email": unique_email("b"), "lifecycle_stage": "lead"})).await.id();
+    let c = h
+        .customer(
+            &o,
+            json!({"name": "C", "email": unique_email("c"), "type": "business", "company_name": "C Ltd", "status": "inactive", "lifecycle_stage": "customer"}),
+        )
+        .await
+        .id();
+    let d = h
+        .customer(&o, json!({"name": "D", "email": unique_email("d"), "type": "company", "company_name": "D Inc"}))
+        .await
+        .id();
+    let s = stats(&h, &o).await;
+    assert_eq!(s["total_customers"], 4);
+    assert_eq!(s["active_customers"], 3);
+    assert_eq!(
+        s["by_type"],
+        json!({"individual": 2, "business": 2, "enterprise": 0, "non_profit": 0, "government": 0})
+    );
+    assert_eq!(s["by_lifecycle_stage"], json!({"prospect": 2, "lead": 1, "customer": 1, "churned": 0}));
+    assert_eq!(s["by_status"], json!({"active": 3, "inactive": 1, "archived": 0}));
+
+    // Revenue: 2,500,000 over the customers, as 002's example; the average is rounded.
+    set_revenue(&h, &o, a, 1_000_000).await;
+    set_revenue(&h, &o, c, 1_500_000).await;
+    let s = stats(&h, &o).await;
+    assert_eq!(s["total_revenue"], json!({"amount_minor": 2_500_000, "currency": "USD"}));
+    assert_eq!(s["average_value"]["amount_minor"], 625_000);
+
+    // Updates move customers between counters; a change that changes nothing moves nothing.
+    let p = h
+        .patch(
+            &o,
+            &format!("/api/v1/customers/{b}"),
+            json!({"status": "archived", "lifecycle_stage": "churned", "type": "government", "company_name": "City"}),
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::OK, "{:?}", p.body);
+    h.patch(&o, &format!("/api/v1/customers/{b}"), json!({"status": "archived"})).await;
+    let s = stats(&h, &o).await;
+    assert_eq!(s["total_customers"], 4);
+    assert_eq!(s["active_customers"], 2);
+    assert_eq!(s["by_status"], json!({"active": 2, "inactive": 1, "archived": 1}));
+    assert_eq!(s["by_type"]["government"], 1);
+    assert_eq!(s["by_type"]["individual"], 1);
+    assert_eq!(s["by_lifecycle_stage"], json!({"prospect": 2, "lead": 0, "customer": 1, "churned": 1}));
+
+    // Deleting takes a customer, and its revenue, out of every figure; restoring puts it back.
+    assert_eq!(h.delete(&o, &format!("/api/v1/customers/{c}")).await.status, StatusCode::NO_CONTENT);
+    let s = stats(&h, &o).await;
+    assert_eq!(s["total_customers"], 3);
+    assert_eq!(s["by_status"]["inactive"], 0);
+    assert_eq!(s["by_type"]["business"], 1);
+    assert_eq!(s["total_revenue"]["amount_minor"], 1_000_000);
+    assert_eq!(s["average_value"]["amount_minor"], 333_333);
+    assert_eq!(h.post(&o, &format!("/api/v1/customers/{c}/restore"), json!({})).await.status, StatusCode::OK);
+    let s = stats(&h, &o).await;
+    assert_eq!(s["total_customers"], 4);
+    assert_eq!(s["total_revenue"]["amount_minor"], 2_500_000);
+    h.delete(&o, &format!("/api/v1/customers/{d}")).await;
+    assert_eq!(stats(&h, &o).await["by_type"]["business"], 1);
+
+    // Another tenant's figures are its own.
+    let other = h.tenant("Other").await;
+    assert_eq!(stats(&h, &other).await["total_customers"], 0);
+    // Tenant-wide figures: read-only roles see them, scoped roles do not.
+    let viewer = h.user(&o, "viewer").await;
+    assert_eq!(stats(&h, &viewer).await["total_customers"], 3);
+    let sales = h.user(&o, "sales").await;
+    let r = h.get(&sales, "/api/v1/customers/stats").await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(r.header("content-type"), "application/problem+json");
+    assert_eq!(h.call(Method::GET, "/api/v1/customers/stats", None, None).await.status, StatusCode::UNAUTHORIZED);
+});
+
+/// A small deterministic generator, so a failure can be replayed.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % n as u64) as usize
+    }
+    fn pick<'a>(&mut self, xs: &[&'a str]) -> &'a str {
+        xs[self.next(xs.len())]
+    }
+}
+
+fn sorted(mut v: Vec<(String, i64)>) -> Vec<(String, i64)> {
+    v.retain(|(_, n)| *n != 0);
+    v.sort();
+    v
+}
+
+both!(counters_equal_a_fresh_count_after_random_operations, |h| {
+    let o = h.tenant("Random").await;
+    let k = h.post(&o, "/api/v1/api-keys", json!({"name": "chat", "role": "integration"})).await;
+    let key = Client { token: k.body["secret"].as_str().unwrap().to_string(), user_id: k.id(), tenant_id: o.tenant_id };
+    let mut rng = Rng(0x5eed_1234_abcd_ef01);
+    let types = ["individual", "business", "enterprise", "non_profit", "government"];
+    let statuses = ["active", "inactive", "archived"];
+    let stages = ["prospect", "lead", "customer", "churned"];
+    let first = ["Ada", "Bo", "Cy", "Di", "Eve", "Fay"];
+    let mut ids: Vec<Uuid> = Vec::new();
+    let mut merges: Vec<Uuid> = Vec::new();
+    for step in 0..90 {
+        let op = if ids.len() < 4 { 0 } else { rng.next(9) };
+        let id = if ids.is_empty() { Uuid::nil() } else { ids[rng.next(ids.len())] };
+        let path = format!("/api/v1/customers/{id}");
+        match op {
+            0 | 1 => {
+                let t = rng.pick(&types);
+                let r = h
+                    .post(
+                        &o,
+                        "/api/v1/customers",
+                        json!({"name": format!("{} {step}", rng.pick(&first)), "email": unique_email("x"), "type": t,
+                               "company_name": "Co", "status": rng.pick(&statuses), "lifecycle_stage": rng.pick(&stages)}),
+                    )
+                    .await;
+                assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+                ids.push(r.id());
+            }
+            2 => {
+                let body = match rng.next(4) {
+                    0 => json!({"type": rng.pick(&types)}),
+                    1 => json!({"status": rng.pick(&statuses)}),
+                    2 => json!({"lifecycle_stage": rng.pick(&stages), "name": format!("Renamed {step}")}),
+                    _ => json!({"status": "deleted"}),
+                };
+                h.patch(&o, &path, body).await;
+            }
+            3 => {
+                h.delete(&o, &path).await;
+            }
+            4 => {
+                h.post(&o, &format!("{path}/restore"), json!({})).await;
+            }
+            5 => {
+                let live = h.app.store.read(o.tenant_id).await.unwrap().get_customer(id).await.unwrap().unwrap();
+                if live.deleted_at.is_none() {
+                    set_revenue(&h, &o, id, rng.next(10_000) as i64 * 100).await;
+                }
+            }
+            6 => {
+                let source = ids[rng.next(ids.len())];
+                if source != id {
+                    let r =
+                        h.post(&o, &format!("{path}/merge"), json!({"source_ids": [source], "reason": "random"})).await;
+                    if r.status == StatusCode::CREATED {
+                        merges.push(r.id());
+                    }
+                }
+            }
+            7 => {
+                if let Some(m) = merges.pop() {
+                    h.post(&o, &format!("/api/v1/merges/{m}/undo"), json!({})).await;
+                }
+            }
+            _ => {
+                let r = h
+                    .call(
+                        Method::PUT,
+                        &format!("/api/v1/conversations/r-{step}"),
+                        Some(&key.token),
+                        Some(json!({"contact": {"name": format!("Chat {step}"), "email": unique_email("chat")}})),
+                    )
+                    .await;
+                assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+                if let Some(c) = r.body["customer_id"].as_str() {
+                    ids.push(Uuid::parse_str(c).unwrap());
+                }
+            }
+        }
+    }
+    let mut tx = h.app.store.read(o.tenant_id).await.unwrap();
+    let kept = sorted(tx.customer_counters().await.unwrap());
+    let fresh = sorted(tx.count_customers_afresh().await.unwrap());
+    assert!(fresh.iter().any(|(k, n)| k == "customers" && *n > 3), "the sequence left customers: {fresh:?}");
+    assert_eq!(kept, fresh);
+    let api = stats(&h, &o).await;
+    let want = CustomerStats::from_counters(&fresh);
+    assert_eq!(api["total_customers"], want.total);
+    assert_eq!(api["total_revenue"]["amount_minor"], want.total_revenue);
+    assert_eq!(api["by_lifecycle_stage"]["churned"], want.by_lifecycle_stage["churned"]);
+
+    // The search index holds exactly the live customers, each under its current email.
+    for id in ids {
+        let c = tx.get_customer(id).await.unwrap().unwrap();
+        let Some(email) = c.data.email.as_ref().map(|e| e.normalized().to_string()) else { continue };
+        let found = h.get(&o, &format!("/api/v1/customers?q={}", enc(&email))).await;
+        let hit = found.body["data"].as_array().unwrap().iter().any(|x| x["id"] == id.to_string());
+        assert_eq!(hit, c.deleted_at.is_none(), "{} (deleted: {:?})", c.data.name, c.deleted_at);
+    }
+});
+
+both!(a_rebuild_restores_documents_and_counters_of_earlier_customers, |h| {
+    let o = h.tenant("Rebuild").await;
+    h.customer(&o, json!({"name": "Old Timer", "email": "old@timer.test", "lifecycle_stage": "lead"})).await;
+    let gone = h.customer(&o, json!({"name": "Gone Away", "email": unique_email("g")})).await;
+    h.delete(&o, &format!("/api/v1/customers/{}", gone.id())).await;
+    // As if the customers predated the search and counter tables.
+    let wipe = [
+        "DELETE FROM customer_search",
+        "DELETE FROM tenant_stats",
+        "INSERT INTO pending_rebuilds (job) VALUES ('customer_index')",
+    ];
+    match h.backend {
+        Backend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(&h.url).await.unwrap();
+            for s in wipe {
+                sqlx::query(s).execute(&pool).await.unwrap();
+            }
+            pool.close().await;
+        }
+        Backend::Postgres => {
+            let pool = sqlx::PgPool::connect(&h.url).await.unwrap();
+            for s in wipe {
+                sqlx::query(s).execute(&pool).await.unwrap();
+            }
+            pool.close().await;
+        }
+    }
+    assert!(search(&h, &o, "Old Timer", "").await.is_empty());
+    assert_eq!(stats(&h, &o).await["total_customers"], 0);
+
+    // Opening the store runs the rebuild the job asks for.
+    let store: std::sync::Arc<dyn rapport_store::Store> = match h.backend {
+        Backend::Sqlite => std::sync::Arc::new(rapport_store_sqlite::SqliteStore::connect(&h.url, 2).await.unwrap()),
+        Backend::Postgres => std::sync::Arc::new(rapport_store_postgres::PgStore::connect(&h.url, 2).await.unwrap()),
+    };
+    let mut tx = store.read(o.tenant_id).await.unwrap();
+    assert_eq!(sorted(tx.customer_counters().await.unwrap()), sorted(tx.count_customers_afresh().await.unwrap()));
+    drop(tx);
+    store.close().await;
+    assert_eq!(search(&h, &o, "Old Timer", "").await, ["Old Timer"]);
+    assert!(search(&h, &o, "Gone Away", "").await.is_empty());
+    let s = stats(&h, &o).await;
+    assert_eq!(s["total_customers"], 1);
+    assert_eq!(s["by_lifecycle_stage"]["lead"], 1);
+});
+
+/// On PostgreSQL, under row-level security and as the application's role, the search's
+/// trigram condition is an index condition of the GIN index: no scan of the tenant.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_search_uses_the_trigram_index_under_row_level_security() {
+    let Some(h) = Harness::new(Backend::Postgres).await else { return };
+    let o = h.tenant("Plan").await;
+    h.customer(&o, json!({"name": "John Smith", "email": unique_email("p")})).await;
+    let pool = sqlx::PgPool::connect(&h.url).await.unwrap();
+    let leakproof: bool =
+        sqlx::query_scalar("SELECT proleakproof FROM pg_proc WHERE proname = 'word_similarity_commutator_op'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert!(leakproof, "the migration runs as a superuser here and marks the operator leakproof");
+    // A tenant large enough that reading all of it would cost more than the index.
+    sqlx::query(
+        "INSERT INTO customers SELECT (jsonb_populate_record(NULL::customers, to_jsonb(c) || \
+         jsonb_build_object('id', gen_random_uuid(), 'name', 'Person ' || i, 'email', NULL, 'email_normalized', NULL))).* \
+         FROM customers c, generate_series(1, 3000) i",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO customer_search (tenant_id, customer_id, doc) SELECT tenant_id, id, \
+         lower(name) || ' ' || md5(id::text) FROM customers WHERE name LIKE 'Person %'",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    sqlx::query("ANALYZE customer_search").execute(&pool).await.unwrap();
+    let mut tx = pool.begin().await.unwrap();
+    sqlx::query(
+        "SELECT set_config('role', 'rapport_app', true), set_config('rapport.tenant_id', $1, true), \
+         set_config('enable_seqscan', 'off', true)",
+    )
+    .bind(o.tenant_id.to_string())
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    let plan: Vec<String> = sqlx::query_scalar(
+        "EXPLAIN SELECT customer_id FROM customer_search WHERE tenant_id = $1 AND (doc %> $2 OR doc %> $3)",
+    )
+    .bind(o.tenant_id)
+    .bind("jhon smtih")
+    .bind("hjno himst")
+    .fetch_all(&mut *tx)
+    .await
+    .unwrap();
+    let plan = plan.join("\n");
+    assert!(plan.contains("Bitmap Index Scan on customer_search_trgm_idx"), "{plan}");
+    assert!(plan.contains("Index Cond: (doc %> 'jhon smtih'::text)"), "{plan}");
+    assert!(!plan.contains("Filter: ((doc %> "), "the trigram condition must not be a filter: {plan}");
+    drop(tx);
+    pool.close().await;
+}
+
+/// On SQLite the search reads the FTS5 index, inside the tenant's range of row ids, and
+/// reaches each customer by its key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_search_reads_the_fts_index_first() {
+    let Some(h) = Harness::new(Backend::Sqlite).await else { return };
+    let o = h.tenant("Plan").await;
+    h.customer(&o, json!({"name": "John Smith", "email": unique_email("p")})).await;
+    let pool = sqlx::SqlitePool::connect(&h.url).await.unwrap();
+    let plan: Vec<(i64, i64, i64, String)> = sqlx::query_as(
+        "EXPLAIN QUERY PLAN SELECT c.* FROM (SELECT d.customer_id AS customer_id FROM customer_search_fts \
+         CROSS JOIN customer_search d WHERE customer_search_fts MATCH $1 AND customer_search_fts.rowid BETWEEN \
+         (SELECT tenant_no * 4294967296 FROM search_tenants WHERE tenant_id = $2) AND \
+         (SELECT tenant_no * 4294967296 + 4294967295 FROM search_tenants WHERE tenant_id = $2) \
+         AND d.row_id = customer_search_fts.rowid) s CROSS JOIN customers c \
+         WHERE c.id = s.customer_id AND c.tenant_id = $2 AND c.deleted_at IS NULL LIMIT 300",
+    )
+    .bind("\"smith\"")
+    .bind(o.tenant_id)
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    let steps: Vec<&str> = plan.iter().map(|p| p.3.as_str()).filter(|d| !d.contains("SCALAR SUBQUERY")).collect();
+    let scans: Vec<&&str> = steps.iter().filter(|d| d.starts_with("SCAN") || d.starts_with("SEARCH")).collect();
+    assert!(scans[0].starts_with("SCAN customer_search_fts VIRTUAL TABLE INDEX"), "{steps:?}");
+    assert!(scans.iter().skip(1).all(|d| d.starts_with("SEARCH")), "{steps:?}");
+    // The tenant's range reaches FTS5 as rowid constraints (the index plan names them).
+    assert!(scans[0].contains('>') && scans[0].contains('<'), "{steps:?}");
+    let rows: Vec<(Vec<u8>,)> =
+        sqlx::query_as("SELECT customer_id FROM customer_search").fetch_all(&pool).await.unwrap();
+    assert_eq!(rows.len(), 1);
+    pool.close().await;
+}
