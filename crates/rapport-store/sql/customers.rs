@@ -299,14 +299,18 @@ async fn write_keys(tx: &mut SqlTx, c: &CustomerRow, replace: bool) -> StoreResu
         return Ok(());
     }
     let mut keys = rapport_core::identity::matching_keys(&c.data);
-    // The contact points of customers merged into this one still find it (SPEC section 4).
-    let merged: Vec<CustomerRecord> =
+    // The contact points of customers merged into this one still find it (SPEC section 4);
+    // nothing is merged into a customer being inserted.
+    let merged: Vec<CustomerRecord> = if !replace {
+        Vec::new()
+    } else {
         sqlx::query_as("SELECT * FROM customers WHERE tenant_id = $1 AND merged_into_customer_id = $2")
             .bind(tx.tenant)
             .bind(c.id)
             .fetch_all(&mut *tx.tx)
             .await
-            .map_err(map_err)?;
+            .map_err(map_err)?
+    };
     for m in merged {
         let m = CustomerRow::try_from(m)?;
         keys.extend(
@@ -354,18 +358,24 @@ pub(super) async fn find_by_keys(
     if keys.is_empty() {
         return Ok(Vec::new());
     }
-    let mut qb = QueryBuilder::<Db>::new("SELECT c.* FROM customers c WHERE c.tenant_id = ");
-    qb.push_bind(tx.tenant);
-    qb.push(" AND c.deleted_at IS NULL AND c.id IN (SELECT k.customer_id FROM customer_matching_keys k WHERE k.tenant_id = ");
-    qb.push_bind(tx.tenant);
-    qb.push(" AND (");
+    // The customers sharing the most keys first, picked from the key index alone, and at
+    // most `PER_KEY` of the newest per key: a common first name is shared by thousands, while
+    // the pair keys ("john smith") that tell them apart are few. Only `limit` are read whole.
+    const PER_KEY: i64 = 200;
+    let mut qb =
+        QueryBuilder::<Db>::new("SELECT c.* FROM customers c JOIN (SELECT h.customer_id, COUNT(*) AS hits FROM (");
     for (i, (kind, value)) in keys.iter().enumerate() {
         if i > 0 {
-            qb.push(" OR ");
+            qb.push(" UNION ALL ");
         }
-        qb.push("(k.key_type = ").push_bind(*kind).push(" AND k.key_value = ").push_bind(value.clone()).push(")");
+        qb.push("SELECT * FROM (SELECT k.customer_id FROM customer_matching_keys k WHERE k.tenant_id = ");
+        qb.push_bind(tx.tenant);
+        qb.push(" AND k.key_type = ").push_bind(*kind).push(" AND k.key_value = ").push_bind(value.clone());
+        qb.push(" ORDER BY k.customer_id DESC LIMIT ").push_bind(PER_KEY).push(format!(") k{i}"));
     }
-    qb.push(")) ORDER BY c.updated_at DESC, c.id DESC LIMIT ").push_bind(i64::from(limit));
+    qb.push(") h GROUP BY h.customer_id ORDER BY hits DESC, h.customer_id DESC LIMIT ").push_bind(i64::from(limit));
+    qb.push(") m ON c.id = m.customer_id WHERE c.tenant_id = ").push_bind(tx.tenant);
+    qb.push(" AND c.deleted_at IS NULL ORDER BY m.hits DESC, c.updated_at DESC, c.id DESC");
     let rs: Vec<CustomerRecord> = qb.build_query_as().fetch_all(&mut *tx.tx).await.map_err(map_err)?;
     rs.into_iter().map(CustomerRow::try_from).collect()
 }
@@ -723,8 +733,8 @@ pub(super) async fn count_afresh(tx: &mut SqlTx) -> StoreResult<Vec<(String, i64
     Ok(totals.into_iter().collect())
 }
 
-/// Rewrites the tenant's search documents and counters from its customers (after the
-/// migration that introduced them, or to repair them).
+/// Rewrites the tenant's search documents, matching keys and counters from its customers
+/// (after a migration that changed how they are made, or to repair them).
 pub(super) async fn rebuild_index(tx: &mut SqlTx) -> StoreResult<()> {
     tx.counter_deltas.clear();
     sqlx::query("DELETE FROM customer_search WHERE tenant_id = $1")
@@ -747,6 +757,7 @@ pub(super) async fn rebuild_index(tx: &mut SqlTx) -> StoreResult<()> {
             let c = CustomerRow::try_from(r)?;
             let doc = Indexed::of(&c).document();
             dialect::write_search(&mut tx.tx, tx.tenant, c.id, doc.as_ref()).await?;
+            write_keys(tx, &c, true).await?;
         }
         after = last;
     }

@@ -69,10 +69,12 @@ pub async fn serve(app: App, listen: &str, out: &mut (dyn std::io::Write + Send)
     tracing::info!(%addr, backend = app.store.backend().as_str(), "Rapport is listening");
     writeln!(out, "Rapport is listening on http://{addr}")?;
     let store = app.store.clone();
+    let maintenance = tokio::spawn(keep_statistics(store.clone()));
     let router = rapport_http::router(rapport_http::AppState::new(app));
     axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
         .await?;
+    maintenance.abort();
     store.close().await;
     tracing::info!("stopped");
     Ok(())
@@ -98,4 +100,17 @@ async fn shutdown_signal() {
         () = term => {},
     }
     tracing::info!("shutting down");
+}
+
+/// Refreshes the planner's statistics every few minutes, so plans stay right while a
+/// database grows from empty to millions of rows under a running server.
+async fn keep_statistics(store: std::sync::Arc<dyn Store>) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(300));
+    every.tick().await;
+    loop {
+        every.tick().await;
+        if let Err(e) = store.optimize().await {
+            tracing::warn!(error = %e, "refreshing planner statistics failed");
+        }
+    }
 }

@@ -12,8 +12,11 @@ use uuid::Uuid;
 use super::visible;
 use crate::{App, AppError, AppResult, Principal};
 
-/// How many candidates one look-up scores at most.
+/// How many customers sharing an email or phone one look-up scores at most.
 const CANDIDATES: u32 = 200;
+/// How many customers sharing name keys one look-up scores at most: those sharing the most
+/// keys (tokens and their sounds), so a common first name alone does not fill the list.
+const NAME_CANDIDATES: u32 = 50;
 
 /// A customer with how sure Rapport is that it is the person asked about.
 #[derive(Debug, Clone)]
@@ -56,7 +59,7 @@ impl App {
         let (contact, names): (Vec<_>, Vec<_>) =
             probe_keys(probe).into_iter().partition(|(k, _)| *k == key::EMAIL || *k == key::PHONE);
         let mut candidates = tx.find_customers_by_keys(&contact, CANDIDATES).await?;
-        for c in tx.find_customers_by_keys(&names, CANDIDATES).await? {
+        for c in tx.find_customers_by_keys(&names, NAME_CANDIDATES).await? {
             if !candidates.iter().any(|x| x.id == c.id) {
                 candidates.push(c);
             }
