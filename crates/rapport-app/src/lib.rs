@@ -12,6 +12,7 @@ pub mod auth;
 mod bulk;
 pub mod conversations;
 pub mod customers;
+pub mod duplicate_scan;
 pub mod duplicates;
 mod error;
 pub mod idempotency;

@@ -19,7 +19,7 @@ use crate::api;
         api::conversations::list, api::conversations::of_customer, api::conversations::metrics,
         api::merges::merge, api::merges::list, api::merges::get, api::merges::undo,
         api::tenant::get, api::tenant::update, api::tenant::topics, api::tenant::engagement,
-        api::duplicates::list, api::duplicates::dismiss, api::duplicates::merge,
+        api::duplicates::list, api::duplicates::scan, api::duplicates::dismiss, api::duplicates::merge,
         api::audit::list, api::audit::verify,
         api::me::get, api::me::update, api::me::delete,
     ),

@@ -101,7 +101,7 @@ pub(super) async fn list(tx: &mut SqlTx, limit: u32) -> StoreResult<Vec<Duplicat
         "SELECT p.* FROM duplicate_pairs p \
          JOIN customers a ON a.tenant_id = p.tenant_id AND a.id = p.customer_a AND a.deleted_at IS NULL \
          JOIN customers b ON b.tenant_id = p.tenant_id AND b.id = p.customer_b AND b.deleted_at IS NULL \
-         WHERE p.tenant_id = $1 AND p.status = 'open' ORDER BY p.confidence DESC, p.updated_at DESC LIMIT $2",
+         WHERE p.tenant_id = $1 AND p.status = 'open' ORDER BY p.confidence DESC, COALESCE(p.probability, 0) DESC, p.updated_at DESC LIMIT $2",
     )
     .bind(tx.tenant)
     .bind(i64::from(limit))
@@ -109,4 +109,45 @@ pub(super) async fn list(tx: &mut SqlTx, limit: u32) -> StoreResult<Vec<Duplicat
     .await
     .map_err(map_err)?;
     Ok(rs.into_iter().map(DuplicatePairRow::from).collect())
+}
+
+#[derive(FromRow)]
+struct ScanSourceRecord {
+    id: Uuid,
+    name: String,
+    email_normalized: Option<String>,
+    phone_e164: Option<String>,
+    street: Option<String>,
+    city: Option<String>,
+    postal_code: Option<String>,
+    company_name: Option<String>,
+    custom_fields: Json<serde_json::Map<String, serde_json::Value>>,
+}
+
+pub(super) async fn scan_sources(tx: &mut SqlTx, after: Option<Uuid>, limit: u32) -> StoreResult<Vec<ScanSourceRow>> {
+    // The primary key (tenant_id, id) serves the order and the keyset, so each page is a range.
+    let rs: Vec<ScanSourceRecord> = sqlx::query_as(
+        "SELECT id, name, email_normalized, phone_e164, street, city, postal_code, company_name, custom_fields \
+         FROM customers WHERE tenant_id = $1 AND deleted_at IS NULL AND ($2 IS NULL OR id > $2) ORDER BY id LIMIT $3",
+    )
+    .bind(tx.tenant)
+    .bind(after)
+    .bind(i64::from(limit))
+    .fetch_all(&mut *tx.tx)
+    .await
+    .map_err(map_err)?;
+    Ok(rs
+        .into_iter()
+        .map(|r| ScanSourceRow {
+            id: r.id,
+            name: r.name,
+            email_normalized: r.email_normalized,
+            phone_e164: r.phone_e164,
+            street: r.street,
+            city: r.city,
+            postal_code: r.postal_code,
+            company_name: r.company_name,
+            custom_fields: r.custom_fields.0,
+        })
+        .collect())
 }

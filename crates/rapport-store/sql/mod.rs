@@ -259,6 +259,9 @@ impl Tx for SqlTx {
     async fn list_duplicate_pairs(&mut self, limit: u32) -> StoreResult<Vec<DuplicatePairRow>> {
         duplicates::list(self, limit).await
     }
+    async fn scan_sources(&mut self, after: Option<Uuid>, limit: u32) -> StoreResult<Vec<ScanSourceRow>> {
+        duplicates::scan_sources(self, after, limit).await
+    }
     async fn insert_merge_log(&mut self, m: &MergeLogRow) -> StoreResult<()> {
         merges::insert(self, m).await
     }

@@ -183,6 +183,8 @@ pub trait Tx: Send {
     ) -> StoreResult<()>;
     /// Open pairs whose customers are both live, most likely first.
     async fn list_duplicate_pairs(&mut self, limit: u32) -> StoreResult<Vec<DuplicatePairRow>>;
+    /// Live customers with ids after `after`, in id order, as the duplicate scan reads them.
+    async fn scan_sources(&mut self, after: Option<Uuid>, limit: u32) -> StoreResult<Vec<ScanSourceRow>>;
 
     // Merges
     async fn insert_merge_log(&mut self, m: &MergeLogRow) -> StoreResult<()>;

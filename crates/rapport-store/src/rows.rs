@@ -204,6 +204,22 @@ pub struct MergeLogRow {
     pub undo_report: Option<Value>,
 }
 
+/// What the duplicate scan reads of a live customer: the fields it weighs, nothing more, so
+/// a tenant of 100,000 customers fits in memory.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScanSourceRow {
+    pub id: Uuid,
+    pub name: String,
+    pub email_normalized: Option<String>,
+    /// E.164, or the digits of a number that did not parse.
+    pub phone_e164: Option<String>,
+    pub street: Option<String>,
+    pub city: Option<String>,
+    pub postal_code: Option<String>,
+    pub company_name: Option<String>,
+    pub custom_fields: serde_json::Map<String, Value>,
+}
+
 /// A pair of customers that may be one person, in the review queue.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DuplicatePairRow {

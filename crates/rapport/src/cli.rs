@@ -64,6 +64,19 @@ pub enum Command {
     /// Customer metrics.
     #[command(subcommand)]
     Metrics(MetricsCommand),
+    /// Scan a tenant for duplicates and queue the pairs found for review.
+    Dedupe {
+        #[command(flatten)]
+        db: DbArgs,
+        #[arg(long)]
+        tenant: Uuid,
+        /// Match probability a pair needs to be queued (0.5 to 1).
+        #[arg(long)]
+        threshold: Option<f64>,
+        /// At most this many pairs are queued, the most probable first.
+        #[arg(long)]
+        max_pairs: Option<usize>,
+    },
     /// Measure the service levels: load a data set, serve it, drive it over HTTP.
     Bench(crate::bench::BenchArgs),
     /// A consistent online copy of the SQLite database.
@@ -213,6 +226,17 @@ pub async fn execute(cli: Cli, out: &mut (dyn Write + Send)) -> anyhow::Result<E
                     d.customers_checked, d.customers_corrected
                 )?;
             }
+            app.store.close().await;
+        }
+        Command::Dedupe { db, tenant, threshold, max_pairs } => {
+            let (app, _, _) = open(&cfg, db, None).await?;
+            let req = rapport_app::duplicate_scan::ScanRequest { threshold, max_pairs };
+            let o = app.scan_tenant_duplicates(tenant, req).await.map_err(|e| anyhow::anyhow!("{e}{}", details(&e)))?;
+            writeln!(
+                out,
+                "tenant {tenant}: {} customers, {} pairs compared, {} found at p >= {}, {} queued for review ({} ms)",
+                o.records, o.compared, o.found, o.threshold, o.queued, o.elapsed_ms
+            )?;
             app.store.close().await;
         }
         Command::Bench(args) => crate::bench::run(args, out).await?,

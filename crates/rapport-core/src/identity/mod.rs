@@ -3,6 +3,7 @@
 
 mod confidence;
 mod normalize;
+pub mod scan;
 
 pub use confidence::{score, Candidate, Match, Probe, Reason, Thresholds};
 pub use normalize::{fold_name, name_similarity, phone_digits, NameKeys};

@@ -53,6 +53,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/analytics/topics", get(tenant::topics))
         .route("/analytics/engagement", get(tenant::engagement))
         .route("/duplicates", get(duplicates::list))
+        .route("/duplicates/scan", post(duplicates::scan))
         .route("/duplicates/{a}/{b}/dismiss", post(duplicates::dismiss))
         .route("/duplicates/{a}/{b}/merge", post(duplicates::merge))
         .route("/audit", get(audit::list))

@@ -30,7 +30,7 @@ async fn run(args: &[&str]) -> Result<(ExitCode, String), String> {
 }
 
 /// `rapport <args> --database-url <url> --data-dir <dir>`.
-async fn run_db(url: &str, dir: &Path, args: &[&str]) -> Result<(ExitCode, String), String> {
+pub(crate) async fn run_db(url: &str, dir: &Path, args: &[&str]) -> Result<(ExitCode, String), String> {
     let dir = dir.to_str().unwrap();
     let mut all = args.to_vec();
     all.extend(["--database-url", url, "--data-dir", dir]);

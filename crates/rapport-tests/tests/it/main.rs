@@ -16,5 +16,6 @@ mod isolation;
 mod matching;
 mod merges;
 mod openapi;
+mod scan;
 mod search;
 mod validation;

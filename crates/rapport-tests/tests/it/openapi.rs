@@ -154,6 +154,13 @@ both!(real_responses_match_the_openapi_document, |h| {
         &h.post(&o, "/api/v1/customers/match", json!({"name": "Doc"})).await,
     );
     conforms(&doc, "post", "/api/v1/customers/match", &h.post(&o, "/api/v1/customers/match", json!({})).await);
+    conforms(&doc, "post", "/api/v1/duplicates/scan", &h.post(&o, "/api/v1/duplicates/scan", json!({})).await);
+    conforms(
+        &doc,
+        "post",
+        "/api/v1/duplicates/scan",
+        &h.post(&o, "/api/v1/duplicates/scan", json!({"threshold": 3})).await,
+    );
     conforms(&doc, "get", "/api/v1/audit", &h.get(&o, "/api/v1/audit").await);
     conforms(&doc, "get", "/api/v1/audit/verify", &h.get(&o, "/api/v1/audit/verify").await);
 
@@ -222,6 +229,7 @@ async fn the_document_lists_every_route() {
             "/api/v1/customers/{id}/restore",
             "/api/v1/customers/{id}/timeline",
             "/api/v1/duplicates",
+            "/api/v1/duplicates/scan",
             "/api/v1/duplicates/{a}/{b}/dismiss",
             "/api/v1/duplicates/{a}/{b}/merge",
             "/api/v1/me",

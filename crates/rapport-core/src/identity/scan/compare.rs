@@ -1,0 +1,307 @@
+//! The agreement level of each field for one pair: the comparison vector that EM learns from
+//! and that the pair is scored by.
+
+use strsim::jaro_winkler;
+
+use super::address;
+use super::features::{Email, Features, Phone, Text, Token};
+
+/// A field the scan weighs, with its agreement levels from strongest to weakest agreement.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct FieldSpec {
+    pub name: &'static str,
+    pub levels: &'static [&'static str],
+}
+
+pub(super) const FIRST_NAME: usize = 0;
+pub(super) const LAST_NAME: usize = 1;
+pub(super) const EMAIL: usize = 2;
+pub(super) const PHONE: usize = 3;
+pub(super) const STREET: usize = 4;
+pub(super) const CITY: usize = 5;
+pub(super) const POSTAL: usize = 6;
+pub(super) const COMPANY: usize = 7;
+pub(super) const BIRTH: usize = 8;
+pub(super) const EXTERNAL: usize = 9;
+pub(super) const N_FIELDS: usize = 10;
+
+const NAME_LEVELS: &[&str] = &["exact", "similar", "initial", "different"];
+const TEXT_LEVELS: &[&str] = &["exact", "similar", "different"];
+
+pub(super) const FIELDS: [FieldSpec; N_FIELDS] = [
+    FieldSpec { name: "name_best_part", levels: NAME_LEVELS },
+    FieldSpec { name: "name_other_parts", levels: NAME_LEVELS },
+    FieldSpec { name: "email", levels: &["exact", "similar", "different"] },
+    FieldSpec { name: "phone", levels: &["exact", "last_7_digits", "different"] },
+    FieldSpec { name: "street", levels: TEXT_LEVELS },
+    FieldSpec { name: "city", levels: TEXT_LEVELS },
+    FieldSpec { name: "postal_code", levels: &["exact", "partial", "different"] },
+    FieldSpec { name: "company", levels: TEXT_LEVELS },
+    FieldSpec { name: "birth_date", levels: TEXT_LEVELS },
+    FieldSpec { name: "external_id", levels: &["exact", "different"] },
+];
+
+/// The fields of the probability model: the detail fields, with street, city and postal
+/// code joined into one address field (see `address`).
+pub(super) const N_MODEL: usize = 8;
+pub(super) const ADDRESS: usize = 4;
+/// The model field each detail field is weighed in.
+pub(super) const MODEL_OF: [usize; N_FIELDS] = [0, 1, 2, 3, ADDRESS, ADDRESS, ADDRESS, 5, 6, 7];
+
+/// One level per model field.
+pub(super) type Vector = [u8; N_MODEL];
+
+pub(super) fn vector(l: &Levels) -> Vector {
+    let address = address::cell(l[STREET], l[CITY], l[POSTAL]);
+    [l[FIRST_NAME], l[LAST_NAME], l[EMAIL], l[PHONE], address, l[COMPANY], l[BIRTH], l[EXTERNAL]]
+}
+
+/// How many levels a model field has, missing excluded.
+pub(super) fn model_levels(field: usize) -> usize {
+    if field == ADDRESS {
+        address::CELLS
+    } else {
+        FIELDS[MODEL_OF.iter().position(|m| *m == field).unwrap_or(0)].levels.len()
+    }
+}
+
+/// The level of a field that one side lacks: it carries no evidence either way.
+pub(super) const MISSING: u8 = u8::MAX;
+
+/// One agreement level per field (an index into `FIELDS[f].levels`, or `MISSING`).
+pub(super) type Levels = [u8; N_FIELDS];
+
+/// Jaro-Winkler above which two name tokens count as one spelled two ways. Typos,
+/// transpositions and dropped letters in names of five letters or more land above it.
+const NAME_SIMILAR: f64 = 0.88;
+const TEXT_SIMILAR: f64 = 0.9;
+
+pub(super) fn compare(a: &Features, b: &Features) -> Levels {
+    let (first, last) = names(&a.name, &b.name);
+    [
+        first,
+        last,
+        emails(&a.emails, &b.emails),
+        phones(&a.phones, &b.phones),
+        text(a.street.as_ref(), b.street.as_ref(), 0.88),
+        text(a.city.as_ref(), b.city.as_ref(), TEXT_SIMILAR),
+        postal(a.postal.as_ref(), b.postal.as_ref()),
+        text(a.company.as_ref(), b.company.as_ref(), TEXT_SIMILAR),
+        birth(a.birth.as_ref(), b.birth.as_ref()),
+        match (&a.external, &b.external) {
+            (Some(x), Some(y)) => u8::from(x.id != y.id),
+            _ => MISSING,
+        },
+    ]
+}
+
+/// The level of two name tokens and a score to choose the alignment by.
+fn token(a: &Token, b: &Token) -> (u8, f64) {
+    if a.id == b.id {
+        return (0, 1.0);
+    }
+    if (a.is_initial || b.is_initial) && a.initial == b.initial {
+        return (2, 0.6);
+    }
+    if a.is_initial || b.is_initial {
+        return (3, 0.0);
+    }
+    let s = jaro_winkler(&a.text, &b.text);
+    if s >= NAME_SIMILAR {
+        (1, s)
+    } else {
+        (3, s * 0.5)
+    }
+}
+
+/// Names are compared without deciding which token is the given name: entries come in
+/// either order ("Smith John", Vietnamese and Hungarian family-first), with a middle name or
+/// second surname dropped, so roles guessed from positions are wrong too often. The tokens are
+/// aligned one to one, most alike first, and the pair is described by its best-agreeing part
+/// and the worst of the other aligned parts: a duplicate agrees on both, a relative on the
+/// family name only, a namesake on both, a stranger on neither. Tokens left over when one
+/// name has more are missing parts and say nothing.
+fn names(a: &[Token], b: &[Token]) -> (u8, u8) {
+    if a.is_empty() || b.is_empty() {
+        return (MISSING, MISSING);
+    }
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    let mut sim = [[(3u8, 0.0f64); 6]; 6];
+    for (i, x) in short.iter().enumerate() {
+        for (j, y) in long.iter().enumerate() {
+            sim[i][j] = token(x, y);
+        }
+    }
+    let mut best = Alignment { score: -1.0, levels: [3; 6] };
+    let mut current = [3u8; 6];
+    align(&sim, short.len(), long.len(), 0, 0, 0.0, &mut current, &mut best);
+    let levels = &best.levels[..short.len()];
+    let top = levels.iter().copied().min().unwrap_or(3);
+    let rest = if levels.len() < 2 {
+        MISSING
+    } else {
+        // The worst part other than one instance of the best.
+        let mut sorted = levels.to_vec();
+        sorted.sort_unstable();
+        sorted[sorted.len() - 1]
+    };
+    (top, rest)
+}
+
+struct Alignment {
+    score: f64,
+    levels: [u8; 6],
+}
+
+/// Tries every one-to-one assignment of the short name's tokens to the long name's (at most
+/// 6 × 5 × … — names are short) and keeps the most alike; on a tie the first found, which is
+/// the one closest to the written order.
+#[allow(clippy::too_many_arguments)]
+fn align(
+    sim: &[[(u8, f64); 6]; 6],
+    n: usize,
+    m: usize,
+    i: usize,
+    used: u8,
+    score: f64,
+    current: &mut [u8; 6],
+    best: &mut Alignment,
+) {
+    if i == n {
+        if score > best.score + 1e-9 {
+            best.score = score;
+            best.levels = *current;
+        }
+        return;
+    }
+    for j in 0..m {
+        if used & (1 << j) == 0 {
+            current[i] = sim[i][j].0;
+            align(sim, n, m, i + 1, used | (1 << j), score + sim[i][j].1, current, best);
+        }
+    }
+}
+
+fn emails(a: &[Email], b: &[Email]) -> u8 {
+    if a.is_empty() || b.is_empty() {
+        return MISSING;
+    }
+    let mut level = 2;
+    for x in a {
+        for y in b {
+            if x.id == y.id {
+                return 0;
+            }
+            if x.local == y.local || strsim::osa_distance(&x.text, &y.text) <= 2 {
+                level = 1;
+            }
+        }
+    }
+    level
+}
+
+fn phones(a: &[Phone], b: &[Phone]) -> u8 {
+    if a.is_empty() || b.is_empty() {
+        return MISSING;
+    }
+    let mut level = 2;
+    for x in a {
+        for y in b {
+            let (short, long) = if x.digits.len() <= y.digits.len() { (x, y) } else { (y, x) };
+            // A number written without its country code is still the same number.
+            if short.digits == long.digits || (short.digits.len() >= 8 && long.digits.ends_with(&short.digits)) {
+                return 0;
+            }
+            if x.last7.is_some() && x.last7 == y.last7 {
+                level = 1;
+            }
+        }
+    }
+    level
+}
+
+fn text(a: Option<&Text>, b: Option<&Text>, similar: f64) -> u8 {
+    match (a, b) {
+        (Some(x), Some(y)) if x.id == y.id => 0,
+        (Some(x), Some(y)) if jaro_winkler(&x.text, &y.text) >= similar => 1,
+        (Some(_), Some(_)) => 2,
+        _ => MISSING,
+    }
+}
+
+/// Postal codes share their leading part across a district (US ZIP3, UK outward code).
+fn postal(a: Option<&Text>, b: Option<&Text>) -> u8 {
+    match (a, b) {
+        (Some(x), Some(y)) if x.id == y.id => 0,
+        (Some(x), Some(y)) if x.text.len() >= 4 && y.text.len() >= 4 && x.text[..3] == y.text[..3] => 1,
+        (Some(_), Some(_)) => 2,
+        _ => MISSING,
+    }
+}
+
+/// A birth date mistyped by one digit, or with day and month swapped, is likely the same date.
+fn birth(a: Option<&Text>, b: Option<&Text>) -> u8 {
+    match (a, b) {
+        (Some(x), Some(y)) if x.id == y.id => 0,
+        (Some(x), Some(y)) => {
+            let (x, y) = (x.text.as_bytes(), y.text.as_bytes());
+            let swapped = x.len() == 8 && y.len() == 8 && x[..4] == y[..4] && x[4..6] == y[6..8] && x[6..8] == y[4..6];
+            let one_off = x.len() == y.len() && x.iter().zip(y).filter(|(p, q)| p != q).count() == 1;
+            if swapped || one_off {
+                1
+            } else {
+                2
+            }
+        }
+        _ => MISSING,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::features::build;
+    use super::super::ScanRecord;
+    use super::*;
+
+    fn levels(a: &str, b: &str) -> (u8, u8) {
+        let f = build(&[ScanRecord::new(uuid::Uuid::nil(), a), ScanRecord::new(uuid::Uuid::nil(), b)]);
+        names(&f[0].name, &f[1].name)
+    }
+
+    #[test]
+    fn names_align_in_either_order() {
+        assert_eq!(levels("John Smith", "john smith"), (0, 0));
+        assert_eq!(levels("Smith John", "John Smith"), (0, 0));
+        assert_eq!(levels("Nguyễn Văn An", "An Nguyen"), (0, 0));
+        assert_eq!(levels("Jon Smith", "John Smith"), (0, 1));
+        assert_eq!(levels("J. Smith", "John Smith"), (0, 2));
+        assert_eq!(levels("María García López", "Maria Garcia"), (0, 0));
+        assert_eq!(levels("Jane Smith", "John Smith"), (0, 3));
+        assert_eq!(levels("Muñoz Niamh", "Muñoz Ángel"), (0, 3));
+        assert_eq!(levels("Marta Martínez Alonso", "Ewa Martínez Alonso"), (0, 3));
+        assert_eq!(levels("Nguyễn Văn An", "Nguyễn Văn Bảo"), (0, 3));
+        assert_eq!(levels("Wojciech Kowalski", "Aoife Byrne"), (3, 3));
+    }
+
+    #[test]
+    fn a_missing_part_is_missing_not_different() {
+        assert_eq!(levels("Smith", "John Smith"), (0, MISSING));
+        assert_eq!(levels("John", "Jane Smith"), (3, MISSING));
+        assert_eq!(levels("", "John Smith"), (MISSING, MISSING));
+    }
+
+    #[test]
+    fn phones_and_dates_have_partial_levels() {
+        let p = |d: &str| Phone { digits: d.to_string(), last7: d[d.len() - 7..].parse().ok() };
+        assert_eq!(phones(&[p("14155551234")], &[p("4155551234")]), 0);
+        assert_eq!(phones(&[p("14155551234")], &[p("12125551234")]), 1);
+        assert_eq!(phones(&[p("14155551234")], &[p("14155559999")]), 2);
+        let mut interner = super::super::features::Interner::default();
+        let mut t = |s: &str| Text { id: interner.id(s), text: s.into() };
+        let (d, swapped, typo, other) = (t("19800412"), t("19801204"), t("19800413"), t("19750101"));
+        assert_eq!(birth(Some(&d), Some(&swapped)), 1);
+        assert_eq!(birth(Some(&d), Some(&typo)), 1);
+        assert_eq!(birth(Some(&d), Some(&other)), 2);
+        assert_eq!(birth(Some(&d), None), MISSING);
+    }
+}
