@@ -1,6 +1,8 @@
 //! The agreement level of each field for one pair: the comparison vector that EM learns from
 //! and that the pair is scored by.
 
+use std::collections::HashMap;
+
 use strsim::jaro_winkler;
 
 use super::address;
@@ -76,17 +78,42 @@ pub(super) type Levels = [u8; N_FIELDS];
 const NAME_SIMILAR: f64 = 0.88;
 const TEXT_SIMILAR: f64 = 0.9;
 
+/// Compares pairs of records, remembering the Jaro-Winkler similarity of the texts it has
+/// met: names and places repeat so much across a tenant that most similarities are asked
+/// for many times. One per thread.
+#[derive(Default)]
+pub(super) struct Comparer {
+    similarity: HashMap<(u32, u32), f32>,
+}
+
+impl Comparer {
+    /// The similarity of two interned texts (Jaro-Winkler is symmetric).
+    fn similar(&mut self, (a, x): (u32, &str), (b, y): (u32, &str)) -> f64 {
+        let key = if a < b { (a, b) } else { (b, a) };
+        f64::from(*self.similarity.entry(key).or_insert_with(|| jaro_winkler(x, y) as f32))
+    }
+
+    pub(super) fn compare(&mut self, a: &Features, b: &Features) -> Levels {
+        compare_with(self, a, b)
+    }
+}
+
+/// Compares one pair (tests and samples; the scan keeps a `Comparer`).
 pub(super) fn compare(a: &Features, b: &Features) -> Levels {
-    let (first, last) = names(&a.name, &b.name);
+    Comparer::default().compare(a, b)
+}
+
+fn compare_with(c: &mut Comparer, a: &Features, b: &Features) -> Levels {
+    let (first, last) = names(c, &a.name, &b.name);
     [
         first,
         last,
         emails(&a.emails, &b.emails),
         phones(&a.phones, &b.phones),
-        text(a.street.as_ref(), b.street.as_ref(), 0.88),
-        text(a.city.as_ref(), b.city.as_ref(), TEXT_SIMILAR),
+        text(c, a.street.as_ref(), b.street.as_ref(), 0.88),
+        text(c, a.city.as_ref(), b.city.as_ref(), TEXT_SIMILAR),
         postal(a.postal.as_ref(), b.postal.as_ref()),
-        text(a.company.as_ref(), b.company.as_ref(), TEXT_SIMILAR),
+        text(c, a.company.as_ref(), b.company.as_ref(), TEXT_SIMILAR),
         birth(a.birth.as_ref(), b.birth.as_ref()),
         match (&a.external, &b.external) {
             (Some(x), Some(y)) => u8::from(x.id != y.id),
@@ -96,7 +123,7 @@ pub(super) fn compare(a: &Features, b: &Features) -> Levels {
 }
 
 /// The level of two name tokens and a score to choose the alignment by.
-fn token(a: &Token, b: &Token) -> (u8, f64) {
+fn token(c: &mut Comparer, a: &Token, b: &Token) -> (u8, f64) {
     if a.id == b.id {
         return (0, 1.0);
     }
@@ -106,7 +133,7 @@ fn token(a: &Token, b: &Token) -> (u8, f64) {
     if a.is_initial || b.is_initial {
         return (3, 0.0);
     }
-    let s = jaro_winkler(&a.text, &b.text);
+    let s = c.similar((a.id, &a.text), (b.id, &b.text));
     if s >= NAME_SIMILAR {
         (1, s)
     } else {
@@ -121,7 +148,7 @@ fn token(a: &Token, b: &Token) -> (u8, f64) {
 /// and the worst of the other aligned parts: a duplicate agrees on both, a relative on the
 /// family name only, a namesake on both, a stranger on neither. Tokens left over when one
 /// name has more are missing parts and say nothing.
-fn names(a: &[Token], b: &[Token]) -> (u8, u8) {
+fn names(c: &mut Comparer, a: &[Token], b: &[Token]) -> (u8, u8) {
     if a.is_empty() || b.is_empty() {
         return (MISSING, MISSING);
     }
@@ -129,7 +156,7 @@ fn names(a: &[Token], b: &[Token]) -> (u8, u8) {
     let mut sim = [[(3u8, 0.0f64); 6]; 6];
     for (i, x) in short.iter().enumerate() {
         for (j, y) in long.iter().enumerate() {
-            sim[i][j] = token(x, y);
+            sim[i][j] = token(c, x, y);
         }
     }
     let mut best = Alignment { score: -1.0, levels: [3; 6] };
@@ -192,7 +219,7 @@ fn emails(a: &[Email], b: &[Email]) -> u8 {
             if x.id == y.id {
                 return 0;
             }
-            if x.local == y.local || strsim::osa_distance(&x.text, &y.text) <= 2 {
+            if x.local == y.local || within_two_edits(x, y) {
                 level = 1;
             }
         }
@@ -220,10 +247,17 @@ fn phones(a: &[Phone], b: &[Phone]) -> u8 {
     level
 }
 
-fn text(a: Option<&Text>, b: Option<&Text>, similar: f64) -> u8 {
+/// Two addresses a typo or two apart. The character counts rule most pairs out cheaply: an
+/// edit changes them by at most two.
+fn within_two_edits(x: &Email, y: &Email) -> bool {
+    let apart: u32 = x.shape.iter().zip(&y.shape).map(|(p, q)| u32::from(p.abs_diff(*q))).sum();
+    apart <= 4 && strsim::osa_distance(&x.text, &y.text) <= 2
+}
+
+fn text(c: &mut Comparer, a: Option<&Text>, b: Option<&Text>, similar: f64) -> u8 {
     match (a, b) {
         (Some(x), Some(y)) if x.id == y.id => 0,
-        (Some(x), Some(y)) if jaro_winkler(&x.text, &y.text) >= similar => 1,
+        (Some(x), Some(y)) if c.similar((x.id, &x.text), (y.id, &y.text)) >= similar => 1,
         (Some(_), Some(_)) => 2,
         _ => MISSING,
     }
@@ -265,7 +299,7 @@ mod tests {
 
     fn levels(a: &str, b: &str) -> (u8, u8) {
         let f = build(&[ScanRecord::new(uuid::Uuid::nil(), a), ScanRecord::new(uuid::Uuid::nil(), b)]);
-        names(&f[0].name, &f[1].name)
+        names(&mut Comparer::default(), &f[0].name, &f[1].name)
     }
 
     #[test]

@@ -56,12 +56,17 @@ pub(super) struct Patterns {
 impl Patterns {
     /// Counts one more pair with levels `v`; returns the index of its pattern.
     pub(super) fn add(&mut self, index: &mut HashMap<Levels, u32>, v: Levels) -> u32 {
+        self.add_many(index, v, 1)
+    }
+
+    /// Counts `n` more pairs with levels `v`; returns the index of its pattern.
+    pub(super) fn add_many(&mut self, index: &mut HashMap<Levels, u32>, v: Levels, n: u64) -> u32 {
         let at = *index.entry(v).or_insert_with(|| {
             self.levels.push(v);
             self.counts.push(0);
             u32::try_from(self.levels.len() - 1).unwrap_or(u32::MAX)
         });
-        self.counts[at as usize] += 1;
+        self.counts[at as usize] += n;
         at
     }
 }

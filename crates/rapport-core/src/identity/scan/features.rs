@@ -60,6 +60,25 @@ pub(super) struct Email {
     pub id: u32,
     pub text: String,
     pub local: u32,
+    /// How many of each character it holds (letters, digits, the rest in one slot): two
+    /// addresses within two edits differ by at most four in these counts, which rules most
+    /// pairs out before the edit distance is computed.
+    pub shape: [u8; SHAPE],
+}
+
+pub(super) const SHAPE: usize = 37;
+
+fn shape(s: &str) -> [u8; SHAPE] {
+    let mut h = [0u8; SHAPE];
+    for c in s.chars() {
+        let slot = match c {
+            'a'..='z' => c as usize - 'a' as usize,
+            '0'..='9' => 26 + (c as usize - '0' as usize),
+            _ => 36,
+        };
+        h[slot] = h[slot].saturating_add(1);
+    }
+    h
 }
 
 #[derive(Debug, Clone)]
@@ -113,7 +132,7 @@ fn features(r: &ScanRecord, it: &mut Interner, dm: &DoubleMetaphone) -> Features
         .filter(|e| !e.is_empty())
         .map(|e| {
             let local = e.split('@').next().unwrap_or("").to_string();
-            Email { id: it.id(&e), local: it.id(&format!("{local}@")), text: e }
+            Email { id: it.id(&e), local: it.id(&format!("{local}@")), shape: shape(&e), text: e }
         })
         .collect();
     emails.sort_by_key(|e| e.id);

@@ -19,8 +19,9 @@ use std::collections::HashMap;
 use serde::Serialize;
 use uuid::Uuid;
 
-use compare::{Levels, FIELDS, MISSING, N_FIELDS};
+use compare::{Comparer, Levels, FIELDS, MISSING, N_FIELDS};
 use em::Patterns;
+use features::Features;
 use model::{Params, MATCH, NAMESAKE, RELATED, STRANGER};
 
 /// One live customer, already normalized by the caller.
@@ -155,25 +156,18 @@ pub fn scan(records: &[ScanRecord], opts: &ScanOptions) -> ScanReport {
     let features = features::build(records);
     let candidates = blocking::candidates(&features, opts.max_block.max(2));
 
-    let mut patterns = Patterns::default();
-    let mut index: HashMap<Levels, u32> = HashMap::new();
-    let mut pair_pattern: Vec<(u32, u32, u32)> = Vec::with_capacity(candidates.pairs.len());
-    for &(i, j) in &candidates.pairs {
-        let (x, y) = (i as usize, j as usize);
-        if records[x].id == records[y].id {
-            continue;
-        }
-        let p = patterns.add(&mut index, compare::compare(&features[x], &features[y]));
-        pair_pattern.push((i, j, p));
-    }
+    let (patterns, pair_pattern) = compare_all(records, &features, &candidates.pairs);
 
     let u = chance::unrelated(&features);
     let (params, iterations, converged) = em::estimate(&patterns, &u);
 
     let scored: Vec<model::Score> = patterns.levels.iter().map(|l| params.score(&compare::vector(l))).collect();
-    let mut hits: Vec<(f64, f64, Uuid, Uuid, u32)> = pair_pattern
+    let mut hits: Vec<(f64, f64, Uuid, Uuid, u32)> = candidates
+        .pairs
         .iter()
-        .filter_map(|&(i, j, p)| {
+        .zip(&pair_pattern)
+        .filter(|(_, p)| **p != SAME_RECORD)
+        .filter_map(|(&(i, j), &p)| {
             let model::Score { probability: prob, weight: w, .. } = scored[p as usize];
             let (a, b) = (records[i as usize].id, records[j as usize].id);
             let (a, b) = if a < b { (a, b) } else { (b, a) };
@@ -196,11 +190,74 @@ pub fn scan(records: &[ScanRecord], opts: &ScanOptions) -> ScanReport {
 
     ScanReport {
         pairs,
-        compared: pair_pattern.len() as u64,
+        compared: pair_pattern.iter().filter(|p| **p != SAME_RECORD).count() as u64,
         skipped_blocks: candidates.skipped_blocks,
         above_threshold,
         model: model(&params, iterations, converged),
     }
+}
+
+/// The pattern index of a pair of two records with one id (the caller listed one twice).
+const SAME_RECORD: u32 = u32::MAX;
+
+/// Compares every candidate pair, split over the machine's cores; answers the distinct
+/// comparison vectors with their counts and, per pair, the index of its vector. The same
+/// records give the same answer whatever the number of threads.
+fn compare_all(records: &[ScanRecord], features: &[Features], pairs: &[(u32, u32)]) -> (Patterns, Vec<u32>) {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
+    let chunk = pairs.len().div_ceil(threads).max(1);
+    let parts: Vec<(Patterns, Vec<u32>)> = std::thread::scope(|s| {
+        let workers: Vec<_> = pairs
+            .chunks(chunk)
+            .map(|part| {
+                s.spawn(move || {
+                    let mut comparer = Comparer::default();
+                    let mut patterns = Patterns::default();
+                    let mut index: HashMap<Levels, u32> = HashMap::new();
+                    let local = part
+                        .iter()
+                        .map(|&(i, j)| {
+                            let (x, y) = (i as usize, j as usize);
+                            if records[x].id == records[y].id {
+                                return SAME_RECORD;
+                            }
+                            patterns.add(&mut index, comparer.compare(&features[x], &features[y]))
+                        })
+                        .collect::<Vec<u32>>();
+                    (patterns, local)
+                })
+            })
+            .collect();
+        // A worker that panicked is a bug in the comparison: fail loudly rather than report a
+        // scan that silently left pairs out.
+        workers.into_iter().map(|w| w.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect()
+    });
+    let mut patterns = Patterns::default();
+    let mut index: HashMap<Levels, u32> = HashMap::new();
+    let mut out = Vec::with_capacity(pairs.len());
+    for (local_patterns, local) in parts {
+        let remap: Vec<u32> = local_patterns
+            .levels
+            .iter()
+            .zip(&local_patterns.counts)
+            .map(|(l, c)| patterns.add_many(&mut index, *l, *c))
+            .collect();
+        out.extend(local.into_iter().map(|p| if p == SAME_RECORD { p } else { remap[p as usize] }));
+    }
+    // In a canonical order, so that EM adds the same numbers in the same order however the
+    // pairs were split.
+    let mut order: Vec<u32> = (0..patterns.levels.len() as u32).collect();
+    order.sort_by_key(|&p| patterns.levels[p as usize]);
+    let mut rank = vec![0u32; order.len()];
+    for (r, &p) in order.iter().enumerate() {
+        rank[p as usize] = r as u32;
+    }
+    let sorted = Patterns {
+        levels: order.iter().map(|&p| patterns.levels[p as usize]).collect(),
+        counts: order.iter().map(|&p| patterns.counts[p as usize]).collect(),
+    };
+    out.iter_mut().filter(|p| **p != SAME_RECORD).for_each(|p| *p = rank[*p as usize]);
+    (sorted, out)
 }
 
 /// Each field's weight against the likelier non-match explanation of the pair (a relative
