@@ -11,7 +11,7 @@ use rapport_core::customer::{apply_input, CustomerData, InputContext, Source};
 use rapport_core::identity::{phone_digits, Probe};
 use rapport_core::role::Permission;
 use rapport_core::{FieldError, Invalid};
-use rapport_store::{ConversationRow, CustomerRow, MetricsRow, Tx};
+use rapport_store::{ConversationQuery, ConversationRow, CustomerRow, MetricsRow, Tx};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
@@ -487,22 +487,30 @@ impl App {
         Ok(())
     }
 
-    pub async fn list_conversations(
-        &self,
-        p: &Principal,
-        customer: Option<Uuid>,
-        before: Option<Uuid>,
-        limit: u32,
-    ) -> AppResult<Vec<ConversationRow>> {
+    pub async fn list_conversations(&self, p: &Principal, q: &ConversationQuery) -> AppResult<Vec<ConversationRow>> {
         p.require(Permission::CustomersRead, "read conversations")?;
+        let mut errs = Invalid::default();
+        if let Some(ch) = q.channel.as_deref().filter(|c| !CHANNELS.contains(c)) {
+            errs.push(FieldError::new(
+                "channel",
+                "invalid_value",
+                format!("{ch:?} is not a channel; channels are {}", CHANNELS.join(", ")),
+            ));
+        }
+        errs.into_result()?;
+        let q = ConversationQuery {
+            topic: q.topic.as_deref().map(normalize_topic),
+            limit: q.limit.clamp(1, 200),
+            ..q.clone()
+        };
         let mut tx = self.store.read(p.tenant_id).await?;
-        if let Some(cid) = customer {
+        if let Some(cid) = q.customer_id {
             let c = tx.get_customer(cid).await?.filter(|c| c.deleted_at.is_none() && crate::customers::visible(p, c));
             c.ok_or(AppError::NotFound("customer"))?;
         } else {
             p.require(Permission::CustomersReadDeleted, "list every conversation of the tenant")?;
         }
-        Ok(tx.list_conversations(customer, before, limit.clamp(1, 200)).await?)
+        Ok(tx.list_conversations(&q).await?)
     }
 
     pub async fn customer_metrics(&self, p: &Principal, customer: Uuid) -> AppResult<MetricsRow> {

@@ -104,6 +104,9 @@ pub struct CustomerView {
     pub updated_at: String,
     pub updated_by: Option<Uuid>,
     pub version: i64,
+    /// With `expand=metrics`: the engagement figures of its conversations.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<MetricsView>,
 }
 
 fn address(a: &Address) -> AddressView {
@@ -176,6 +179,7 @@ impl CustomerView {
             updated_at: t(c.updated_at),
             updated_by: c.updated_by,
             version: c.version,
+            metrics: None,
         }
     }
 }

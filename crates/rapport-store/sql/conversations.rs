@@ -163,21 +163,30 @@ pub(super) async fn update(tx: &mut SqlTx, c: &ConversationRow) -> StoreResult<(
     Ok(())
 }
 
-pub(super) async fn list(
-    tx: &mut SqlTx,
-    customer: Option<Uuid>,
-    before: Option<Uuid>,
-    limit: u32,
-) -> StoreResult<Vec<ConversationRow>> {
-    let mut qb = QueryBuilder::<Db>::new("SELECT * FROM conversations WHERE tenant_id = ");
-    qb.push_bind(tx.tenant).push(" AND deleted_at IS NULL");
-    if let Some(c) = customer {
-        qb.push(" AND customer_id = ").push_bind(c);
+pub(super) async fn list(tx: &mut SqlTx, q: &ConversationQuery) -> StoreResult<Vec<ConversationRow>> {
+    let mut qb = QueryBuilder::<Db>::new("SELECT * FROM conversations c WHERE c.tenant_id = ");
+    qb.push_bind(tx.tenant).push(" AND c.deleted_at IS NULL");
+    if let Some(id) = q.customer_id {
+        qb.push(" AND c.customer_id = ").push_bind(id);
     }
-    if let Some(b) = before {
-        qb.push(" AND id < ").push_bind(b);
+    if let Some(ch) = &q.channel {
+        qb.push(" AND c.channel = ").push_bind(ch.clone());
     }
-    qb.push(" ORDER BY id DESC LIMIT ").push_bind(i64::from(limit));
+    if let Some(t) = q.started_after {
+        qb.push(" AND c.started_at >= ").push_bind(Ts(t));
+    }
+    if let Some(t) = q.started_before {
+        qb.push(" AND c.started_at < ").push_bind(Ts(t));
+    }
+    if let Some(topic) = &q.topic {
+        qb.push(" AND EXISTS (SELECT 1 FROM conversation_topics t WHERE t.tenant_id = c.tenant_id AND t.conversation_id = c.id AND t.topic = ")
+            .push_bind(topic.clone())
+            .push(")");
+    }
+    if let Some(b) = q.before {
+        qb.push(" AND c.id < ").push_bind(b);
+    }
+    qb.push(" ORDER BY c.id DESC LIMIT ").push_bind(i64::from(q.limit));
     let rs: Vec<ConversationRecord> = qb.build_query_as().fetch_all(&mut *tx.tx).await.map_err(map_err)?;
     Ok(rs.into_iter().map(ConversationRow::from).collect())
 }

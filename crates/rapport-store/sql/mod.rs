@@ -204,13 +204,8 @@ impl Tx for SqlTx {
     async fn update_conversation(&mut self, c: &ConversationRow) -> StoreResult<()> {
         conversations::update(self, c).await
     }
-    async fn list_conversations(
-        &mut self,
-        customer_id: Option<Uuid>,
-        before: Option<Uuid>,
-        limit: u32,
-    ) -> StoreResult<Vec<ConversationRow>> {
-        conversations::list(self, customer_id, before, limit).await
+    async fn list_conversations(&mut self, q: &ConversationQuery) -> StoreResult<Vec<ConversationRow>> {
+        conversations::list(self, q).await
     }
     async fn refresh_metrics(&mut self, customer_id: Uuid) -> StoreResult<MetricsRow> {
         conversations::refresh_metrics(self, customer_id).await

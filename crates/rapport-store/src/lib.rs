@@ -10,7 +10,9 @@ mod rows;
 pub mod stats;
 
 pub use error::{StoreError, StoreResult};
-pub use query::{AssignedFilter, AuditQuery, Cursor, CustomerQuery, CustomerSort, SearchHit, SortField, SortValue};
+pub use query::{
+    AssignedFilter, AuditQuery, ConversationQuery, Cursor, CustomerQuery, CustomerSort, SearchHit, SortField, SortValue,
+};
 pub use rows::*;
 
 use async_trait::async_trait;
@@ -136,13 +138,8 @@ pub trait Tx: Send {
     async fn get_conversation_by_session(&mut self, session_id: &str) -> StoreResult<Option<ConversationRow>>;
     async fn insert_conversation(&mut self, c: &ConversationRow) -> StoreResult<()>;
     async fn update_conversation(&mut self, c: &ConversationRow) -> StoreResult<()>;
-    /// Live conversations, newest first; of one customer or of the whole tenant.
-    async fn list_conversations(
-        &mut self,
-        customer_id: Option<Uuid>,
-        before: Option<Uuid>,
-        limit: u32,
-    ) -> StoreResult<Vec<ConversationRow>>;
+    /// Live conversations matching `q`, newest first; of one customer or of the whole tenant.
+    async fn list_conversations(&mut self, q: &ConversationQuery) -> StoreResult<Vec<ConversationRow>>;
     /// Recomputes a customer's metrics from its live conversations and stores them.
     async fn refresh_metrics(&mut self, customer_id: Uuid) -> StoreResult<MetricsRow>;
     async fn get_metrics(&mut self, customer_id: Uuid) -> StoreResult<Option<MetricsRow>>;

@@ -84,6 +84,20 @@ pub enum AssignedFilter {
     Unassigned,
 }
 
+/// Filters of a conversation list, newest first.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ConversationQuery {
+    pub customer_id: Option<Uuid>,
+    pub channel: Option<String>,
+    /// A normalized topic (`conversation::normalize_topic`).
+    pub topic: Option<String>,
+    pub started_after: Option<OffsetDateTime>,
+    pub started_before: Option<OffsetDateTime>,
+    /// The id of the last conversation of the previous page.
+    pub before: Option<Uuid>,
+    pub limit: u32,
+}
+
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CustomerQuery {
     pub limit: u32,

@@ -4,6 +4,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use rapport_app::AppError;
+use rapport_store::ConversationQuery;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -52,6 +53,14 @@ pub struct NewMessages {
 #[into_params(parameter_in = Query)]
 pub struct ConversationParams {
     pub customer_id: Option<Uuid>,
+    /// web_chat, whatsapp, sms, email, phone or other.
+    pub channel: Option<String>,
+    /// Conversations that discussed this topic (any form: "Outdoor Kitchens" = "outdoor kitchen").
+    pub topic: Option<String>,
+    /// RFC 3339; conversations started at or after it.
+    pub started_after: Option<String>,
+    /// RFC 3339; conversations started before it.
+    pub started_before: Option<String>,
     pub cursor: Option<String>,
     pub limit: Option<u32>,
 }
@@ -144,7 +153,8 @@ fn before(c: &Option<String>) -> Result<Option<Uuid>, AppError> {
     }
 }
 
-/// The tenant's conversations (managers and up), or one customer's with `customer_id`.
+/// The tenant's conversations (managers and up), or one customer's with `customer_id`;
+/// filtered by channel, topic and start time, newest first.
 #[utoipa::path(get, path = "/api/v1/conversations", tag = "conversations", params(ConversationParams),
     responses((status = 200, body = ConversationList), (status = 403, body = crate::views::Problem, content_type = "application/problem+json")))]
 pub async fn list(
@@ -153,7 +163,18 @@ pub async fn list(
     QueryParams(q): QueryParams<ConversationParams>,
 ) -> ApiResult<Json<ConversationList>> {
     let limit = q.limit.unwrap_or(50).clamp(1, 200);
-    let rows = s.app.list_conversations(&p, q.customer_id, before(&q.cursor)?, limit).await?;
+    let mut errs = rapport_core::Invalid::default();
+    let query = ConversationQuery {
+        customer_id: q.customer_id,
+        channel: q.channel,
+        topic: q.topic,
+        started_after: super::customers::parse_time(&mut errs, "started_after", &q.started_after),
+        started_before: super::customers::parse_time(&mut errs, "started_before", &q.started_before),
+        before: before(&q.cursor)?,
+        limit,
+    };
+    errs.into_result().map_err(AppError::from)?;
+    let rows = s.app.list_conversations(&p, &query).await?;
     Ok(Json(page(rows, limit)))
 }
 
@@ -167,7 +188,8 @@ pub async fn of_customer(
     QueryParams(q): QueryParams<super::customers::PageParams>,
 ) -> ApiResult<Json<ConversationList>> {
     let limit = q.limit.unwrap_or(50).clamp(1, 200);
-    let rows = s.app.list_conversations(&p, Some(id), before(&q.cursor)?, limit).await?;
+    let query = ConversationQuery { customer_id: Some(id), before: before(&q.cursor)?, limit, ..Default::default() };
+    let rows = s.app.list_conversations(&p, &query).await?;
     Ok(Json(page(rows, limit)))
 }
 

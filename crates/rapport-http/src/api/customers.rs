@@ -121,6 +121,24 @@ pub struct ListParams {
 #[into_params(parameter_in = Query)]
 pub struct GetParams {
     pub include_deleted: Option<bool>,
+    /// Comma-separated related data to embed: `metrics`.
+    pub expand: Option<String>,
+}
+
+/// What `expand` may name. The other related lists of SPEC 10 (contacts, interactions, jobs,
+/// quotes, invoices, value) arrive with their records.
+const EXPANDABLE: &[&str] = &["metrics"];
+
+fn expansions(raw: &Option<String>) -> Result<Vec<&str>, AppError> {
+    let names: Vec<&str> = raw.as_deref().unwrap_or("").split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
+    match names.iter().find(|n| !EXPANDABLE.contains(n)) {
+        Some(n) => Err(AppError::invalid(
+            "expand",
+            "invalid_value",
+            format!("{n:?} cannot be expanded; expandable: {}", EXPANDABLE.join(", ")),
+        )),
+        None => Ok(names),
+    }
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -265,6 +283,11 @@ pub(crate) async fn respond(
     c: &CustomerRow,
 ) -> ApiResult<impl IntoResponse> {
     let currency = s.base_currency(p.tenant_id).await?;
+    Ok((status, customer_headers(status, c), Json(CustomerView::new(c, &currency))))
+}
+
+/// The ETag of a customer, and where a new one lives.
+fn customer_headers(status: StatusCode, c: &CustomerRow) -> HeaderMap {
     let mut h = HeaderMap::new();
     if let Ok(v) = etag(c.version).parse() {
         h.insert(header::ETAG, v);
@@ -274,7 +297,7 @@ pub(crate) async fn respond(
             h.insert(header::LOCATION, v);
         }
     }
-    Ok((status, h, Json(CustomerView::new(c, &currency))))
+    h
 }
 
 /// Create a customer. A likely duplicate answers 409 `customer_duplicate` with the matches.
@@ -305,8 +328,16 @@ pub async fn get(
     PathId(id): PathId,
     QueryParams(q): QueryParams<GetParams>,
 ) -> ApiResult<impl IntoResponse> {
+    let expand = expansions(&q.expand)?;
     let c = s.app.get_customer(&p, id, q.include_deleted.unwrap_or(false)).await?;
-    respond(&s, &p, StatusCode::OK, &c).await
+    let metrics = match expand.contains(&"metrics") {
+        true => Some(s.app.customer_metrics(&p, c.id).await?),
+        false => None,
+    };
+    let currency = s.base_currency(p.tenant_id).await?;
+    let mut view = CustomerView::new(&c, &currency);
+    view.metrics = metrics.as_ref().map(crate::views::MetricsView::from);
+    Ok((StatusCode::OK, customer_headers(StatusCode::OK, &c), Json(view)))
 }
 
 /// Change some fields of a customer. `If-Match` with the ETag guards against lost updates.

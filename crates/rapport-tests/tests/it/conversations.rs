@@ -232,3 +232,68 @@ both!(thirty_two_concurrent_chats_of_one_person_make_one_customer, |h| {
     assert_eq!(m.body["total_conversations"], 32);
     assert_eq!(m.body["total_interactions"], 32);
 });
+
+both!(conversation_lists_filter_by_channel_topic_and_start, |h| {
+    let o = h.tenant("Conv filters").await;
+    let key = integration_key(&h, &o).await;
+    let email = unique_email("filters");
+    let patio = put(
+        &h,
+        &key,
+        &session(),
+        json!({"channel": "whatsapp", "contact": {"name": "Noor Haddad", "email": email},
+        "started_at": "2026-03-01T10:00:00Z", "topics": ["Outdoor Kitchens", "pricing"]}),
+    )
+    .await;
+    let wall = put(
+        &h,
+        &key,
+        &session(),
+        json!({"channel": "web_chat", "contact": {"email": email},
+        "started_at": "2026-05-01T10:00:00Z", "topics": ["retaining wall"]}),
+    )
+    .await;
+    put(
+        &h,
+        &key,
+        &session(),
+        json!({"channel": "sms", "contact": {"name": "Somebody Else"},
+        "started_at": "2026-06-01T10:00:00Z", "topics": ["pricing"]}),
+    )
+    .await;
+
+    let ids = |r: &Value| -> Vec<String> {
+        r["data"].as_array().unwrap().iter().map(|c| c["session_id"].as_str().unwrap().to_string()).collect()
+    };
+    let one = |r: &Value| r["session_id"].as_str().unwrap().to_string();
+    let r = h.get(&o, "/api/v1/conversations?channel=whatsapp").await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(ids(&r.body), [one(&patio)]);
+    let r = h.get(&o, "/api/v1/conversations?topic=outdoor%20kitchen").await;
+    assert_eq!(ids(&r.body), [one(&patio)], "the topic in another form still finds it");
+    assert_eq!(ids(&h.get(&o, "/api/v1/conversations?topic=pricing").await.body).len(), 2);
+    let r =
+        h.get(&o, "/api/v1/conversations?started_after=2026-04-01T00:00:00Z&started_before=2026-05-15T00:00:00Z").await;
+    assert_eq!(ids(&r.body), [one(&wall)]);
+    let cid = patio["customer_id"].as_str().unwrap();
+    let r = h.get(&o, &format!("/api/v1/conversations?customer_id={cid}&topic=retaining%20wall")).await;
+    assert_eq!(ids(&r.body), [one(&wall)], "filters combine");
+
+    let r = h.get(&o, "/api/v1/conversations?channel=pigeon").await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.body["errors"][0]["field"], "channel");
+    let r = h.get(&o, "/api/v1/conversations?started_after=yesterday").await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.body["errors"][0]["code"], "invalid_time");
+
+    // The customer carries its metrics when asked to.
+    let c = h.get(&o, &format!("/api/v1/customers/{cid}?expand=metrics")).await;
+    assert_eq!(c.status, StatusCode::OK, "{:?}", c.body);
+    assert_eq!(c.body["metrics"]["total_conversations"], 2);
+    assert_eq!(c.body["metrics"]["first_interaction_at"], "2026-03-01T10:00:00.000000Z", "{:?}", c.body);
+    let plain = h.get(&o, &format!("/api/v1/customers/{cid}")).await;
+    assert!(plain.body.get("metrics").is_none());
+    let bad = h.get(&o, &format!("/api/v1/customers/{cid}?expand=everything")).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(bad.body["errors"][0]["field"], "expand");
+});
