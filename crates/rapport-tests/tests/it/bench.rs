@@ -29,9 +29,10 @@ async fn a_tiny_benchmark_runs_and_reports_every_operation() {
     rapport::cli::execute(cli, &mut text).await.expect("the benchmark runs");
     let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
     let ops = report["operations"].as_array().unwrap();
-    for name in ["list", "ingest", "engagement"] {
+    for (name, count) in [("list", 40), ("search", 40), ("ingest", 40), ("stats", 40), ("engagement", 40), ("scan", 3)]
+    {
         let op = ops.iter().find(|o| o["name"] == name).unwrap_or_else(|| panic!("{name} missing: {report}"));
-        assert_eq!(op["count"], 40, "{name}");
+        assert_eq!(op["count"], count, "{name}");
         assert_eq!(op["errors"], 0, "{name}");
         assert!(op["p99_ms"].as_f64().unwrap() >= op["p50_ms"].as_f64().unwrap());
     }

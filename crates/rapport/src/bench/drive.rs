@@ -162,16 +162,32 @@ pub async fn get_query(c: &reqwest::Client, url: &str, q: &[(&str, &str)], token
     }
 }
 
+pub async fn post_json(c: &reqwest::Client, url: &str, body: &Value, token: &str) -> bool {
+    match c.post(url).json(body).bearer_auth(token).send().await {
+        Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
+        Err(_) => false,
+    }
+}
+
 /// Runs `a.requests` requests made by `make`, `a.concurrency` at a time.
-pub async fn measure<F, Fut>(name: &'static str, a: &BenchArgs, mut make: F) -> OpResult
+pub async fn measure<F, Fut>(name: &'static str, a: &BenchArgs, make: F) -> OpResult
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = bool> + Send + 'static,
 {
-    let sem = std::sync::Arc::new(tokio::sync::Semaphore::new(a.concurrency.max(1)));
+    measure_n(name, a.requests, a.concurrency, make).await
+}
+
+/// Runs `count` requests made by `make`, `concurrency` at a time.
+pub async fn measure_n<F, Fut>(name: &'static str, count: usize, concurrency: usize, mut make: F) -> OpResult
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool> + Send + 'static,
+{
+    let sem = std::sync::Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
     let started = Instant::now();
-    let mut handles = Vec::with_capacity(a.requests);
-    for _ in 0..a.requests {
+    let mut handles = Vec::with_capacity(count);
+    for _ in 0..count {
         let permit = sem.clone().acquire_owned().await.ok();
         let fut = make();
         handles.push(tokio::spawn(async move {

@@ -39,6 +39,9 @@ pub struct BenchArgs {
     /// Concurrent HTTP clients.
     #[arg(long, default_value_t = 16)]
     pub concurrency: usize,
+    /// Duplicate scans of the largest tenant measured (one after another).
+    #[arg(long, default_value_t = 3)]
+    pub scans: usize,
     /// Share of measured ingests that are a returning person under another spelling.
     #[arg(long, default_value_t = 0.3)]
     pub duplicate_rate: f64,
@@ -237,7 +240,15 @@ pub async fn run(mut a: BenchArgs, out: &mut (dyn Write + Send)) -> anyhow::Resu
         }
     }
     results.push(OpResult::skipped("import", "CSV import is not built yet"));
-    results.push(OpResult::skipped("scan", "the duplicate scan is not built yet"));
+    // The duplicate scan of the largest tenant, one at a time: it is a batch job, not a
+    // request served by the hundred.
+    results.push(
+        drive::measure_n("scan", a.scans, 1, || {
+            let (c, u, t) = (client.clone(), format!("{base}/api/v1/duplicates/scan"), token.clone());
+            async move { drive::post_json(&c, &u, &json!({}), &t).await }
+        })
+        .await,
+    );
     let peak_rss = server.peak_rss_bytes();
     server.stop().await;
 
