@@ -282,11 +282,14 @@ pub(super) async fn top_engaged(
     limit: u32,
 ) -> StoreResult<Vec<(Uuid, i64, i64)>> {
     sqlx::query_as(
-        "SELECT v.customer_id, COUNT(*) AS conversations, CAST(COALESCE(SUM(v.interaction_count), 0) AS BIGINT) AS interactions \
-         FROM conversations v JOIN customers c ON c.tenant_id = v.tenant_id AND c.id = v.customer_id \
-         WHERE v.tenant_id = $1 AND v.deleted_at IS NULL AND c.deleted_at IS NULL \
+        // Grouped first from the activity index; then only the window's customers are
+        // checked for deletion.
+        "SELECT g.customer_id, g.conversations, g.interactions FROM (SELECT v.customer_id, COUNT(*) AS conversations, \
+         CAST(COALESCE(SUM(v.interaction_count), 0) AS BIGINT) AS interactions FROM conversations v \
+         WHERE v.tenant_id = $1 AND v.deleted_at IS NULL AND v.customer_id IS NOT NULL \
          AND COALESCE(v.started_at, v.created_at) >= $2 AND COALESCE(v.started_at, v.created_at) < $3 \
-         GROUP BY v.customer_id ORDER BY interactions DESC, conversations DESC, v.customer_id LIMIT $4",
+         GROUP BY v.customer_id) g JOIN customers c ON c.tenant_id = $1 AND c.id = g.customer_id \
+         WHERE c.deleted_at IS NULL ORDER BY g.interactions DESC, g.conversations DESC, g.customer_id LIMIT $4",
     )
     .bind(tx.tenant)
     .bind(Ts(from))

@@ -354,7 +354,7 @@ pub(super) async fn find_by_keys(
     tx: &mut SqlTx,
     keys: &[(&'static str, String)],
     limit: u32,
-) -> StoreResult<Vec<CustomerRow>> {
+) -> StoreResult<Vec<MatchCandidateRow>> {
     if keys.is_empty() {
         return Ok(Vec::new());
     }
@@ -362,8 +362,10 @@ pub(super) async fn find_by_keys(
     // most `PER_KEY` of the newest per key: a common first name is shared by thousands, while
     // the pair keys ("john smith") that tell them apart are few. Only `limit` are read whole.
     const PER_KEY: i64 = 200;
-    let mut qb =
-        QueryBuilder::<Db>::new("SELECT c.* FROM customers c JOIN (SELECT h.customer_id, COUNT(*) AS hits FROM (");
+    let mut qb = QueryBuilder::<Db>::new(
+        "SELECT c.id, c.name, c.email_normalized, c.phone_e164, c.company_name, c.city, c.postal_code \
+         FROM customers c JOIN (SELECT h.customer_id, COUNT(*) AS hits FROM (",
+    );
     for (i, (kind, value)) in keys.iter().enumerate() {
         if i > 0 {
             qb.push(" UNION ALL ");
@@ -376,8 +378,30 @@ pub(super) async fn find_by_keys(
     qb.push(") h GROUP BY h.customer_id ORDER BY hits DESC, h.customer_id DESC LIMIT ").push_bind(i64::from(limit));
     qb.push(") m ON c.id = m.customer_id WHERE c.tenant_id = ").push_bind(tx.tenant);
     qb.push(" AND c.deleted_at IS NULL ORDER BY m.hits DESC, c.updated_at DESC, c.id DESC");
-    let rs: Vec<CustomerRecord> = qb.build_query_as().fetch_all(&mut *tx.tx).await.map_err(map_err)?;
-    rs.into_iter().map(CustomerRow::try_from).collect()
+    let rs: Vec<CandidateRecord> = qb.build_query_as().fetch_all(&mut *tx.tx).await.map_err(map_err)?;
+    Ok(rs
+        .into_iter()
+        .map(|r| MatchCandidateRow {
+            id: r.id,
+            name: r.name,
+            email_normalized: r.email_normalized,
+            phone_e164: r.phone_e164,
+            company_name: r.company_name,
+            city: r.city,
+            postal_code: r.postal_code,
+        })
+        .collect())
+}
+
+#[derive(FromRow)]
+struct CandidateRecord {
+    id: Uuid,
+    name: String,
+    email_normalized: Option<String>,
+    phone_e164: Option<String>,
+    company_name: Option<String>,
+    city: Option<String>,
+    postal_code: Option<String>,
 }
 
 /// Keeps the folded tag index equal to the record's tags.

@@ -161,11 +161,11 @@ impl Tx for SqlTx {
     ) -> StoreResult<Vec<CustomerRow>> {
         customers::find_by_email(self, email_normalized, except).await
     }
-    async fn find_customers_by_keys(
+    async fn find_candidates_by_keys(
         &mut self,
         keys: &[(&'static str, String)],
         limit: u32,
-    ) -> StoreResult<Vec<CustomerRow>> {
+    ) -> StoreResult<Vec<MatchCandidateRow>> {
         customers::find_by_keys(self, keys, limit).await
     }
     async fn contact_keys_of(&mut self, ids: &[Uuid]) -> StoreResult<Vec<(Uuid, String, String)>> {

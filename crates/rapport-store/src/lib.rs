@@ -107,11 +107,11 @@ pub trait Tx: Send {
         except: Option<Uuid>,
     ) -> StoreResult<Vec<CustomerRow>>;
     /// Live customers sharing any of these matching keys (kind, normalized value).
-    async fn find_customers_by_keys(
+    async fn find_candidates_by_keys(
         &mut self,
         keys: &[(&'static str, String)],
         limit: u32,
-    ) -> StoreResult<Vec<CustomerRow>>;
+    ) -> StoreResult<Vec<MatchCandidateRow>>;
     /// The email and phone keys of these customers (their own and those merged into them).
     async fn contact_keys_of(&mut self, ids: &[Uuid]) -> StoreResult<Vec<(Uuid, String, String)>>;
     async fn list_customers(&mut self, q: &CustomerQuery) -> StoreResult<Vec<CustomerRow>>;

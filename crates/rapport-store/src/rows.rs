@@ -204,6 +204,20 @@ pub struct MergeLogRow {
     pub undo_report: Option<Value>,
 }
 
+/// What matching reads of a candidate customer: the fields the confidence ladder weighs,
+/// so that a look-up scores dozens of namesakes without decoding whole records.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MatchCandidateRow {
+    pub id: Uuid,
+    pub name: String,
+    pub email_normalized: Option<String>,
+    /// E.164, or the digits of a number that did not parse.
+    pub phone_e164: Option<String>,
+    pub company_name: Option<String>,
+    pub city: Option<String>,
+    pub postal_code: Option<String>,
+}
+
 /// What the duplicate scan reads of a live customer: the fields it weighs, nothing more, so
 /// a tenant of 100,000 customers fits in memory.
 #[derive(Debug, Clone, PartialEq)]

@@ -5,7 +5,7 @@ use rapport_core::contact::{Email, Phone};
 use rapport_core::identity::{key, phone_digits, probe_keys, score, Match, Probe, Thresholds};
 use rapport_core::role::Permission;
 use rapport_core::Invalid;
-use rapport_store::{CustomerRow, Tx};
+use rapport_store::{CustomerRow, MatchCandidateRow, Tx};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -58,27 +58,37 @@ impl App {
         // customer with the same email or phone out of the candidates.
         let (contact, names): (Vec<_>, Vec<_>) =
             probe_keys(probe).into_iter().partition(|(k, _)| *k == key::EMAIL || *k == key::PHONE);
-        let mut candidates = tx.find_customers_by_keys(&contact, CANDIDATES).await?;
-        for c in tx.find_customers_by_keys(&names, NAME_CANDIDATES).await? {
+        let mut candidates = tx.find_candidates_by_keys(&contact, CANDIDATES).await?;
+        for c in tx.find_candidates_by_keys(&names, NAME_CANDIDATES).await? {
             if !candidates.iter().any(|x| x.id == c.id) {
                 candidates.push(c);
             }
         }
+        candidates.retain(|c| Some(c.id) != except);
         // A customer is also known by the contact points of those merged into it.
         let ids: Vec<Uuid> = candidates.iter().map(|c| c.id).collect();
         let contact_keys = tx.contact_keys_of(&ids).await?;
-        let mut ranked: Vec<RankedMatch> = candidates
+        let scored: Vec<(Uuid, Match)> = candidates
             .into_iter()
-            .filter(|c| Some(c.id) != except)
             .filter_map(|c| {
-                let mut facts = rapport_core::identity::probe_of(&c.data);
+                let mut facts = candidate_facts(&c);
                 for (_, kind, value) in contact_keys.iter().filter(|(id, _, _)| *id == c.id) {
                     let list = if kind == key::EMAIL { &mut facts.emails } else { &mut facts.phones };
                     if !list.contains(value) {
                         list.push(value.clone());
                     }
                 }
-                score(probe, &facts).map(|m| RankedMatch { customer: c, m })
+                score(probe, &facts).map(|m| (c.id, m))
+            })
+            .collect();
+        // Whole records only for the few that scored.
+        let ids: Vec<Uuid> = scored.iter().map(|(id, _)| *id).collect();
+        let mut rows: std::collections::HashMap<Uuid, CustomerRow> =
+            tx.get_customers(&ids).await?.into_iter().map(|c| (c.id, c)).collect();
+        let mut ranked: Vec<RankedMatch> = scored
+            .into_iter()
+            .filter_map(|(id, m)| {
+                rows.remove(&id).filter(|c| c.deleted_at.is_none()).map(|customer| RankedMatch { customer, m })
             })
             .collect();
         ranked.sort_by(|a, b| {
@@ -95,6 +105,18 @@ impl App {
         let probe = parse_probe(input, &region)?;
         let ranked = self.rank_matches(tx.as_mut(), &probe, None).await?;
         Ok(ranked.into_iter().filter(|r| visible(p, &r.customer)).take(10).collect())
+    }
+}
+
+/// What the ladder weighs of a candidate, as `identity::probe_of` gives it for a whole record.
+fn candidate_facts(c: &MatchCandidateRow) -> Probe {
+    Probe {
+        name: Some(c.name.clone()).filter(|n| !n.is_empty()),
+        emails: c.email_normalized.iter().cloned().collect(),
+        phones: c.phone_e164.iter().cloned().collect(),
+        company: c.company_name.clone(),
+        city: c.city.clone(),
+        postal_code: c.postal_code.clone(),
     }
 }
 

@@ -130,10 +130,14 @@ pub async fn run(mut a: BenchArgs, out: &mut (dyn Write + Send)) -> anyhow::Resu
     app.store.optimize().await.map_err(|e| anyhow::anyhow!("{e}"))?;
     let loaded_customers = started.elapsed();
     let conv_started = Instant::now();
+    let loaded_at = time::OffsetDateTime::now_utc();
     for i in 0..a.conversations {
         let ti = i % tenants.len();
         let (person, _) = &people[ti][gen_index(&mut gen, people[ti].len())];
-        let body = gen.conversation(person, false);
+        let mut body = gen.conversation(person, false);
+        // History spread over the past year, so "this week" holds a week's share of it.
+        let ago = time::Duration::seconds(rand::Rng::gen_range(&mut gen.rng, 0..365 * 86_400));
+        body["started_at"] = json!(rapport_core::audit::format_time(loaded_at - ago));
         let p = rapport_app::Principal {
             tenant_id: tenants[ti].0,
             id: Uuid::nil(),
