@@ -77,6 +77,9 @@ pub(super) async fn list_events(
 }
 
 pub(super) async fn head(tx: &mut SqlTx) -> StoreResult<(i64, String)> {
+    if let Some(h) = &tx.audit_head {
+        return Ok((h.seq, h.hash.clone()));
+    }
     // Inserting the genesis head is a no-op after the first time; the UPDATE then takes
     // the row lock that serializes this tenant's appends until commit.
     sqlx::query("INSERT INTO audit_heads (tenant_id, seq, hash) VALUES ($1, 0, $2) ON CONFLICT (tenant_id) DO NOTHING")
@@ -91,10 +94,20 @@ pub(super) async fn head(tx: &mut SqlTx) -> StoreResult<(i64, String)> {
             .fetch_one(&mut *tx.tx)
             .await
             .map_err(map_err)?;
+    tx.audit_head = Some(super::AuditHead { seq, hash: hash.clone(), moved: false });
     Ok((seq, hash))
 }
 
+/// Appends an entry after the head this transaction holds (`head` locks it first). The head
+/// row itself is written once, at commit, however many entries the change appended.
 pub(super) async fn append(tx: &mut SqlTx, a: &AuditRow) -> StoreResult<()> {
+    let expected = match &tx.audit_head {
+        Some(h) => (h.seq + 1, h.hash.as_str()),
+        None => return Err(StoreError::Other("an audit entry was appended without locking the chain head".into())),
+    };
+    if (a.seq, a.prev_hash.as_str()) != expected {
+        return Err(StoreError::Other(format!("audit entry {} does not follow the chain head", a.seq)));
+    }
     sqlx::query(
         "INSERT INTO audit_log (tenant_id, seq, table_name, record_id, action, old_values, new_values, \
          values_digest, actor_type, actor_id, conversation_id, ip, user_agent, request_id, at, prev_hash, hash) \
@@ -120,10 +133,17 @@ pub(super) async fn append(tx: &mut SqlTx, a: &AuditRow) -> StoreResult<()> {
     .execute(&mut *tx.tx)
     .await
     .map_err(map_err)?;
+    tx.audit_head = Some(super::AuditHead { seq: a.seq, hash: a.hash.clone(), moved: true });
+    Ok(())
+}
+
+/// Moves the stored head to the last entry this transaction appended.
+pub(super) async fn flush_head(tx: &mut SqlTx) -> StoreResult<()> {
+    let Some(h) = tx.audit_head.as_ref().filter(|h| h.moved) else { return Ok(()) };
     sqlx::query("UPDATE audit_heads SET seq = $2, hash = $3 WHERE tenant_id = $1")
         .bind(tx.tenant)
-        .bind(a.seq)
-        .bind(&a.hash)
+        .bind(h.seq)
+        .bind(&h.hash)
         .execute(&mut *tx.tx)
         .await
         .map_err(map_err)?;

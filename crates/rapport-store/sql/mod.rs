@@ -70,6 +70,13 @@ pub(crate) async fn run_pending_rebuilds(store: &dyn Store, pool: &sqlx::Pool<Db
     Ok(())
 }
 
+/// The audit chain head as a transaction holds it.
+pub(crate) struct AuditHead {
+    pub seq: i64,
+    pub hash: String,
+    pub moved: bool,
+}
+
 /// A transaction of one tenant on either backend.
 pub struct SqlTx {
     pub(crate) tx: sqlx::Transaction<'static, Db>,
@@ -77,11 +84,14 @@ pub struct SqlTx {
     /// Changes to the tenant's customer counters, written just before commit (see
     /// `customers::flush_counters`).
     pub(crate) counter_deltas: std::collections::BTreeMap<String, i64>,
+    /// The tenant's audit chain head once this transaction has locked it, and whether an
+    /// append moved it: written back once at commit (see `audit::flush_head`).
+    pub(crate) audit_head: Option<AuditHead>,
 }
 
 impl SqlTx {
     pub(crate) fn new(tx: sqlx::Transaction<'static, Db>, tenant: Uuid) -> Self {
-        Self { tx, tenant, counter_deltas: Default::default() }
+        Self { tx, tenant, counter_deltas: Default::default(), audit_head: None }
     }
 }
 
@@ -92,6 +102,7 @@ impl Tx for SqlTx {
     }
 
     async fn commit(mut self: Box<Self>) -> StoreResult<()> {
+        audit::flush_head(&mut self).await?;
         customers::flush_counters(&mut self).await?;
         self.tx.commit().await.map_err(map_err)
     }
