@@ -2,7 +2,7 @@
 //! the confidence ladder of rapport-core.
 
 use rapport_core::contact::{Email, Phone};
-use rapport_core::identity::{key, phone_digits, probe_keys, score, Match, Probe, Thresholds};
+use rapport_core::identity::{key, needs_word_keys, phone_digits, probe_keys, score, Match, Probe, Thresholds};
 use rapport_core::role::Permission;
 use rapport_core::Invalid;
 use rapport_store::{CustomerRow, MatchCandidateRow, Tx};
@@ -56,8 +56,13 @@ impl App {
     ) -> AppResult<Vec<RankedMatch>> {
         // Exact contact points first, on their own: a common name must never crowd the one
         // customer with the same email or phone out of the candidates.
-        let (contact, names): (Vec<_>, Vec<_>) =
+        let (contact, mut names): (Vec<_>, Vec<_>) =
             probe_keys(probe).into_iter().partition(|(k, _)| *k == key::EMAIL || *k == key::PHONE);
+        // A name of two words or more finds its candidates by pairs of words (or of their
+        // sounds); the customers sharing one common word are thousands and mostly noise.
+        if !probe.name.as_deref().is_some_and(needs_word_keys) {
+            names.retain(|(k, _)| *k != key::NAME_TOKEN && *k != key::PHONETIC);
+        }
         let mut candidates = tx.find_candidates_by_keys(&contact, CANDIDATES).await?;
         for c in tx.find_candidates_by_keys(&names, NAME_CANDIDATES).await? {
             if !candidates.iter().any(|x| x.id == c.id) {
