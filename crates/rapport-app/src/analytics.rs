@@ -73,20 +73,24 @@ impl App {
         Ok(out)
     }
 
-    /// The most engaged customers of the last `window`: by interactions, then conversations.
+    /// The most engaged customers of the last `window` (whole UTC days): by interactions,
+    /// then conversations.
     pub async fn top_engaged(&self, p: &Principal, window: Duration, limit: u32) -> AppResult<Vec<Engaged>> {
         tenant_wide(p)?;
+        // Counted by whole UTC days: today and the days that reach back over the window.
         let to = now();
+        let day = |t: time::OffsetDateTime| t.unix_timestamp().div_euclid(86_400);
         let mut tx = self.store.read(p.tenant_id).await?;
-        let mut out = Vec::new();
-        for (id, conversations, interactions) in
-            tx.top_engaged(to - window, to + Duration::seconds(1), limit.clamp(1, 100)).await?
-        {
-            if let Some(c) = tx.get_customer(id).await? {
-                out.push(Engaged { customer: c, conversations, interactions });
-            }
-        }
-        Ok(out)
+        let top = tx.top_engaged(day(to - window), day(to), limit.clamp(1, 100)).await?;
+        let ids: Vec<uuid::Uuid> = top.iter().map(|(id, _, _)| *id).collect();
+        let mut rows: std::collections::HashMap<uuid::Uuid, rapport_store::CustomerRow> =
+            tx.get_customers(&ids).await?.into_iter().map(|c| (c.id, c)).collect();
+        Ok(top
+            .into_iter()
+            .filter_map(|(id, conversations, interactions)| {
+                rows.remove(&id).map(|customer| Engaged { customer, conversations, interactions })
+            })
+            .collect())
     }
 
     /// Recomputes every customer's metrics from its conversations and reports how many were

@@ -37,6 +37,9 @@ impl<'r> Decode<'r, Db> for Ts {
 
 /// Takes a transaction-scoped advisory lock per key, in sorted order so that two writers
 /// never wait on each other in a cycle.
+/// The UTC day (days since 1970-01-01) of a conversation's activity, as SQL over its row.
+pub const ACTIVITY_DAY: &str = "CAST(floor(extract(epoch FROM COALESCE(started_at, created_at)) / 86400) AS BIGINT)";
+
 pub async fn lock_identity(tx: &mut sqlx::Transaction<'static, Db>, keys: &[String]) -> StoreResult<()> {
     for k in keys {
         sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")

@@ -41,6 +41,9 @@ impl<'r> Decode<'r, Db> for Ts {
     }
 }
 
+/// The UTC day (days since 1970-01-01) of a conversation's activity, as SQL over its row.
+pub const ACTIVITY_DAY: &str = "COALESCE(started_at, created_at) / 86400000000";
+
 pub async fn lock_identity(_tx: &mut sqlx::Transaction<'static, Db>, _keys: &[String]) -> StoreResult<()> {
     Ok::<(), StoreError>(())
 }

@@ -6,7 +6,7 @@ use sqlx::{FromRow, QueryBuilder};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::dialect::Db;
+use super::dialect::{self, Db};
 use super::{map_err, ts, un_ts, SqlTx, Ts};
 
 #[derive(FromRow)]
@@ -236,7 +236,29 @@ pub(super) async fn refresh_metrics(tx: &mut SqlTx, customer: Uuid) -> StoreResu
     .fetch_one(&mut *tx.tx)
     .await
     .map_err(map_err)?;
+    refresh_engagement(tx, customer).await?;
     Ok(r.into())
+}
+
+/// Rewrites a customer's engagement per day from its live conversations; a deleted
+/// customer keeps none.
+pub(super) async fn refresh_engagement(tx: &mut SqlTx, customer: Uuid) -> StoreResult<()> {
+    sqlx::query("DELETE FROM engagement_daily WHERE tenant_id = $1 AND customer_id = $2")
+        .bind(tx.tenant)
+        .bind(customer)
+        .execute(&mut *tx.tx)
+        .await
+        .map_err(map_err)?;
+    let sql = format!(
+        "INSERT INTO engagement_daily (tenant_id, day, customer_id, conversations, interactions) \
+         SELECT $1, {day}, $2, COUNT(*), CAST(COALESCE(SUM(interaction_count), 0) AS BIGINT) FROM conversations \
+         WHERE tenant_id = $1 AND customer_id = $2 AND deleted_at IS NULL \
+         AND EXISTS (SELECT 1 FROM customers c WHERE c.tenant_id = $1 AND c.id = $2 AND c.deleted_at IS NULL) \
+         GROUP BY {day}",
+        day = dialect::ACTIVITY_DAY
+    );
+    sqlx::query(&sql).bind(tx.tenant).bind(customer).execute(&mut *tx.tx).await.map_err(map_err)?;
+    Ok(())
 }
 
 pub(super) async fn get_metrics(tx: &mut SqlTx, customer: Uuid) -> StoreResult<Option<MetricsRow>> {
@@ -275,25 +297,22 @@ pub(super) async fn move_to(tx: &mut SqlTx, ids: &[Uuid], to: Uuid) -> StoreResu
     Ok(())
 }
 
+/// The customers with the most interactions on the UTC days `from_day..=to_day`.
 pub(super) async fn top_engaged(
     tx: &mut SqlTx,
-    from: OffsetDateTime,
-    to: OffsetDateTime,
+    from_day: i64,
+    to_day: i64,
     limit: u32,
 ) -> StoreResult<Vec<(Uuid, i64, i64)>> {
     sqlx::query_as(
-        // Grouped first from the activity index; then only the window's customers are
-        // checked for deletion.
-        "SELECT g.customer_id, g.conversations, g.interactions FROM (SELECT v.customer_id, COUNT(*) AS conversations, \
-         CAST(COALESCE(SUM(v.interaction_count), 0) AS BIGINT) AS interactions FROM conversations v \
-         WHERE v.tenant_id = $1 AND v.deleted_at IS NULL AND v.customer_id IS NOT NULL \
-         AND COALESCE(v.started_at, v.created_at) >= $2 AND COALESCE(v.started_at, v.created_at) < $3 \
-         GROUP BY v.customer_id) g JOIN customers c ON c.tenant_id = $1 AND c.id = g.customer_id \
-         WHERE c.deleted_at IS NULL ORDER BY g.interactions DESC, g.conversations DESC, g.customer_id LIMIT $4",
+        "SELECT customer_id, CAST(SUM(conversations) AS BIGINT) AS conversations, \
+         CAST(SUM(interactions) AS BIGINT) AS interactions FROM engagement_daily \
+         WHERE tenant_id = $1 AND day >= $2 AND day <= $3 \
+         GROUP BY customer_id ORDER BY interactions DESC, conversations DESC, customer_id LIMIT $4",
     )
     .bind(tx.tenant)
-    .bind(Ts(from))
-    .bind(Ts(to))
+    .bind(from_day)
+    .bind(to_day)
     .bind(i64::from(limit))
     .fetch_all(&mut *tx.tx)
     .await

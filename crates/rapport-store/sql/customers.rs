@@ -705,6 +705,12 @@ async fn write_search_and_counters(tx: &mut SqlTx, before: Option<&Indexed>, c: 
         dialect::write_search(&mut tx.tx, tx.tenant, c.id, new_doc.as_ref()).await?;
     }
     stats::add_delta(&mut tx.counter_deltas, before.map(Indexed::counter_row).as_ref(), Some(&after.counter_row()));
+    // Engagement counts live customers only: deleting drops it, restoring brings it back.
+    if let Some(b) = before {
+        if b.deleted_at.is_none() != after.deleted_at.is_none() {
+            super::conversations::refresh_engagement(tx, c.id).await?;
+        }
+    }
     Ok(())
 }
 

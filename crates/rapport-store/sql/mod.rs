@@ -50,9 +50,9 @@ pub(crate) fn decode_err(what: &str, value: &str) -> StoreError {
     StoreError::Other(format!("stored {what} {value:?} is not understood"))
 }
 
-/// Runs the one-off rebuilds that migrations asked for (`pending_rebuilds`): after the
-/// migration that introduced search documents and counters, every tenant's are computed
-/// from its customers, one transaction per tenant. Runs at start, after the migrations.
+/// Runs the one-off rebuilds that migrations asked for (`pending_rebuilds`): search
+/// documents, keys and counters computed from the customers (`customer_index`), metrics and
+/// engagement per day from the conversations (`engagement`), one transaction per tenant. Runs at start, after the migrations.
 pub(crate) async fn run_pending_rebuilds(store: &dyn Store, pool: &sqlx::Pool<Db>) -> StoreResult<()> {
     let jobs: Vec<String> =
         sqlx::query_scalar("SELECT job FROM pending_rebuilds").fetch_all(pool).await.map_err(map_err)?;
@@ -66,6 +66,16 @@ pub(crate) async fn run_pending_rebuilds(store: &dyn Store, pool: &sqlx::Pool<Db
             .execute(pool)
             .await
             .map_err(map_err)?;
+    }
+    if jobs.iter().any(|j| j == "engagement") {
+        for tenant in store.tenant_ids().await? {
+            let mut tx = store.begin(tenant).await?;
+            for id in tx.customers_with_metrics().await? {
+                tx.refresh_metrics(id).await?;
+            }
+            tx.commit().await?;
+        }
+        sqlx::query("DELETE FROM pending_rebuilds WHERE job = 'engagement'").execute(pool).await.map_err(map_err)?;
     }
     Ok(())
 }
@@ -239,13 +249,8 @@ impl Tx for SqlTx {
     ) -> StoreResult<Vec<(String, i64)>> {
         conversations::topic_counts(self, from, to, limit).await
     }
-    async fn top_engaged(
-        &mut self,
-        from: OffsetDateTime,
-        to: OffsetDateTime,
-        limit: u32,
-    ) -> StoreResult<Vec<(Uuid, i64, i64)>> {
-        conversations::top_engaged(self, from, to, limit).await
+    async fn top_engaged(&mut self, from_day: i64, to_day: i64, limit: u32) -> StoreResult<Vec<(Uuid, i64, i64)>> {
+        conversations::top_engaged(self, from_day, to_day, limit).await
     }
     async fn customers_with_metrics(&mut self) -> StoreResult<Vec<Uuid>> {
         conversations::customers_with_metrics(self).await

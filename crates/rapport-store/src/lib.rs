@@ -156,13 +156,9 @@ pub trait Tx: Send {
         to: time::OffsetDateTime,
         limit: u32,
     ) -> StoreResult<Vec<(String, i64)>>;
-    /// Customers with the most interactions in conversations started in `[from, to)`.
-    async fn top_engaged(
-        &mut self,
-        from: time::OffsetDateTime,
-        to: time::OffsetDateTime,
-        limit: u32,
-    ) -> StoreResult<Vec<(Uuid, i64, i64)>>;
+    /// Live customers with the most interactions in conversations active on the UTC days
+    /// `from_day..=to_day` (days since 1970-01-01): id, conversations, interactions.
+    async fn top_engaged(&mut self, from_day: i64, to_day: i64, limit: u32) -> StoreResult<Vec<(Uuid, i64, i64)>>;
     /// Every customer id that has or had conversations or metrics (for `metrics rebuild`).
     async fn customers_with_metrics(&mut self) -> StoreResult<Vec<Uuid>>;
     async fn update_tenant(&mut self, t: &TenantRow) -> StoreResult<()>;

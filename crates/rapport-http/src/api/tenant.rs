@@ -107,7 +107,8 @@ pub async fn topics(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct EngagementParams {
-    /// A number of days or hours: 7d (default), 24h, 30d; at most 366d.
+    /// A number of days or hours: 7d (default), 24h, 30d; at most 366d. Counted by whole UTC
+    /// days: today and every day the window reaches into.
     pub window: Option<String>,
     /// 1..100, default 10.
     pub limit: Option<u32>,
