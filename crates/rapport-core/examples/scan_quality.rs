@@ -56,6 +56,18 @@ fn show(label: &str, r: &[&ScanRecord], pair: Option<&ScanPair>) {
     }
 }
 
+/// A line of /proc/self/status in KiB (0 where there is none).
+fn memory(key: &str) -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(key))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+        })
+        .unwrap_or(0.0)
+}
+
 fn main() -> ExitCode {
     let args = match parse() {
         Ok(a) => a,
@@ -67,9 +79,11 @@ fn main() -> ExitCode {
     let data = gen::generate(args.records, args.dup_rate, args.seed);
     let truth = data.true_pairs();
     let opts = ScanOptions { threshold: args.threshold, max_pairs: usize::MAX, ..ScanOptions::default() };
+    let before = memory("VmRSS");
     let started = Instant::now();
     let report = scan(&data.records, &opts);
     let elapsed = started.elapsed();
+    let peak = memory("VmHWM");
 
     let tp = report.pairs.iter().filter(|p| truth.contains(&(p.a, p.b))).count();
     let precision = if report.pairs.is_empty() { 1.0 } else { tp as f64 / report.pairs.len() as f64 };
@@ -86,6 +100,7 @@ fn main() -> ExitCode {
     println!("F1               {f1:.4}");
     println!("EM iterations    {} (converged: {})", report.model.iterations, report.model.converged);
     println!("elapsed          {:.3} s", elapsed.as_secs_f64());
+    println!("memory           {:.0} MiB before the scan, {:.0} MiB at the peak", before / 1024.0, peak / 1024.0);
 
     if args.model {
         let m = &report.model;

@@ -6,8 +6,9 @@ use super::features::Features;
 
 /// Where the candidate pairs came from.
 pub(super) struct Candidates {
-    /// `(i, j)` with `i < j`, indexes into the records, sorted and without repeats.
-    pub pairs: Vec<(u32, u32)>,
+    /// `(i, j)` with `i < j`, indexes into the records, packed by `pack`, sorted and without
+    /// repeats: eight bytes a pair.
+    pub pairs: Vec<u64>,
     /// Blocks left out because they were larger than `max_block`.
     pub skipped_blocks: u64,
 }
@@ -84,6 +85,18 @@ pub(super) fn keys(f: &Features, out: &mut Vec<u64>) {
     }
 }
 
+/// Two record indexes in one number, the smaller first.
+pub(super) fn pack(i: u32, j: u32) -> u64 {
+    u64::from(i) << 32 | u64::from(j)
+}
+
+/// The two record indexes of a packed pair.
+pub(super) fn unpack(p: u64) -> (u32, u32) {
+    // The low half fits u32 by construction; the truncation is the unpacking.
+    #[allow(clippy::cast_possible_truncation)]
+    ((p >> 32) as u32, p as u32)
+}
+
 /// All pairs that share a key, from blocks of at most `max_block` records.
 ///
 /// A larger block is skipped whole: its pairs grow with the square of its size, so one key
@@ -103,27 +116,23 @@ pub(super) fn candidates(features: &[Features], max_block: usize) -> Candidates 
         entries.extend(buf.iter().map(|k| (*k, i)));
     }
     entries.sort_unstable();
-    let mut pairs: Vec<u64> = Vec::new();
-    let mut skipped_blocks = 0;
-    for block in entries.chunk_by(|x, y| x.0 == y.0) {
-        if block.len() < 2 {
-            continue;
-        }
-        if block.len() > max_block {
-            skipped_blocks += 1;
-            continue;
-        }
+    let blocks = || entries.chunk_by(|x, y| x.0 == y.0).filter(|b| b.len() >= 2);
+    // Counted first, so the list is allocated once at its size: at 100,000 records it holds
+    // millions of pairs, and a growing vector would briefly need twice that.
+    let total: usize = blocks().filter(|b| b.len() <= max_block).map(|b| b.len() * (b.len() - 1) / 2).sum();
+    let skipped_blocks = blocks().filter(|b| b.len() > max_block).count() as u64;
+    let mut pairs: Vec<u64> = Vec::with_capacity(total);
+    for block in blocks().filter(|b| b.len() <= max_block) {
         for (n, x) in block.iter().enumerate() {
             for y in &block[n + 1..] {
-                pairs.push(u64::from(x.1) << 32 | u64::from(y.1));
+                pairs.push(pack(x.1, y.1));
             }
         }
     }
+    drop(entries);
     pairs.sort_unstable();
     pairs.dedup();
-    // The low half fits u32 by construction; the truncation is the unpacking.
-    #[allow(clippy::cast_possible_truncation)]
-    let pairs = pairs.into_iter().map(|p| ((p >> 32) as u32, p as u32)).collect();
+    pairs.shrink_to_fit();
     Candidates { pairs, skipped_blocks }
 }
 
@@ -146,7 +155,7 @@ mod tests {
             rec(4, "Wojciech Kowalski"),
         ];
         let c = candidates(&build(&records), 200);
-        assert_eq!(c.pairs, vec![(0, 1), (0, 2), (1, 2)]);
+        assert_eq!(c.pairs, vec![pack(0, 1), pack(0, 2), pack(1, 2)]);
     }
 
     #[test]
@@ -160,7 +169,7 @@ mod tests {
         c.phones = vec!["+447700900123".into()];
         d.phones = vec!["+493010900123".into()];
         let got = candidates(&build(&[a, b, c, d]), 200);
-        assert_eq!(got.pairs, vec![(0, 1), (2, 3)]);
+        assert_eq!(got.pairs, vec![pack(0, 1), pack(2, 3)]);
     }
 
     #[test]

@@ -81,6 +81,9 @@ const TEXT_SIMILAR: f64 = 0.9;
 /// Compares pairs of records, remembering the Jaro-Winkler similarity of the texts it has
 /// met: names and places repeat so much across a tenant that most similarities are asked
 /// for many times. One per thread.
+/// Similarities one comparer remembers at most (about 20 bytes each).
+const SIMILARITY_CACHE: usize = 1 << 19;
+
 #[derive(Default)]
 pub(super) struct Comparer {
     similarity: HashMap<(u32, u32), f32>,
@@ -90,6 +93,11 @@ impl Comparer {
     /// The similarity of two interned texts (Jaro-Winkler is symmetric).
     fn similar(&mut self, (a, x): (u32, &str), (b, y): (u32, &str)) -> f64 {
         let key = if a < b { (a, b) } else { (b, a) };
+        // Bounded, so a large tenant's scan stays within the server's memory: started afresh
+        // when full, the pairs that recur most are soon back.
+        if self.similarity.len() >= SIMILARITY_CACHE && !self.similarity.contains_key(&key) {
+            self.similarity = HashMap::new();
+        }
         f64::from(*self.similarity.entry(key).or_insert_with(|| jaro_winkler(x, y) as f32))
     }
 

@@ -167,7 +167,8 @@ pub fn scan(records: &[ScanRecord], opts: &ScanOptions) -> ScanReport {
         .iter()
         .zip(&pair_pattern)
         .filter(|(_, p)| **p != SAME_RECORD)
-        .filter_map(|(&(i, j), &p)| {
+        .filter_map(|(&pair, &p)| {
+            let (i, j) = blocking::unpack(pair);
             let model::Score { probability: prob, weight: w, .. } = scored[p as usize];
             let (a, b) = (records[i as usize].id, records[j as usize].id);
             let (a, b) = if a < b { (a, b) } else { (b, a) };
@@ -203,7 +204,7 @@ const SAME_RECORD: u32 = u32::MAX;
 /// Compares every candidate pair, split over the machine's cores; answers the distinct
 /// comparison vectors with their counts and, per pair, the index of its vector. The same
 /// records give the same answer whatever the number of threads.
-fn compare_all(records: &[ScanRecord], features: &[Features], pairs: &[(u32, u32)]) -> (Patterns, Vec<u32>) {
+fn compare_all(records: &[ScanRecord], features: &[Features], pairs: &[u64]) -> (Patterns, Vec<u32>) {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
     let chunk = pairs.len().div_ceil(threads).max(1);
     let parts: Vec<(Patterns, Vec<u32>)> = std::thread::scope(|s| {
@@ -216,7 +217,8 @@ fn compare_all(records: &[ScanRecord], features: &[Features], pairs: &[(u32, u32
                     let mut index: HashMap<Levels, u32> = HashMap::new();
                     let local = part
                         .iter()
-                        .map(|&(i, j)| {
+                        .map(|&pair| {
+                            let (i, j) = blocking::unpack(pair);
                             let (x, y) = (i as usize, j as usize);
                             if records[x].id == records[y].id {
                                 return SAME_RECORD;
