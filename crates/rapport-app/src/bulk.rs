@@ -1,12 +1,29 @@
-//! Loading many customers at once, through the same validation and with the same keys,
-//! events and audit entries as one-by-one creation, in one transaction per batch.
+//! Loading many customers, or the conversation history of known customers, at once: through
+//! the same validation and with the same keys, metrics, events and audit entries as one by
+//! one, in one transaction per batch.
 
+use std::collections::BTreeSet;
+
+use rapport_core::audit::now;
+use rapport_core::conversation::parse_session_id;
 use rapport_core::customer::{apply_input, InputContext, Source};
-use serde_json::Value;
+use rapport_core::{FieldError, Invalid};
+use serde_json::{json, Value};
 use uuid::Uuid;
 
+use crate::conversation_input::{apply_body, new_row, summarize, vocabulary, FIELDS};
+use crate::conversations::audit_values;
 use crate::record::Trail;
 use crate::{Actor, App, AppError, AppResult, RequestMeta};
+
+/// A past conversation of a customer already known, for bulk loading.
+#[derive(Debug, Clone)]
+pub struct BulkConversation {
+    pub customer_id: Uuid,
+    pub session_id: String,
+    /// As `PUT /conversations/{session_id}` takes it.
+    pub body: Value,
+}
 
 impl App {
     /// Inserts `rows` (customer inputs) into `tenant` as the system, all or nothing. No
@@ -25,5 +42,59 @@ impl App {
         }
         tx.commit().await?;
         Ok(ids)
+    }
+
+    /// Inserts conversations of known customers into `tenant` as the system, all or nothing:
+    /// no find-or-create (the caller names each customer, who must be live), the same
+    /// checks, summary and topics as the chat feed, an audit entry and a `conversation_linked`
+    /// event each, and every customer's metrics refreshed once at the end.
+    pub async fn bulk_insert_conversations(&self, tenant: Uuid, items: &[BulkConversation]) -> AppResult<()> {
+        let mut tx = self.store.begin(tenant).await?;
+        let vocab = vocabulary(&tx.get_tenant().await?.ok_or(AppError::NotFound("tenant"))?.settings);
+        let ids: BTreeSet<Uuid> = items.iter().map(|i| i.customer_id).collect();
+        let wanted: Vec<Uuid> = ids.iter().copied().collect();
+        let live = tx.get_customers(&wanted).await?.into_iter().filter(|c| c.deleted_at.is_none()).count();
+        if live != ids.len() {
+            return Err(AppError::NotFound("customer"));
+        }
+        let actor = Actor::system();
+        let meta = RequestMeta::default();
+        let trail = Trail { actor: &actor, meta: &meta };
+        let at = now();
+        for item in items {
+            let session = parse_session_id(&item.session_id).map_err(|e| AppError::Validation(Invalid(vec![e])))?;
+            let mut errs = Invalid::default();
+            for k in item.body.as_object().into_iter().flat_map(|o| o.keys()) {
+                if !FIELDS.contains(&k.as_str()) {
+                    errs.push(FieldError::new(
+                        k.clone(),
+                        "unknown_field",
+                        format!("{k} is not a field of a conversation"),
+                    ));
+                }
+            }
+            let mut c = new_row(tenant, &session, at);
+            let (_, topics) = apply_body(&mut c, &item.body, &mut errs);
+            errs.into_result()?;
+            summarize(&mut c, item.body.get("summary").is_some(), topics, &vocab);
+            c.customer_id = Some(item.customer_id);
+            c.version = 1;
+            tx.insert_conversation(&c).await?;
+            trail.audit(tx.as_mut(), "conversations", c.id, "insert", json!({}), audit_values(&c)).await?;
+            trail
+                .event(
+                    tx.as_mut(),
+                    item.customer_id,
+                    "conversation_linked",
+                    json!({"session_id": session, "topics": c.topics}),
+                )
+                .await?;
+        }
+        for id in ids {
+            let m = tx.refresh_metrics(id).await?;
+            self.touch_last_contact(tx.as_mut(), &trail, id, &m).await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 }

@@ -3,10 +3,8 @@
 //! written in the same transaction.
 
 use rapport_core::audit::now;
-use rapport_core::contact::{Email, Phone};
-use rapport_core::conversation::{
-    extract_topics, extractive_summary, normalize_topic, parse_messages, parse_session_id, CHANNELS,
-};
+use rapport_core::contact::Phone;
+use rapport_core::conversation::{normalize_topic, parse_session_id, CHANNELS};
 use rapport_core::customer::{apply_input, CustomerData, InputContext, Source};
 use rapport_core::identity::{phone_digits, Probe};
 use rapport_core::role::Permission;
@@ -16,6 +14,7 @@ use serde::Serialize;
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
+use crate::conversation_input::{apply_body, new_row, summarize, vocabulary, Contact, FIELDS};
 use crate::customers::matching::{thresholds, RankedMatch};
 use crate::record::Trail;
 use crate::{Actor, App, AppError, AppResult, Principal, RequestMeta};
@@ -35,91 +34,6 @@ pub struct Ingested {
     pub conversation: ConversationRow,
     pub outcome: Option<MatchOutcome>,
 }
-
-/// The contact details a person gave in a chat.
-#[derive(Debug, Clone, Default)]
-struct Contact {
-    name: Option<String>,
-    email: Option<Email>,
-    phone_raw: Option<String>,
-    address: Option<String>,
-}
-
-fn text(v: &Value, k: &str) -> Option<String> {
-    v.get(k).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string)
-}
-
-fn parse_contact(v: &Value, errs: &mut Invalid) -> (Contact, Value) {
-    if !v.is_object() {
-        errs.push(FieldError::new("contact", "invalid_type", "contact must be an object"));
-        return (Contact::default(), json!({}));
-    }
-    let email = text(v, "email").and_then(|e| errs.take(Email::parse("contact.email", &e)));
-    let c = Contact {
-        name: text(v, "name").map(|n| n.chars().take(200).collect()),
-        email,
-        phone_raw: text(v, "phone").map(|p| p.chars().take(50).collect()),
-        address: text(v, "address"),
-    };
-    let stored = json!({"name": c.name, "email": c.email.as_ref().map(Email::as_str), "phone": c.phone_raw, "address": c.address});
-    (c, stored)
-}
-
-fn contact_of(stored: &Value) -> Contact {
-    Contact {
-        name: text(stored, "name"),
-        email: text(stored, "email").and_then(|e| Email::parse("email", &e).ok()),
-        phone_raw: text(stored, "phone"),
-        address: text(stored, "address"),
-    }
-}
-
-fn count(v: &Value, k: &str, errs: &mut Invalid) -> Option<i64> {
-    match v.get(k) {
-        None | Some(Value::Null) => None,
-        Some(x) => match x.as_i64().filter(|n| (0..=1_000_000_000).contains(n)) {
-            Some(n) => Some(n),
-            None => {
-                errs.push(FieldError::new(k, "invalid_value", format!("{k} must be a whole number from 0")));
-                None
-            }
-        },
-    }
-}
-
-fn time(v: &Value, k: &str, errs: &mut Invalid) -> Option<Option<time::OffsetDateTime>> {
-    match v.get(k) {
-        None => None,
-        Some(Value::Null) => Some(None),
-        Some(Value::String(s)) => {
-            match time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339) {
-                Ok(t) => Some(Some(t)),
-                Err(_) => {
-                    errs.push(FieldError::new(k, "invalid_time", format!("{k} must be an RFC 3339 time")));
-                    None
-                }
-            }
-        }
-        Some(_) => {
-            errs.push(FieldError::new(k, "invalid_time", format!("{k} must be an RFC 3339 time")));
-            None
-        }
-    }
-}
-
-const FIELDS: &[&str] = &[
-    "channel",
-    "contact",
-    "messages",
-    "interaction_count",
-    "view_count",
-    "duration_seconds",
-    "started_at",
-    "ended_at",
-    "summary",
-    "topics",
-    "metadata",
-];
 
 impl App {
     fn ingest_actor(p: &Principal, session: &str) -> Actor {
@@ -150,121 +64,12 @@ impl App {
         tx.lock_identity(&["ingest".to_string()]).await?;
         let existing = tx.get_conversation_by_session(&session).await?;
         let at = now();
-        let mut c = existing.clone().unwrap_or_else(|| ConversationRow {
-            id: Uuid::now_v7(),
-            tenant_id: p.tenant_id,
-            session_id: session.clone(),
-            customer_id: None,
-            channel: "web_chat".into(),
-            contact: json!({}),
-            messages: json!([]),
-            interaction_count: 0,
-            view_count: 0,
-            duration_seconds: 0,
-            started_at: None,
-            ended_at: None,
-            summary: None,
-            topics: Vec::new(),
-            metadata: json!({}),
-            deleted_at: None,
-            created_at: at,
-            updated_at: at,
-            version: 0,
-        });
-        if let Some(ch) = obj.get("channel") {
-            match ch.as_str().filter(|s| CHANNELS.contains(s)) {
-                Some(s) => c.channel = s.to_string(),
-                None => errs.push(FieldError::new(
-                    "channel",
-                    "invalid_value",
-                    format!("channel must be one of {}", CHANNELS.join(", ")),
-                )),
-            }
-        }
-        let mut contact = contact_of(&c.contact);
-        if let Some(v) = obj.get("contact") {
-            let (parsed, stored) = parse_contact(v, &mut errs);
-            contact = parsed;
-            c.contact = stored;
-        }
-        if let Some(v) = obj.get("messages") {
-            c.messages = Value::Array(parse_messages("messages", v, &mut errs));
-        }
-        c.interaction_count = count(body, "interaction_count", &mut errs).unwrap_or(c.interaction_count);
-        c.view_count = count(body, "view_count", &mut errs).unwrap_or(c.view_count);
-        c.duration_seconds = count(body, "duration_seconds", &mut errs).unwrap_or(c.duration_seconds);
-        if let Some(t) = time(body, "started_at", &mut errs) {
-            c.started_at = t;
-        }
-        if let Some(t) = time(body, "ended_at", &mut errs) {
-            c.ended_at = t;
-        }
-        match obj.get("summary") {
-            Some(Value::String(s)) if s.chars().count() <= 2000 => {
-                c.summary = Some(s.trim().to_string()).filter(|s| !s.is_empty())
-            }
-            Some(Value::Null) | None => {}
-            Some(_) => {
-                errs.push(FieldError::new("summary", "invalid_value", "summary is text of at most 2000 characters"))
-            }
-        }
-        let given_topics = match obj.get("topics") {
-            Some(Value::Array(ts))
-                if ts.iter().all(|t| t.as_str().is_some_and(|s| s.chars().count() <= 100)) && ts.len() <= 50 =>
-            {
-                Some(
-                    ts.iter()
-                        .filter_map(Value::as_str)
-                        .map(normalize_topic)
-                        .filter(|t| !t.is_empty())
-                        .collect::<Vec<_>>(),
-                )
-            }
-            Some(Value::Null) | None => None,
-            Some(_) => {
-                errs.push(FieldError::new(
-                    "topics",
-                    "invalid_value",
-                    "topics is a list of at most 50 texts of 100 characters",
-                ));
-                None
-            }
-        };
-        match obj.get("metadata") {
-            Some(Value::Object(m))
-                if serde_json::to_string(m)
-                    .map(|s| s.len() <= 16 * 1024 && !s.contains("\\u0000"))
-                    .unwrap_or(false) =>
-            {
-                c.metadata = Value::Object(m.clone())
-            }
-            Some(Value::Null) | None => {}
-            Some(_) => {
-                errs.push(FieldError::new("metadata", "invalid_value", "metadata is an object of at most 16 KiB"))
-            }
-        }
-        if contact.name.is_none() && contact.email.is_none() && contact.phone_raw.is_none() && errs.is_empty() {
-            errs.push(FieldError::new(
-                "contact",
-                "identifier_required",
-                "a conversation needs a name, an email or a phone of the person",
-            ));
-        }
+        let mut c = existing.clone().unwrap_or_else(|| new_row(p.tenant_id, &session, at));
+        let (contact, given_topics) = apply_body(&mut c, body, &mut errs);
         errs.into_result()?;
-        let tenant = tx.get_tenant().await?.ok_or(AppError::NotFound("tenant"))?;
-        let messages: Vec<Value> = c.messages.as_array().cloned().unwrap_or_default();
-        if obj.get("summary").is_none() && c.summary.is_none() {
-            c.summary = extractive_summary(&messages);
-        }
-        c.topics = match given_topics {
-            Some(t) => t,
-            None => {
-                let vocab: Vec<String> =
-                    serde_json::from_value(tenant.settings["topic_vocabulary"].clone()).unwrap_or_default();
-                extract_topics(&messages, &vocab)
-            }
-        };
 
+        let tenant = tx.get_tenant().await?.ok_or(AppError::NotFound("tenant"))?;
+        summarize(&mut c, obj.contains_key("summary"), given_topics, &vocabulary(&tenant.settings));
         let actor = App::ingest_actor(p, &session);
         let trail = Trail { actor: &actor, meta };
         let contact_changed = existing.as_ref().is_none_or(|e| e.contact != c.contact)
@@ -319,7 +124,7 @@ impl App {
     }
 
     /// Advances the customer's `last_contact_at` to its latest interaction.
-    async fn touch_last_contact(
+    pub(crate) async fn touch_last_contact(
         &self,
         tx: &mut dyn Tx,
         trail: &Trail<'_>,
@@ -521,7 +326,7 @@ impl App {
 }
 
 /// What the audit log keeps of a conversation: its link and figures, not its transcript.
-fn audit_values(c: &ConversationRow) -> Value {
+pub(crate) fn audit_values(c: &ConversationRow) -> Value {
     json!({
         "session_id": c.session_id,
         "customer_id": c.customer_id,

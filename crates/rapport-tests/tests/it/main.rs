@@ -7,6 +7,7 @@ mod accounts;
 mod analytics;
 mod audit;
 mod bench;
+mod bulk;
 mod cli;
 mod conversations;
 mod customers;

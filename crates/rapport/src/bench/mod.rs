@@ -21,6 +21,7 @@ use uuid::Uuid;
 use crate::config::DbConfig;
 use data::{Generator, Person};
 pub use drive::OpResult;
+use rapport_app::bulk::BulkConversation;
 
 #[derive(Debug, Args)]
 pub struct BenchArgs {
@@ -131,22 +132,25 @@ pub async fn run(mut a: BenchArgs, out: &mut (dyn Write + Send)) -> anyhow::Resu
     let loaded_customers = started.elapsed();
     let conv_started = Instant::now();
     let loaded_at = time::OffsetDateTime::now_utc();
+    // Through the bulk path: each conversation goes to its person's customer, in batches of
+    // a thousand per tenant, with the same checks, summary, topics, audit and metrics.
+    let mut batches: Vec<Vec<BulkConversation>> = (0..tenants.len()).map(|_| Vec::new()).collect();
     for i in 0..a.conversations {
         let ti = i % tenants.len();
-        let (person, _) = &people[ti][gen_index(&mut gen, people[ti].len())];
+        let (person, customer_id) = &people[ti][gen_index(&mut gen, people[ti].len())];
         let mut body = gen.conversation(person, false);
         // History spread over the past year, so "this week" holds a week's share of it.
         let ago = time::Duration::seconds(rand::Rng::gen_range(&mut gen.rng, 0..365 * 86_400));
         body["started_at"] = json!(rapport_core::audit::format_time(loaded_at - ago));
-        let p = rapport_app::Principal {
-            tenant_id: tenants[ti].0,
-            id: Uuid::nil(),
-            kind: rapport_app::PrincipalKind::ApiKey,
-            role: Role::Integration,
-        };
-        app.put_conversation(&p, &Default::default(), &format!("load-{i}"), &body)
-            .await
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        batches[ti].push(BulkConversation { customer_id: *customer_id, session_id: format!("load-{i}"), body });
+        if batches[ti].len() == 1000 || i + 1 == a.conversations {
+            for (t, batch) in
+                batches.iter_mut().enumerate().filter(|(t, b)| !b.is_empty() && (*t == ti || i + 1 == a.conversations))
+            {
+                app.bulk_insert_conversations(tenants[t].0, batch).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+                batch.clear();
+            }
+        }
     }
     let loaded_conversations = conv_started.elapsed();
     writeln!(

@@ -1,0 +1,70 @@
+//! Bulk loading of conversation history for known customers: the same checks, summaries,
+//! topics, metrics, events and audit entries as the chat feed, all or nothing.
+
+use http::StatusCode;
+use rapport_app::bulk::BulkConversation;
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::both;
+use crate::harness::unique_email;
+
+both!(bulk_conversations_land_with_metrics_events_and_audit, |h| {
+    let o = h.tenant("Bulk conv").await;
+    let v = h.patch(&o, "/api/v1/tenant", json!({"topic_vocabulary": ["retaining wall"]})).await;
+    assert_eq!(v.status, StatusCode::OK, "{:?}", v.body);
+    let ada = h.customer(&o, json!({"name": "Ada Byrne", "email": unique_email("ada")})).await.id();
+    let bo = h.customer(&o, json!({"name": "Bo Lindqvist", "phone": "+1 617 555 0199"})).await.id();
+    let item = |customer: Uuid, session: &str, interactions: i64, started: &str| BulkConversation {
+        customer_id: customer,
+        session_id: session.to_string(),
+        body: json!({"channel": "email", "contact": {"name": "whoever"}, "interaction_count": interactions,
+            "started_at": started, "messages": [{"role": "customer", "text": "We need a retaining wall. The retaining wall is long."}]}),
+    };
+    let items = vec![
+        item(ada, "bulk-1", 4, "2026-01-05T09:00:00Z"),
+        item(ada, "bulk-2", 6, "2026-02-05T09:00:00Z"),
+        item(bo, "bulk-3", 1, "2026-03-05T09:00:00Z"),
+    ];
+    h.app.bulk_insert_conversations(o.tenant_id, &items).await.expect("bulk insert");
+
+    let m = h.get(&o, &format!("/api/v1/customers/{ada}/metrics")).await;
+    assert_eq!(m.status, StatusCode::OK, "{:?}", m.body);
+    assert_eq!(m.body["total_conversations"], 2);
+    assert_eq!(m.body["total_interactions"], 10);
+    assert_eq!(m.body["last_interaction_at"], "2026-02-05T09:00:00.000000Z");
+    let c = h.get(&o, "/api/v1/conversations/bulk-3").await;
+    assert_eq!(c.body["customer_id"], bo.to_string().as_str(), "linked to the customer named, not matched");
+    assert!(c.body["summary"].as_str().unwrap().contains("retaining wall"));
+    assert!(c.body["topics"].as_array().unwrap().iter().any(|t| t == "retaining wall"), "{:?}", c.body["topics"]);
+    let t = h.get(&o, &format!("/api/v1/customers/{ada}/timeline?type=conversation_linked")).await;
+    assert_eq!(t.body["data"].as_array().unwrap().len(), 2, "{:?}", t.body);
+    let customer = h.get(&o, &format!("/api/v1/customers/{ada}")).await;
+    assert_eq!(customer.body["last_contact_at"], "2026-02-05T09:00:00.000000Z");
+    let v = h.get(&o, "/api/v1/audit/verify").await;
+    assert_eq!(v.body["ok"], true, "{:?}", v.body);
+    let d = h.app.rebuild_metrics(o.tenant_id).await.unwrap();
+    assert_eq!(d.customers_corrected, 0);
+
+    // All or nothing: an unknown customer, a repeated session or a bad body writes nothing.
+    let before = h.get(&o, "/api/v1/conversations?limit=200").await.body["data"].as_array().unwrap().len();
+    let unknown =
+        vec![item(ada, "bulk-4", 1, "2026-03-06T09:00:00Z"), item(Uuid::now_v7(), "bulk-5", 1, "2026-03-06T09:00:00Z")];
+    assert!(h.app.bulk_insert_conversations(o.tenant_id, &unknown).await.is_err());
+    let again = vec![item(bo, "bulk-6", 1, "2026-03-06T09:00:00Z"), item(bo, "bulk-1", 1, "2026-03-06T09:00:00Z")];
+    assert!(h.app.bulk_insert_conversations(o.tenant_id, &again).await.is_err());
+    let mut bad = item(bo, "bulk-7", 1, "2026-03-06T09:00:00Z");
+    bad.body["mood"] = json!("sunny");
+    let err = h.app.bulk_insert_conversations(o.tenant_id, &[bad]).await.unwrap_err();
+    assert_eq!(err.field_errors()[0].code, "unknown_field");
+    let after = h.get(&o, "/api/v1/conversations?limit=200").await.body["data"].as_array().unwrap().len();
+    assert_eq!(after, before);
+    let other = h.tenant("Bulk other").await;
+    assert!(
+        h.app
+            .bulk_insert_conversations(other.tenant_id, &[item(ada, "bulk-8", 1, "2026-03-06T09:00:00Z")])
+            .await
+            .is_err(),
+        "another tenant's customer is unknown here"
+    );
+});
