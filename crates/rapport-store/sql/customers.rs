@@ -280,8 +280,25 @@ pub(super) async fn update(tx: &mut SqlTx, c: &CustomerRow) -> StoreResult<()> {
             None => StoreError::NotFound,
         });
     }
-    write_tags(tx, c, true).await?;
-    write_keys(tx, c, true).await?;
+    // The tag index and the matching keys are rewritten only when what they are made of
+    // changed: most updates (a chat advancing last_contact_at) touch neither.
+    let after = Indexed::of(c);
+    if before.as_ref().is_none_or(|b| b.tags.0 != after.tags.0) {
+        write_tags(tx, c, true).await?;
+    }
+    if before.as_ref().is_none_or(|b| b.identity() != after.identity()) {
+        write_keys(tx, c, true).await?;
+    }
+    // A customer merged into another, or given back by an undo, changes the other's keys: it
+    // is known by the contact points of those merged into it.
+    let moved = before.as_ref().map(|b| b.merged_into_customer_id).filter(|m| *m != c.merged_into_customer_id);
+    if let Some(old_target) = moved {
+        for target in [old_target, c.merged_into_customer_id].into_iter().flatten() {
+            if let Some(t) = get(tx, target).await? {
+                write_keys(tx, &t, true).await?;
+            }
+        }
+    }
     write_search_and_counters(tx, before.as_ref(), c).await
 }
 
@@ -643,9 +660,16 @@ struct Indexed {
     lifecycle_stage: String,
     total_revenue: i64,
     deleted_at: Option<Ts>,
+    tags: Json<Vec<String>>,
+    merged_into_customer_id: Option<Uuid>,
 }
 
 impl Indexed {
+    /// What the matching keys are made of (`identity::matching_keys`).
+    fn identity(&self) -> (&str, Option<&str>, Option<&str>, bool) {
+        (&self.name, self.email_normalized.as_deref(), self.phone_e164.as_deref(), self.deleted_at.is_none())
+    }
+
     fn of(c: &CustomerRow) -> Self {
         let d = &c.data;
         Self {
@@ -658,6 +682,8 @@ impl Indexed {
             lifecycle_stage: d.lifecycle_stage.as_str().to_string(),
             total_revenue: c.derived.total_revenue,
             deleted_at: ts(c.deleted_at),
+            tags: Json(d.tags.clone()),
+            merged_into_customer_id: c.merged_into_customer_id,
         }
     }
 
@@ -687,7 +713,7 @@ impl Indexed {
 async fn indexed_before(tx: &mut SqlTx, id: Uuid) -> StoreResult<Option<Indexed>> {
     sqlx::query_as(
         "SELECT name, company_name, email_normalized, phone_e164, customer_type, status, lifecycle_stage, \
-         total_revenue, deleted_at FROM customers WHERE tenant_id = $1 AND id = $2",
+         total_revenue, deleted_at, tags, merged_into_customer_id FROM customers WHERE tenant_id = $1 AND id = $2",
     )
     .bind(tx.tenant)
     .bind(id)

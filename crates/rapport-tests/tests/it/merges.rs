@@ -131,3 +131,32 @@ both!(merge_refuses_bad_requests_and_respects_roles, |h| {
     assert_eq!(r.status, StatusCode::PERMANENT_REDIRECT);
     assert_eq!(r.header("location"), format!("/api/v1/customers/{d}"));
 });
+
+both!(merged_contact_points_find_the_survivor_until_the_merge_is_undone, |h| {
+    let o = h.tenant("Merge keys").await;
+    let (email_a, email_b) = (unique_email("keep"), unique_email("gone"));
+    // The survivor lacks nothing the source could fill: its own keys do not change.
+    let a = h.customer(&o, json!({"name": "Ines Okafor", "email": email_a, "phone": "+1 617 555 0142"})).await.id();
+    let b = h
+        .post(
+            &o,
+            "/api/v1/customers",
+            json!({"name": "Ines Okafor", "email": email_b, "phone": "+1 617 555 0143", "force": true}),
+        )
+        .await
+        .id();
+    let find = |email: String| {
+        let h = &h;
+        let o = &o;
+        async move {
+            h.post(o, "/api/v1/customers/match", json!({"email": email})).await.body["data"][0]["customer_id"].clone()
+        }
+    };
+    let m = h.post(&o, &format!("/api/v1/customers/{a}/merge"), json!({"source_ids": [b], "reason": "same"})).await;
+    assert_eq!(m.status, StatusCode::CREATED, "{:?}", m.body);
+    assert_eq!(find(email_b.clone()).await, a.to_string(), "the source's email finds the survivor");
+    let u = h.post(&o, &format!("/api/v1/merges/{}/undo", m.id()), json!({})).await;
+    assert_eq!(u.status, StatusCode::OK, "{:?}", u.body);
+    assert_eq!(find(email_b).await, b.to_string(), "given back, it is found as itself");
+    assert_eq!(find(email_a).await, a.to_string());
+});
