@@ -91,6 +91,12 @@ impl Store for PgStore {
         Ok(())
     }
 
+    async fn analyze(&self) -> StoreResult<()> {
+        // As the owner of the tables; statistics are not subject to row-level security.
+        sqlx::query("ANALYZE").execute(&self.pool).await.map_err(map_err)?;
+        Ok(())
+    }
+
     async fn close(&self) {
         self.pool.close().await;
     }

@@ -58,6 +58,11 @@ pub trait Store: Send + Sync + 'static {
     async fn optimize(&self) -> StoreResult<()> {
         Ok(())
     }
+    /// Refreshes the planner's statistics of every table now, as after a bulk load: on
+    /// PostgreSQL too, where the server otherwise leaves it to autovacuum.
+    async fn analyze(&self) -> StoreResult<()> {
+        self.optimize().await
+    }
 
     async fn close(&self);
 }

@@ -128,7 +128,7 @@ pub async fn run(mut a: BenchArgs, out: &mut (dyn Write + Send)) -> anyhow::Resu
         people.push(loaded);
     }
     // Statistics of the loaded tables, as a server's periodic refresh would have them.
-    app.store.optimize().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    app.store.analyze().await.map_err(|e| anyhow::anyhow!("{e}"))?;
     let loaded_customers = started.elapsed();
     let conv_started = Instant::now();
     let loaded_at = time::OffsetDateTime::now_utc();
@@ -153,6 +153,7 @@ pub async fn run(mut a: BenchArgs, out: &mut (dyn Write + Send)) -> anyhow::Resu
         }
     }
     let loaded_conversations = conv_started.elapsed();
+    app.store.analyze().await.map_err(|e| anyhow::anyhow!("{e}"))?;
     writeln!(
         out,
         "loaded customers in {:.1}s ({:.0}/s), conversations in {:.1}s ({:.0}/s)",
