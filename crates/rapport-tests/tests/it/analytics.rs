@@ -178,3 +178,43 @@ both!(metrics_never_drift_over_a_long_random_sequence, |h| {
     // Engagement per day was kept in step too: rebuilt from the conversations, it is the same.
     assert_eq!(h.get(&o, "/api/v1/analytics/engagement?window=30d").await.body, engaged);
 });
+
+both!(engagement_of_earlier_conversations_is_rebuilt_at_start, |h| {
+    let o = h.tenant("Engagement rebuild").await;
+    let k = key(&h, &o).await;
+    let recent = rapport_core::audit::format_time(time::OffsetDateTime::now_utc() - time::Duration::days(1));
+    chat(&h, &k, "r-1", json!({"contact": {"email": unique_email("r")}, "interaction_count": 4, "started_at": recent}))
+        .await;
+    let before = h.get(&o, "/api/v1/analytics/engagement?window=7d").await.body;
+    assert_eq!(before["data"][0]["interactions"], 4);
+    // As if the conversations predated the engagement table.
+    let wipe = ["DELETE FROM engagement_daily", "INSERT INTO pending_rebuilds (job) VALUES ('engagement')"];
+    match h.backend {
+        crate::harness::Backend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(&h.url).await.unwrap();
+            for s in wipe {
+                sqlx::query(s).execute(&pool).await.unwrap();
+            }
+            pool.close().await;
+        }
+        crate::harness::Backend::Postgres => {
+            let pool = sqlx::PgPool::connect(&h.url).await.unwrap();
+            for s in wipe {
+                sqlx::query(s).execute(&pool).await.unwrap();
+            }
+            pool.close().await;
+        }
+    }
+    assert_eq!(h.get(&o, "/api/v1/analytics/engagement?window=7d").await.body["data"], json!([]));
+    // Opening the store runs the rebuild the job asks for.
+    let store: std::sync::Arc<dyn rapport_store::Store> = match h.backend {
+        crate::harness::Backend::Sqlite => {
+            std::sync::Arc::new(rapport_store_sqlite::SqliteStore::connect(&h.url, 2).await.unwrap())
+        }
+        crate::harness::Backend::Postgres => {
+            std::sync::Arc::new(rapport_store_postgres::PgStore::connect(&h.url, 2).await.unwrap())
+        }
+    };
+    store.close().await;
+    assert_eq!(h.get(&o, "/api/v1/analytics/engagement?window=7d").await.body, before);
+});
