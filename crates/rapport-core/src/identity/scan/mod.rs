@@ -156,25 +156,34 @@ pub fn scan(records: &[ScanRecord], opts: &ScanOptions) -> ScanReport {
     let features = features::build(records);
     let candidates = blocking::candidates(&features, opts.max_block.max(2));
 
-    let (patterns, pair_pattern) = compare_all(records, &features, &candidates.pairs);
+    let patterns = count_patterns(records, &features, &candidates.pairs);
 
     let u = chance::unrelated(&features);
     let (params, iterations, converged) = em::estimate(&patterns, &u);
 
     let scored: Vec<model::Score> = patterns.levels.iter().map(|l| params.score(&compare::vector(l))).collect();
-    let mut hits: Vec<(f64, f64, Uuid, Uuid, u32)> = candidates
-        .pairs
-        .iter()
-        .zip(&pair_pattern)
-        .filter(|(_, p)| **p != SAME_RECORD)
-        .filter_map(|(&pair, &p)| {
-            let (i, j) = blocking::unpack(pair);
-            let model::Score { probability: prob, weight: w, .. } = scored[p as usize];
-            let (a, b) = (records[i as usize].id, records[j as usize].id);
-            let (a, b) = if a < b { (a, b) } else { (b, a) };
-            (prob >= opts.threshold).then_some((prob, w, a, b, p))
-        })
-        .collect();
+    let index: HashMap<Levels, u32> =
+        patterns.levels.iter().enumerate().map(|(p, l)| (*l, u32::try_from(p).unwrap_or(u32::MAX))).collect();
+    // The pairs are compared a second time rather than remembering each pair's pattern: on a
+    // large tenant that is millions of entries the server's memory budget does not have.
+    let mut hits: Vec<(f64, f64, Uuid, Uuid, u32)> = on_every_core(&candidates.pairs, |comparer, part| {
+        part.iter()
+            .filter_map(|&pair| {
+                let (i, j) = blocking::unpack(pair);
+                let (a, b) = (records[i as usize].id, records[j as usize].id);
+                if a == b {
+                    return None;
+                }
+                let p = *index.get(&comparer.compare(&features[i as usize], &features[j as usize]))?;
+                let model::Score { probability: prob, weight: w, .. } = scored[p as usize];
+                let (a, b) = if a < b { (a, b) } else { (b, a) };
+                (prob >= opts.threshold).then_some((prob, w, a, b, p))
+            })
+            .collect::<Vec<_>>()
+    })
+    .into_iter()
+    .flatten()
+    .collect();
     hits.sort_by(|x, y| y.0.total_cmp(&x.0).then(y.1.total_cmp(&x.1)).then(x.2.cmp(&y.2)).then(x.3.cmp(&y.3)));
     let above_threshold = hits.len() as u64;
     hits.truncate(opts.max_pairs);
@@ -191,75 +200,53 @@ pub fn scan(records: &[ScanRecord], opts: &ScanOptions) -> ScanReport {
 
     ScanReport {
         pairs,
-        compared: pair_pattern.iter().filter(|p| **p != SAME_RECORD).count() as u64,
+        compared: patterns.counts.iter().sum(),
         skipped_blocks: candidates.skipped_blocks,
         above_threshold,
         model: model(&params, iterations, converged),
     }
 }
 
-/// The pattern index of a pair of two records with one id (the caller listed one twice).
-const SAME_RECORD: u32 = u32::MAX;
-
-/// Compares every candidate pair, split over the machine's cores; answers the distinct
-/// comparison vectors with their counts and, per pair, the index of its vector. The same
-/// records give the same answer whatever the number of threads.
-fn compare_all(records: &[ScanRecord], features: &[Features], pairs: &[u64]) -> (Patterns, Vec<u32>) {
+/// Runs `work` over the pairs split across the machine's cores, each worker with its own
+/// comparer; answers the workers' results in the order of their parts.
+fn on_every_core<T: Send>(pairs: &[u64], work: impl Fn(&mut Comparer, &[u64]) -> T + Sync) -> Vec<T> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
     let chunk = pairs.len().div_ceil(threads).max(1);
-    let parts: Vec<(Patterns, Vec<u32>)> = std::thread::scope(|s| {
-        let workers: Vec<_> = pairs
-            .chunks(chunk)
-            .map(|part| {
-                s.spawn(move || {
-                    let mut comparer = Comparer::default();
-                    let mut patterns = Patterns::default();
-                    let mut index: HashMap<Levels, u32> = HashMap::new();
-                    let local = part
-                        .iter()
-                        .map(|&pair| {
-                            let (i, j) = blocking::unpack(pair);
-                            let (x, y) = (i as usize, j as usize);
-                            if records[x].id == records[y].id {
-                                return SAME_RECORD;
-                            }
-                            patterns.add(&mut index, comparer.compare(&features[x], &features[y]))
-                        })
-                        .collect::<Vec<u32>>();
-                    (patterns, local)
-                })
-            })
-            .collect();
+    let work = &work;
+    std::thread::scope(|s| {
+        let workers: Vec<_> =
+            pairs.chunks(chunk).map(|part| s.spawn(move || work(&mut Comparer::default(), part))).collect();
         // A worker that panicked is a bug in the comparison: fail loudly rather than report a
         // scan that silently left pairs out.
         workers.into_iter().map(|w| w.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect()
+    })
+}
+
+/// The distinct comparison vectors of the candidate pairs and how many pairs have each, in a
+/// canonical order, so that EM adds the same numbers in the same order however the pairs were
+/// split. The same records give the same answer whatever the number of threads.
+fn count_patterns(records: &[ScanRecord], features: &[Features], pairs: &[u64]) -> Patterns {
+    let parts = on_every_core(pairs, |comparer, part| {
+        let mut patterns = Patterns::default();
+        let mut index: HashMap<Levels, u32> = HashMap::new();
+        for &pair in part {
+            let (i, j) = blocking::unpack(pair);
+            let (x, y) = (i as usize, j as usize);
+            if records[x].id != records[y].id {
+                patterns.add(&mut index, comparer.compare(&features[x], &features[y]));
+            }
+        }
+        patterns
     });
-    let mut patterns = Patterns::default();
-    let mut index: HashMap<Levels, u32> = HashMap::new();
-    let mut out = Vec::with_capacity(pairs.len());
-    for (local_patterns, local) in parts {
-        let remap: Vec<u32> = local_patterns
-            .levels
-            .iter()
-            .zip(&local_patterns.counts)
-            .map(|(l, c)| patterns.add_many(&mut index, *l, *c))
-            .collect();
-        out.extend(local.into_iter().map(|p| if p == SAME_RECORD { p } else { remap[p as usize] }));
+    let mut merged: HashMap<Levels, u64> = HashMap::new();
+    for part in parts {
+        for (l, c) in part.levels.into_iter().zip(part.counts) {
+            *merged.entry(l).or_default() += c;
+        }
     }
-    // In a canonical order, so that EM adds the same numbers in the same order however the
-    // pairs were split.
-    let mut order: Vec<u32> = (0..patterns.levels.len() as u32).collect();
-    order.sort_by_key(|&p| patterns.levels[p as usize]);
-    let mut rank = vec![0u32; order.len()];
-    for (r, &p) in order.iter().enumerate() {
-        rank[p as usize] = r as u32;
-    }
-    let sorted = Patterns {
-        levels: order.iter().map(|&p| patterns.levels[p as usize]).collect(),
-        counts: order.iter().map(|&p| patterns.counts[p as usize]).collect(),
-    };
-    out.iter_mut().filter(|p| **p != SAME_RECORD).for_each(|p| *p = rank[*p as usize]);
-    (sorted, out)
+    let mut all: Vec<(Levels, u64)> = merged.into_iter().collect();
+    all.sort_unstable_by_key(|(l, _)| *l);
+    Patterns { levels: all.iter().map(|(l, _)| *l).collect(), counts: all.iter().map(|(_, c)| *c).collect() }
 }
 
 /// Each field's weight against the likelier non-match explanation of the pair (a relative
