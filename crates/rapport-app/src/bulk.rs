@@ -5,13 +5,12 @@
 use std::collections::BTreeSet;
 
 use rapport_core::audit::now;
-use rapport_core::conversation::parse_session_id;
 use rapport_core::customer::{apply_input, InputContext, Source};
-use rapport_core::{FieldError, Invalid};
+
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use crate::conversation_input::{apply_body, new_row, summarize, vocabulary, FIELDS};
+use crate::conversation_input::{apply_body, checked_fields, new_row, session, summarize, vocabulary};
 use crate::conversations::audit_values;
 use crate::record::Trail;
 use crate::{Actor, App, AppError, AppResult, RequestMeta};
@@ -62,21 +61,12 @@ impl App {
         let trail = Trail { actor: &actor, meta: &meta };
         let at = now();
         for item in items {
-            let session = parse_session_id(&item.session_id).map_err(|e| AppError::Validation(Invalid(vec![e])))?;
-            let mut errs = Invalid::default();
-            for k in item.body.as_object().into_iter().flat_map(|o| o.keys()) {
-                if !FIELDS.contains(&k.as_str()) {
-                    errs.push(FieldError::new(
-                        k.clone(),
-                        "unknown_field",
-                        format!("{k} is not a field of a conversation"),
-                    ));
-                }
-            }
+            let session = session(&item.session_id)?;
+            let (obj, mut errs) = checked_fields(&item.body)?;
             let mut c = new_row(tenant, &session, at);
             let (_, topics) = apply_body(&mut c, &item.body, &mut errs);
             errs.into_result()?;
-            summarize(&mut c, item.body.get("summary").is_some(), topics, &vocab);
+            summarize(&mut c, obj.contains_key("summary"), topics, &vocab);
             c.customer_id = Some(item.customer_id);
             c.version = 1;
             tx.insert_conversation(&c).await?;

@@ -2,12 +2,16 @@
 //! and for bulk loading: channel, contact, messages, counts, times, summary, topics, metadata.
 
 use rapport_core::contact::Email;
-use rapport_core::conversation::{extract_topics, extractive_summary, normalize_topic, parse_messages, CHANNELS};
+use rapport_core::conversation::{
+    extract_topics, extractive_summary, normalize_topic, parse_messages, parse_session_id, CHANNELS,
+};
 use rapport_core::{FieldError, Invalid};
 use rapport_store::ConversationRow;
 use serde_json::{json, Map, Value};
 use time::OffsetDateTime;
 use uuid::Uuid;
+
+use crate::{AppError, AppResult};
 
 /// The contact details a person gave in a chat.
 #[derive(Debug, Clone, Default)]
@@ -80,7 +84,7 @@ fn time(v: &Value, k: &str, errs: &mut Invalid) -> Option<Option<time::OffsetDat
     }
 }
 
-pub(crate) const FIELDS: &[&str] = &[
+const FIELDS: &[&str] = &[
     "channel",
     "contact",
     "messages",
@@ -93,6 +97,23 @@ pub(crate) const FIELDS: &[&str] = &[
     "topics",
     "metadata",
 ];
+
+/// A session id as the chat feed names a conversation.
+pub(crate) fn session(raw: &str) -> AppResult<String> {
+    parse_session_id(raw).map_err(|e| AppError::Validation(Invalid(vec![e])))
+}
+
+/// The body as an object, with one error already for each field a conversation does not have.
+pub(crate) fn checked_fields(body: &Value) -> AppResult<(&Map<String, Value>, Invalid)> {
+    let Value::Object(obj) = body else {
+        return Err(AppError::invalid("", "invalid_type", "the body must be a JSON object"));
+    };
+    let mut errs = Invalid::default();
+    for k in obj.keys().filter(|k| !FIELDS.contains(&k.as_str())) {
+        errs.push(FieldError::new(k.clone(), "unknown_field", format!("{k} is not a field of a conversation")));
+    }
+    Ok((obj, errs))
+}
 
 /// A new conversation of `session`, before its body is applied.
 pub(crate) fn new_row(tenant: Uuid, session: &str, at: OffsetDateTime) -> ConversationRow {

@@ -4,7 +4,7 @@
 
 use rapport_core::audit::now;
 use rapport_core::contact::Phone;
-use rapport_core::conversation::{normalize_topic, parse_session_id, CHANNELS};
+use rapport_core::conversation::{normalize_topic, CHANNELS};
 use rapport_core::customer::{apply_input, CustomerData, InputContext, Source};
 use rapport_core::identity::{phone_digits, Probe};
 use rapport_core::role::Permission;
@@ -14,7 +14,7 @@ use serde::Serialize;
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
-use crate::conversation_input::{apply_body, new_row, summarize, vocabulary, Contact, FIELDS};
+use crate::conversation_input::{apply_body, checked_fields, new_row, session, summarize, vocabulary, Contact};
 use crate::customers::matching::{thresholds, RankedMatch};
 use crate::record::Trail;
 use crate::{Actor, App, AppError, AppResult, Principal, RequestMeta};
@@ -50,14 +50,8 @@ impl App {
         body: &Value,
     ) -> AppResult<Ingested> {
         p.require(Permission::CustomersCreate, "ingest conversations")?;
-        let session = parse_session_id(session_id).map_err(|e| AppError::Validation(Invalid(vec![e])))?;
-        let Value::Object(obj) = body else {
-            return Err(AppError::invalid("", "invalid_type", "the body must be a JSON object"));
-        };
-        let mut errs = Invalid::default();
-        for k in obj.keys().filter(|k| !FIELDS.contains(&k.as_str())) {
-            errs.push(FieldError::new(k.clone(), "unknown_field", format!("{k} is not a field of a conversation")));
-        }
+        let session = session(session_id)?;
+        let (obj, mut errs) = checked_fields(body)?;
         let mut tx = self.store.begin(p.tenant_id).await?;
         // One ingest at a time per tenant decides who a person is, so concurrent chats of one
         // person create exactly one customer.

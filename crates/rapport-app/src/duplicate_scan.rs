@@ -173,6 +173,7 @@ impl App {
     /// Every live customer of the tenant, page by page in one read transaction.
     async fn scan_records(&self, tenant: Uuid) -> AppResult<Vec<ScanRecord>> {
         let mut tx = self.store.read(tenant).await?;
+        tx.get_tenant().await?.ok_or(AppError::NotFound("tenant"))?;
         let mut out = Vec::new();
         let mut after = None;
         loop {

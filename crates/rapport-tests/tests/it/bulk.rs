@@ -57,6 +57,10 @@ both!(bulk_conversations_land_with_metrics_events_and_audit, |h| {
     bad.body["mood"] = json!("sunny");
     let err = h.app.bulk_insert_conversations(o.tenant_id, &[bad]).await.unwrap_err();
     assert_eq!(err.field_errors()[0].code, "unknown_field");
+    let mut not_an_object = item(bo, "bulk-9", 1, "2026-03-06T09:00:00Z");
+    not_an_object.body = json!(["channel", "email"]);
+    let err = h.app.bulk_insert_conversations(o.tenant_id, &[not_an_object]).await.unwrap_err();
+    assert_eq!(err.field_errors()[0].code, "invalid_type");
     let after = h.get(&o, "/api/v1/conversations?limit=200").await.body["data"].as_array().unwrap().len();
     assert_eq!(after, before);
     let other = h.tenant("Bulk other").await;

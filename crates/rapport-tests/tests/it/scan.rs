@@ -190,4 +190,7 @@ both!(dedupe_command_scans_one_tenant_and_queues_what_it_finds, |h| {
     assert_eq!(pairs, truth);
     let bad = crate::cli::run_db(&h.url, dir.path(), &["dedupe", "--tenant", &t, "--threshold", "2"]).await;
     assert!(bad.as_ref().is_err_and(|e| e.contains("threshold")), "{bad:?}");
+    let nobody = uuid::Uuid::now_v7().to_string();
+    let missing = crate::cli::run_db(&h.url, dir.path(), &["dedupe", "--tenant", &nobody]).await;
+    assert!(missing.as_ref().is_err_and(|e| e.contains("tenant")), "{missing:?}");
 });

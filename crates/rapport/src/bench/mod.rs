@@ -143,14 +143,13 @@ pub async fn run(mut a: BenchArgs, out: &mut (dyn Write + Send)) -> anyhow::Resu
         let ago = time::Duration::seconds(rand::Rng::gen_range(&mut gen.rng, 0..365 * 86_400));
         body["started_at"] = json!(rapport_core::audit::format_time(loaded_at - ago));
         batches[ti].push(BulkConversation { customer_id: *customer_id, session_id: format!("load-{i}"), body });
-        if batches[ti].len() == 1000 || i + 1 == a.conversations {
-            for (t, batch) in
-                batches.iter_mut().enumerate().filter(|(t, b)| !b.is_empty() && (*t == ti || i + 1 == a.conversations))
-            {
-                app.bulk_insert_conversations(tenants[t].0, batch).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-                batch.clear();
-            }
+        if batches[ti].len() == 1000 {
+            app.bulk_insert_conversations(tenants[ti].0, &batches[ti]).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            batches[ti].clear();
         }
+    }
+    for (t, batch) in batches.iter().enumerate().filter(|(_, b)| !b.is_empty()) {
+        app.bulk_insert_conversations(tenants[t].0, batch).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     }
     let loaded_conversations = conv_started.elapsed();
     app.store.analyze().await.map_err(|e| anyhow::anyhow!("{e}"))?;
