@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use crate::conversation_input::{apply_body, checked_fields, new_row, session, summarize, vocabulary};
 use crate::conversations::audit_values;
+use crate::customers::{new_customer_row, record_created};
 use crate::record::Trail;
 use crate::{Actor, App, AppError, AppResult, RequestMeta};
 
@@ -34,13 +35,16 @@ impl App {
         let actor = Actor::system();
         let meta = RequestMeta::default();
         let trail = Trail { actor: &actor, meta: &meta };
-        let mut ids = Vec::with_capacity(rows.len());
+        let mut new = Vec::with_capacity(rows.len());
         for row in rows {
-            let applied = apply_input(None, row, &ctx)?;
-            ids.push(self.insert_customer(tx.as_mut(), &trail, applied.data, None).await?.id);
+            new.push(new_customer_row(tenant, apply_input(None, row, &ctx)?.data, None));
+        }
+        tx.insert_customers(&new).await?;
+        for row in &new {
+            record_created(tx.as_mut(), &trail, row).await?;
         }
         tx.commit().await?;
-        Ok(ids)
+        Ok(new.iter().map(|r| r.id).collect())
     }
 
     /// Inserts conversations of known customers into `tenant` as the system, all or nothing:
@@ -52,14 +56,16 @@ impl App {
         let vocab = vocabulary(&tx.get_tenant().await?.ok_or(AppError::NotFound("tenant"))?.settings);
         let ids: BTreeSet<Uuid> = items.iter().map(|i| i.customer_id).collect();
         let wanted: Vec<Uuid> = ids.iter().copied().collect();
-        let live = tx.get_customers(&wanted).await?.into_iter().filter(|c| c.deleted_at.is_none()).count();
-        if live != ids.len() {
+        let customers: Vec<_> =
+            tx.get_customers(&wanted).await?.into_iter().filter(|c| c.deleted_at.is_none()).collect();
+        if customers.len() != ids.len() {
             return Err(AppError::NotFound("customer"));
         }
         let actor = Actor::system();
         let meta = RequestMeta::default();
         let trail = Trail { actor: &actor, meta: &meta };
         let at = now();
+        let mut rows = Vec::with_capacity(items.len());
         for item in items {
             let session = session(&item.session_id)?;
             let (obj, mut errs) = checked_fields(&item.body)?;
@@ -69,20 +75,25 @@ impl App {
             summarize(&mut c, obj.contains_key("summary"), topics, &vocab);
             c.customer_id = Some(item.customer_id);
             c.version = 1;
-            tx.insert_conversation(&c).await?;
-            trail.audit(tx.as_mut(), "conversations", c.id, "insert", json!({}), audit_values(&c)).await?;
+            rows.push(c);
+        }
+        tx.insert_conversations(&rows).await?;
+        for c in &rows {
+            trail.audit(tx.as_mut(), "conversations", c.id, "insert", json!({}), audit_values(c)).await?;
             trail
                 .event(
                     tx.as_mut(),
-                    item.customer_id,
+                    c.customer_id.unwrap_or_default(),
                     "conversation_linked",
-                    json!({"session_id": session, "topics": c.topics}),
+                    json!({"session_id": c.session_id, "topics": c.topics}),
                 )
                 .await?;
         }
-        for id in ids {
-            let m = tx.refresh_metrics(id).await?;
-            self.touch_last_contact(tx.as_mut(), &trail, id, &m).await?;
+        let metrics = tx.refresh_metrics_of(&wanted).await?;
+        for m in &metrics {
+            if let Some(c) = customers.iter().find(|c| c.id == m.customer_id) {
+                self.touch_last_contact_of(tx.as_mut(), &trail, c, m).await?;
+            }
         }
         tx.commit().await?;
         Ok(())

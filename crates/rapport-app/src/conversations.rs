@@ -125,14 +125,28 @@ impl App {
         customer: Uuid,
         m: &MetricsRow,
     ) -> AppResult<()> {
-        let Some(last) = m.last_interaction_at else { return Ok(()) };
+        if m.last_interaction_at.is_none() {
+            return Ok(());
+        }
         let Some(c) = tx.get_customer(customer).await? else { return Ok(()) };
+        self.touch_last_contact_of(tx, trail, &c, m).await
+    }
+
+    /// The same for a customer already read.
+    pub(crate) async fn touch_last_contact_of(
+        &self,
+        tx: &mut dyn Tx,
+        trail: &Trail<'_>,
+        c: &CustomerRow,
+        m: &MetricsRow,
+    ) -> AppResult<()> {
+        let Some(last) = m.last_interaction_at else { return Ok(()) };
         if c.data.last_contact_at.is_some_and(|t| t >= last) {
             return Ok(());
         }
         let mut n = c.clone();
         n.data.last_contact_at = Some(last);
-        self.write_customer_update(tx, trail, &c, n, None).await?;
+        self.write_customer_update(tx, trail, c, n, None).await?;
         Ok(())
     }
 

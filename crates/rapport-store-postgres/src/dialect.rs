@@ -12,6 +12,12 @@ use uuid::Uuid;
 
 use crate::sql::{map_err, Ts};
 
+/// The `n`th placeholder.
+pub fn push_placeholder(s: &mut String, n: usize) {
+    s.push('$');
+    s.push_str(&n.to_string());
+}
+
 pub type Db = sqlx::Postgres;
 
 impl Type<Db> for Ts {
@@ -130,18 +136,33 @@ pub async fn write_search(
     customer: Uuid,
     doc: Option<&Document>,
 ) -> StoreResult<()> {
-    let q = match doc {
-        Some(d) => sqlx::query(
-            "INSERT INTO customer_search (tenant_id, customer_id, doc) VALUES ($1, $2, $3) \
-             ON CONFLICT (tenant_id, customer_id) DO UPDATE SET doc = excluded.doc",
-        )
-        .bind(tenant)
-        .bind(customer)
-        .bind(d.flat()),
-        None => sqlx::query("DELETE FROM customer_search WHERE tenant_id = $1 AND customer_id = $2")
-            .bind(tenant)
-            .bind(customer),
-    };
-    q.execute(&mut **tx).await.map_err(map_err)?;
+    match doc {
+        Some(d) => insert_search(tx, tenant, &[(customer, d.clone())]).await,
+        None => {
+            sqlx::query("DELETE FROM customer_search WHERE tenant_id = $1 AND customer_id = $2")
+                .bind(tenant)
+                .bind(customer)
+                .execute(&mut **tx)
+                .await
+                .map_err(map_err)?;
+            Ok(())
+        }
+    }
+}
+
+/// Writes the search documents of these customers, many to a statement.
+pub async fn insert_search(
+    tx: &mut sqlx::Transaction<'static, Db>,
+    tenant: Uuid,
+    docs: &[(Uuid, Document)],
+) -> StoreResult<()> {
+    for chunk in docs.chunks(crate::sql::MAX_BINDS / 3) {
+        let mut qb = QueryBuilder::<Db>::new("INSERT INTO customer_search (tenant_id, customer_id, doc) ");
+        qb.push_values(chunk, |mut b, (customer, d)| {
+            b.push_bind(tenant).push_bind(*customer).push_bind(d.flat());
+        });
+        qb.push(" ON CONFLICT (tenant_id, customer_id) DO UPDATE SET doc = excluded.doc");
+        qb.build().execute(&mut **tx).await.map_err(map_err)?;
+    }
     Ok(())
 }

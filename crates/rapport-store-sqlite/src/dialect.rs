@@ -13,6 +13,11 @@ use uuid::Uuid;
 
 use crate::sql::{map_err, Ts};
 
+/// An anonymous placeholder: values are bound in order (see `sql::values_rows`).
+pub fn push_placeholder(s: &mut String, _n: usize) {
+    s.push('?');
+}
+
 pub type Db = sqlx::Sqlite;
 
 fn micros(t: OffsetDateTime) -> i64 {
@@ -243,6 +248,19 @@ pub async fn write_search(
     if done.rows_affected() > 0 {
         return Ok(());
     }
+    insert_search(tx, tenant, &[(customer, d.clone())]).await
+}
+
+/// Inserts the search documents of customers that have none yet, many to a statement, at
+/// the next row ids of the tenant's range.
+pub async fn insert_search(
+    tx: &mut sqlx::Transaction<'static, Db>,
+    tenant: Uuid,
+    docs: &[(Uuid, Document)],
+) -> StoreResult<()> {
+    if docs.is_empty() {
+        return Ok(());
+    }
     sqlx::query(
         "INSERT OR IGNORE INTO search_tenants (tenant_id, tenant_no) \
          SELECT $1, COALESCE(MAX(tenant_no), 0) + 1 FROM search_tenants",
@@ -251,23 +269,33 @@ pub async fn write_search(
     .execute(&mut **tx)
     .await
     .map_err(map_err)?;
-    sqlx::query(
-        "INSERT INTO customer_search (row_id, tenant_id, customer_id, name, company, email, phone, alt) \
-         SELECT COALESCE((SELECT d.row_id FROM customer_search d \
+    let last: i64 = sqlx::query_scalar(
+        "SELECT COALESCE((SELECT d.row_id FROM customer_search d \
                           WHERE d.row_id BETWEEN t.tenant_no * 4294967296 AND t.tenant_no * 4294967296 + 4294967295 \
-                          ORDER BY d.row_id DESC LIMIT 1), t.tenant_no * 4294967296) + 1, \
-                $1, $2, $3, $4, $5, $6, $7 \
+                          ORDER BY d.row_id DESC LIMIT 1), t.tenant_no * 4294967296) \
          FROM search_tenants t WHERE t.tenant_id = $1",
     )
     .bind(tenant)
-    .bind(customer)
-    .bind(&d.name)
-    .bind(&d.company)
-    .bind(&d.email)
-    .bind(&d.phone)
-    .bind(&d.alt)
-    .execute(&mut **tx)
+    .fetch_one(&mut **tx)
     .await
     .map_err(map_err)?;
+    let mut next = last;
+    for chunk in docs.chunks(crate::sql::MAX_BINDS / 8) {
+        let mut qb = QueryBuilder::<Db>::new(
+            "INSERT INTO customer_search (row_id, tenant_id, customer_id, name, company, email, phone, alt) ",
+        );
+        qb.push_values(chunk, |mut b, (customer, d)| {
+            next += 1;
+            b.push_bind(next)
+                .push_bind(tenant)
+                .push_bind(*customer)
+                .push_bind(d.name.clone())
+                .push_bind(d.company.clone())
+                .push_bind(d.email.clone())
+                .push_bind(d.phone.clone())
+                .push_bind(d.alt.clone());
+        });
+        qb.build().execute(&mut **tx).await.map_err(map_err)?;
+    }
     Ok(())
 }

@@ -6,7 +6,7 @@ use sqlx::{FromRow, QueryBuilder};
 use uuid::Uuid;
 
 use super::dialect::Db;
-use super::{map_err, SqlTx, Ts};
+use super::{map_err, values_rows, SqlTx, Ts, MAX_BINDS};
 
 #[derive(FromRow)]
 struct EventRecord {
@@ -20,22 +20,73 @@ struct EventRecord {
     at: Ts,
 }
 
+/// Events and audit entries of a transaction not yet written.
+#[derive(Default)]
+pub(crate) struct Appends {
+    events: Vec<EventRow>,
+    audit: Vec<AuditRow>,
+}
+
 pub(super) async fn insert_event(tx: &mut SqlTx, e: &EventRow) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO customer_events (tenant_id, id, customer_id, event_type, data, actor_type, actor_id, at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(tx.tenant)
-    .bind(e.id)
-    .bind(e.customer_id)
-    .bind(&e.event_type)
-    .bind(Json(&e.data))
-    .bind(&e.actor_type)
-    .bind(e.actor_id)
-    .bind(Ts(e.at))
-    .execute(&mut *tx.tx)
-    .await
-    .map_err(map_err)?;
+    tx.appends.events.push(e.clone());
+    Ok(())
+}
+
+/// Writes the events and audit entries appended so far, many rows to a statement: before
+/// anything reads the timeline or the audit log back, and at commit.
+pub(super) async fn flush_appends(tx: &mut SqlTx) -> StoreResult<()> {
+    let events = std::mem::take(&mut tx.appends.events);
+    for chunk in events.chunks(MAX_BINDS / 8) {
+        let sql = format!(
+            "INSERT INTO customer_events (tenant_id, id, customer_id, event_type, data, actor_type, actor_id, at) \
+             VALUES {}",
+            values_rows(1, chunk.len(), 8)
+        );
+        let mut q = sqlx::query(&sql);
+        for e in chunk {
+            q = q
+                .bind(tx.tenant)
+                .bind(e.id)
+                .bind(e.customer_id)
+                .bind(&e.event_type)
+                .bind(Json(&e.data))
+                .bind(&e.actor_type)
+                .bind(e.actor_id)
+                .bind(Ts(e.at));
+        }
+        q.execute(&mut *tx.tx).await.map_err(map_err)?;
+    }
+    let audit = std::mem::take(&mut tx.appends.audit);
+    for chunk in audit.chunks(MAX_BINDS / 17) {
+        let sql = format!(
+            "INSERT INTO audit_log (tenant_id, seq, table_name, record_id, action, old_values, new_values, \
+             values_digest, actor_type, actor_id, conversation_id, ip, user_agent, request_id, at, prev_hash, hash) \
+             VALUES {}",
+            values_rows(1, chunk.len(), 17)
+        );
+        let mut q = sqlx::query(&sql);
+        for a in chunk {
+            q = q
+                .bind(tx.tenant)
+                .bind(a.seq)
+                .bind(&a.table_name)
+                .bind(a.record_id)
+                .bind(&a.action)
+                .bind(Json(&a.old_values))
+                .bind(Json(&a.new_values))
+                .bind(&a.values_digest)
+                .bind(&a.actor_type)
+                .bind(a.actor_id)
+                .bind(&a.conversation_id)
+                .bind(&a.ip)
+                .bind(&a.user_agent)
+                .bind(&a.request_id)
+                .bind(Ts(a.at))
+                .bind(&a.prev_hash)
+                .bind(&a.hash);
+        }
+        q.execute(&mut *tx.tx).await.map_err(map_err)?;
+    }
     Ok(())
 }
 
@@ -46,6 +97,7 @@ pub(super) async fn list_events(
     before: Option<Uuid>,
     limit: u32,
 ) -> StoreResult<Vec<EventRow>> {
+    flush_appends(tx).await?;
     let mut qb = QueryBuilder::<Db>::new("SELECT * FROM customer_events WHERE tenant_id = ");
     qb.push_bind(tx.tenant).push(" AND customer_id = ").push_bind(customer);
     if !types.is_empty() {
@@ -98,8 +150,9 @@ pub(super) async fn head(tx: &mut SqlTx) -> StoreResult<(i64, String)> {
     Ok((seq, hash))
 }
 
-/// Appends an entry after the head this transaction holds (`head` locks it first). The head
-/// row itself is written once, at commit, however many entries the change appended.
+/// Appends an entry after the head this transaction holds (`head` locks it first). The
+/// entries are written with the events (`flush_appends`), the head row once at commit,
+/// however many entries the change appended.
 pub(super) async fn append(tx: &mut SqlTx, a: &AuditRow) -> StoreResult<()> {
     let expected = match &tx.audit_head {
         Some(h) => (h.seq + 1, h.hash.as_str()),
@@ -108,31 +161,7 @@ pub(super) async fn append(tx: &mut SqlTx, a: &AuditRow) -> StoreResult<()> {
     if (a.seq, a.prev_hash.as_str()) != expected {
         return Err(StoreError::Other(format!("audit entry {} does not follow the chain head", a.seq)));
     }
-    sqlx::query(
-        "INSERT INTO audit_log (tenant_id, seq, table_name, record_id, action, old_values, new_values, \
-         values_digest, actor_type, actor_id, conversation_id, ip, user_agent, request_id, at, prev_hash, hash) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
-    )
-    .bind(tx.tenant)
-    .bind(a.seq)
-    .bind(&a.table_name)
-    .bind(a.record_id)
-    .bind(&a.action)
-    .bind(Json(&a.old_values))
-    .bind(Json(&a.new_values))
-    .bind(&a.values_digest)
-    .bind(&a.actor_type)
-    .bind(a.actor_id)
-    .bind(&a.conversation_id)
-    .bind(&a.ip)
-    .bind(&a.user_agent)
-    .bind(&a.request_id)
-    .bind(Ts(a.at))
-    .bind(&a.prev_hash)
-    .bind(&a.hash)
-    .execute(&mut *tx.tx)
-    .await
-    .map_err(map_err)?;
+    tx.appends.audit.push(a.clone());
     tx.audit_head = Some(super::AuditHead { seq: a.seq, hash: a.hash.clone(), moved: true });
     Ok(())
 }
@@ -196,6 +225,7 @@ impl From<AuditRecord> for AuditRow {
 }
 
 pub(super) async fn list(tx: &mut SqlTx, q: &AuditQuery) -> StoreResult<Vec<AuditRow>> {
+    flush_appends(tx).await?;
     let mut qb = QueryBuilder::<Db>::new("SELECT * FROM audit_log WHERE tenant_id = ");
     qb.push_bind(tx.tenant);
     if let Some(t) = &q.table_name {
@@ -225,6 +255,7 @@ pub(super) async fn list(tx: &mut SqlTx, q: &AuditQuery) -> StoreResult<Vec<Audi
 }
 
 pub(super) async fn chain(tx: &mut SqlTx, after: i64, limit: u32) -> StoreResult<Vec<AuditRow>> {
+    flush_appends(tx).await?;
     let rs: Vec<AuditRecord> =
         sqlx::query_as("SELECT * FROM audit_log WHERE tenant_id = $1 AND seq > $2 ORDER BY seq LIMIT $3")
             .bind(tx.tenant)

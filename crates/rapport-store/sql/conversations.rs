@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::dialect::{self, Db};
-use super::{map_err, ts, un_ts, SqlTx, Ts};
+use super::{map_err, ts, un_ts, values_rows, SqlTx, Ts, MAX_BINDS};
 
 #[derive(FromRow)]
 struct ConversationRecord {
@@ -93,43 +93,61 @@ fn bind_columns<'q>(q: Query<'q>, c: &'q ConversationRow) -> Query<'q> {
         .bind(c.version)
 }
 
-pub(super) async fn insert(tx: &mut SqlTx, c: &ConversationRow) -> StoreResult<()> {
-    let sql = format!(
-        "INSERT INTO conversations (tenant_id, id, {COLUMNS}, session_id, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)"
-    );
-    bind_columns(sqlx::query(&sql).bind(tx.tenant).bind(c.id), c)
-        .bind(&c.session_id)
-        .bind(Ts(c.created_at))
-        .execute(&mut *tx.tx)
-        .await
-        .map_err(map_err)?;
-    write_topics(tx, c, false).await
+/// Inserts new conversations, many rows to a statement, with their topics.
+pub(super) async fn insert(tx: &mut SqlTx, rows: &[ConversationRow]) -> StoreResult<()> {
+    const COLS: usize = 19;
+    for chunk in rows.chunks(MAX_BINDS / COLS) {
+        let sql = format!(
+            "INSERT INTO conversations (tenant_id, id, {COLUMNS}, session_id, created_at) VALUES {}",
+            values_rows(1, chunk.len(), COLS)
+        );
+        let mut q = sqlx::query(&sql);
+        for c in chunk {
+            q = bind_columns(q.bind(tx.tenant).bind(c.id), c).bind(&c.session_id).bind(Ts(c.created_at));
+        }
+        q.execute(&mut *tx.tx).await.map_err(map_err)?;
+    }
+    let mut topics = Vec::new();
+    for c in rows {
+        topics.extend(topic_rows(c));
+    }
+    insert_topics(tx, &topics).await
 }
 
-/// Keeps the topic index equal to the live conversation's topics, at its start time.
-async fn write_topics(tx: &mut SqlTx, c: &ConversationRow, replace: bool) -> StoreResult<()> {
-    if replace {
-        sqlx::query("DELETE FROM conversation_topics WHERE tenant_id = $1 AND conversation_id = $2")
-            .bind(tx.tenant)
-            .bind(c.id)
-            .execute(&mut *tx.tx)
-            .await
-            .map_err(map_err)?;
-    }
-    if c.deleted_at.is_some() || c.topics.is_empty() {
-        return Ok(());
+/// The topic index rows of a conversation: its distinct topics at its start time, while it
+/// is live.
+fn topic_rows(c: &ConversationRow) -> Vec<(String, Ts, Uuid)> {
+    if c.deleted_at.is_some() {
+        return Vec::new();
     }
     let at = Ts(c.started_at.unwrap_or(c.created_at));
     let mut topics = c.topics.clone();
     topics.sort();
     topics.dedup();
-    let mut qb = QueryBuilder::<Db>::new("INSERT INTO conversation_topics (tenant_id, topic, at, conversation_id) ");
-    qb.push_values(&topics, |mut b, t| {
-        b.push_bind(tx.tenant).push_bind(t.clone()).push_bind(at).push_bind(c.id);
-    });
-    qb.build().execute(&mut *tx.tx).await.map_err(map_err)?;
+    topics.into_iter().map(|t| (t, at, c.id)).collect()
+}
+
+async fn insert_topics(tx: &mut SqlTx, rows: &[(String, Ts, Uuid)]) -> StoreResult<()> {
+    for chunk in rows.chunks(MAX_BINDS / 4) {
+        let mut qb =
+            QueryBuilder::<Db>::new("INSERT INTO conversation_topics (tenant_id, topic, at, conversation_id) ");
+        qb.push_values(chunk, |mut b, (topic, at, id)| {
+            b.push_bind(tx.tenant).push_bind(topic.clone()).push_bind(*at).push_bind(*id);
+        });
+        qb.build().execute(&mut *tx.tx).await.map_err(map_err)?;
+    }
     Ok(())
+}
+
+/// Rewrites the topic index of a stored conversation.
+async fn rewrite_topics(tx: &mut SqlTx, c: &ConversationRow) -> StoreResult<()> {
+    sqlx::query("DELETE FROM conversation_topics WHERE tenant_id = $1 AND conversation_id = $2")
+        .bind(tx.tenant)
+        .bind(c.id)
+        .execute(&mut *tx.tx)
+        .await
+        .map_err(map_err)?;
+    insert_topics(tx, &topic_rows(c)).await
 }
 
 pub(super) async fn topic_counts(
@@ -160,7 +178,8 @@ pub(super) async fn update(tx: &mut SqlTx, c: &ConversationRow) -> StoreResult<(
     if done.rows_affected() == 0 {
         return Err(StoreError::NotFound);
     }
-    Ok(())
+    // Its topics, start time or liveness may have changed.
+    rewrite_topics(tx, c).await
 }
 
 pub(super) async fn list(tx: &mut SqlTx, q: &ConversationQuery) -> StoreResult<Vec<ConversationRow>> {
@@ -216,48 +235,79 @@ impl From<MetricsRecord> for MetricsRow {
     }
 }
 
-pub(super) async fn refresh_metrics(tx: &mut SqlTx, customer: Uuid) -> StoreResult<MetricsRow> {
-    let r: MetricsRecord = sqlx::query_as(
-        "INSERT INTO customer_metrics (tenant_id, customer_id, total_conversations, total_interactions, total_views, \
-         total_duration_seconds, first_interaction_at, last_interaction_at) \
-         SELECT $1, $2, COUNT(*), CAST(COALESCE(SUM(interaction_count), 0) AS BIGINT), \
-         CAST(COALESCE(SUM(view_count), 0) AS BIGINT), CAST(COALESCE(SUM(duration_seconds), 0) AS BIGINT), \
-         MIN(COALESCE(started_at, created_at)), MAX(COALESCE(ended_at, started_at, created_at)) \
-         FROM conversations WHERE tenant_id = $1 AND customer_id = $2 AND deleted_at IS NULL \
-         ON CONFLICT (tenant_id, customer_id) DO UPDATE SET total_conversations = excluded.total_conversations, \
-         total_interactions = excluded.total_interactions, total_views = excluded.total_views, \
-         total_duration_seconds = excluded.total_duration_seconds, first_interaction_at = excluded.first_interaction_at, \
-         last_interaction_at = excluded.last_interaction_at \
-         RETURNING customer_id, total_conversations, total_interactions, total_views, total_duration_seconds, \
-         first_interaction_at, last_interaction_at",
-    )
-    .bind(tx.tenant)
-    .bind(customer)
-    .fetch_one(&mut *tx.tx)
-    .await
-    .map_err(map_err)?;
-    refresh_engagement(tx, customer).await?;
-    Ok(r.into())
+/// Recomputes the metrics of these customers from their live conversations (zeros for a
+/// customer with none), a thousand customers to a statement, and their engagement per day.
+pub(super) async fn refresh_metrics(tx: &mut SqlTx, customers: &[Uuid]) -> StoreResult<Vec<MetricsRow>> {
+    // Each once: a customer listed twice would join its conversations twice.
+    let mut seen = std::collections::HashSet::with_capacity(customers.len());
+    let customers: Vec<Uuid> = customers.iter().copied().filter(|id| seen.insert(*id)).collect();
+    let mut out = Vec::with_capacity(customers.len());
+    for chunk in customers.chunks(1000) {
+        // `ids.column1` names the first column of a VALUES list on both databases. The
+        // WHERE clause keeps SQLite from reading ON CONFLICT as part of the join.
+        let mut qb = QueryBuilder::<Db>::new(
+            "INSERT INTO customer_metrics (tenant_id, customer_id, total_conversations, total_interactions, \
+             total_views, total_duration_seconds, first_interaction_at, last_interaction_at) SELECT ",
+        );
+        qb.push_bind(tx.tenant).push(
+            ", ids.column1, COUNT(c.id), CAST(COALESCE(SUM(c.interaction_count), 0) AS BIGINT), \
+             CAST(COALESCE(SUM(c.view_count), 0) AS BIGINT), CAST(COALESCE(SUM(c.duration_seconds), 0) AS BIGINT), \
+             MIN(COALESCE(c.started_at, c.created_at)), MAX(COALESCE(c.ended_at, c.started_at, c.created_at)) FROM ",
+        );
+        push_id_values(&mut qb, chunk);
+        qb.push(" AS ids LEFT JOIN conversations c ON c.tenant_id = ").push_bind(tx.tenant).push(
+            " AND c.customer_id = ids.column1 AND c.deleted_at IS NULL WHERE true GROUP BY ids.column1 \
+             ON CONFLICT (tenant_id, customer_id) DO UPDATE SET total_conversations = excluded.total_conversations, \
+             total_interactions = excluded.total_interactions, total_views = excluded.total_views, \
+             total_duration_seconds = excluded.total_duration_seconds, first_interaction_at = excluded.first_interaction_at, \
+             last_interaction_at = excluded.last_interaction_at \
+             RETURNING customer_id, total_conversations, total_interactions, total_views, total_duration_seconds, \
+             first_interaction_at, last_interaction_at",
+        );
+        let rs: Vec<MetricsRecord> = qb.build_query_as().fetch_all(&mut *tx.tx).await.map_err(map_err)?;
+        out.extend(rs.into_iter().map(MetricsRow::from));
+    }
+    refresh_engagement(tx, &customers).await?;
+    // In the order asked.
+    let at: std::collections::HashMap<Uuid, usize> = customers.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+    out.sort_by_key(|m| at.get(&m.customer_id).copied());
+    Ok(out)
 }
 
-/// Rewrites a customer's engagement per day from its live conversations; a deleted
+/// `(VALUES (id), …)`.
+fn push_id_values(qb: &mut QueryBuilder<'_, Db>, ids: &[Uuid]) {
+    qb.push("(VALUES ");
+    for (i, id) in ids.iter().enumerate() {
+        qb.push(if i == 0 { "(" } else { ", (" }).push_bind(*id).push(")");
+    }
+    qb.push(")");
+}
+
+/// Rewrites these customers' engagement per day from their live conversations; a deleted
 /// customer keeps none.
-pub(super) async fn refresh_engagement(tx: &mut SqlTx, customer: Uuid) -> StoreResult<()> {
-    sqlx::query("DELETE FROM engagement_daily WHERE tenant_id = $1 AND customer_id = $2")
-        .bind(tx.tenant)
-        .bind(customer)
-        .execute(&mut *tx.tx)
-        .await
-        .map_err(map_err)?;
-    let sql = format!(
-        "INSERT INTO engagement_daily (tenant_id, day, customer_id, conversations, interactions) \
-         SELECT $1, {day}, $2, COUNT(*), CAST(COALESCE(SUM(interaction_count), 0) AS BIGINT) FROM conversations \
-         WHERE tenant_id = $1 AND customer_id = $2 AND deleted_at IS NULL \
-         AND EXISTS (SELECT 1 FROM customers c WHERE c.tenant_id = $1 AND c.id = $2 AND c.deleted_at IS NULL) \
-         GROUP BY {day}",
-        day = dialect::ACTIVITY_DAY
-    );
-    sqlx::query(&sql).bind(tx.tenant).bind(customer).execute(&mut *tx.tx).await.map_err(map_err)?;
+pub(super) async fn refresh_engagement(tx: &mut SqlTx, customers: &[Uuid]) -> StoreResult<()> {
+    for chunk in customers.chunks(1000) {
+        let mut qb = QueryBuilder::<Db>::new("DELETE FROM engagement_daily WHERE tenant_id = ");
+        qb.push_bind(tx.tenant).push(" AND customer_id IN (SELECT column1 FROM ");
+        push_id_values(&mut qb, chunk);
+        qb.push(" AS ids)");
+        qb.build().execute(&mut *tx.tx).await.map_err(map_err)?;
+        let day = dialect::ACTIVITY_DAY;
+        let mut qb = QueryBuilder::<Db>::new(
+            "INSERT INTO engagement_daily (tenant_id, day, customer_id, conversations, interactions) SELECT ",
+        );
+        qb.push_bind(tx.tenant);
+        qb.push(format!(
+            ", {day}, customer_id, COUNT(*), CAST(COALESCE(SUM(interaction_count), 0) AS BIGINT) \
+             FROM conversations WHERE tenant_id = "
+        ));
+        qb.push_bind(tx.tenant).push(" AND customer_id IN (SELECT column1 FROM ");
+        push_id_values(&mut qb, chunk);
+        qb.push(" AS ids) AND deleted_at IS NULL AND EXISTS (SELECT 1 FROM customers c WHERE c.tenant_id = ");
+        qb.push_bind(tx.tenant);
+        qb.push(format!(" AND c.id = conversations.customer_id AND c.deleted_at IS NULL) GROUP BY customer_id, {day}"));
+        qb.build().execute(&mut *tx.tx).await.map_err(map_err)?;
+    }
     Ok(())
 }
 

@@ -11,7 +11,7 @@ use sqlx::{FromRow, QueryBuilder};
 use uuid::Uuid;
 
 use super::dialect::{self, Db};
-use super::{decode_err, map_err, ts, un_ts, SqlTx, Ts};
+use super::{decode_err, map_err, ts, un_ts, values_rows, SqlTx, Ts, MAX_BINDS};
 
 #[derive(FromRow)]
 struct CustomerRecord {
@@ -236,28 +236,38 @@ fn bind_writable<'q>(q: Query<'q>, c: &'q CustomerRow) -> Query<'q> {
         .bind(c.version)
 }
 
-fn placeholders(from: usize, n: usize) -> String {
-    (from..from + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
-}
-
-pub(super) async fn insert(tx: &mut SqlTx, c: &CustomerRow) -> StoreResult<()> {
-    let n = WRITABLE.len();
-    let sql = format!(
-        "INSERT INTO customers (tenant_id, id, {}, created_at, created_by) VALUES ($1, $2, {}, ${}, ${})",
-        WRITABLE.join(", "),
-        placeholders(3, n),
-        n + 3,
-        n + 4
-    );
-    bind_writable(sqlx::query(&sql).bind(tx.tenant).bind(c.id), c)
-        .bind(Ts(c.created_at))
-        .bind(c.created_by)
-        .execute(&mut *tx.tx)
-        .await
-        .map_err(map_err)?;
-    write_tags(tx, c, false).await?;
-    write_keys(tx, c, false).await?;
-    write_search_and_counters(tx, None, c).await
+/// Inserts new customers, many rows to a statement, with their tag index, matching keys,
+/// search documents and counters.
+pub(super) async fn insert(tx: &mut SqlTx, rows: &[CustomerRow]) -> StoreResult<()> {
+    let cols = WRITABLE.len() + 4;
+    for chunk in rows.chunks(MAX_BINDS / cols) {
+        let sql = format!(
+            "INSERT INTO customers (tenant_id, id, {}, created_at, created_by) VALUES {}",
+            WRITABLE.join(", "),
+            values_rows(1, chunk.len(), cols)
+        );
+        let mut q = sqlx::query(&sql);
+        for c in chunk {
+            q = bind_writable(q.bind(tx.tenant).bind(c.id), c).bind(Ts(c.created_at)).bind(c.created_by);
+        }
+        q.execute(&mut *tx.tx).await.map_err(map_err)?;
+    }
+    let tags: Vec<(Uuid, String)> =
+        rows.iter().flat_map(|c| c.data.tags.iter().map(|t| (c.id, t.to_lowercase()))).collect();
+    insert_tags(tx, &tags).await?;
+    let mut keys = Vec::new();
+    for c in rows.iter().filter(|c| c.deleted_at.is_none()) {
+        // Nothing is merged into a customer being inserted: its keys are its own.
+        keys.extend(own_keys(&c.data).into_iter().map(|(kind, value)| (c.id, kind, value)));
+    }
+    insert_keys(tx, &keys).await?;
+    let mut docs = Vec::with_capacity(rows.len());
+    for c in rows {
+        let after = Indexed::of(c);
+        docs.extend(after.document().map(|d| (c.id, d)));
+        stats::add_delta(&mut tx.counter_deltas, None, Some(&after.counter_row()));
+    }
+    dialect::insert_search(&mut tx.tx, tx.tenant, &docs).await
 }
 
 pub(super) async fn update(tx: &mut SqlTx, c: &CustomerRow) -> StoreResult<()> {
@@ -284,10 +294,10 @@ pub(super) async fn update(tx: &mut SqlTx, c: &CustomerRow) -> StoreResult<()> {
     // changed: most updates (a chat advancing last_contact_at) touch neither.
     let after = Indexed::of(c);
     if before.as_ref().is_none_or(|b| b.tags.0 != after.tags.0) {
-        write_tags(tx, c, true).await?;
+        rewrite_tags(tx, c).await?;
     }
     if before.as_ref().is_none_or(|b| b.identity() != after.identity()) {
-        write_keys(tx, c, true).await?;
+        rewrite_keys(tx, c).await?;
     }
     // A customer merged into another, or given back by an undo, changes the other's keys: it
     // is known by the contact points of those merged into it.
@@ -295,39 +305,41 @@ pub(super) async fn update(tx: &mut SqlTx, c: &CustomerRow) -> StoreResult<()> {
     if let Some(old_target) = moved {
         for target in [old_target, c.merged_into_customer_id].into_iter().flatten() {
             if let Some(t) = get(tx, target).await? {
-                write_keys(tx, &t, true).await?;
+                rewrite_keys(tx, &t).await?;
             }
         }
     }
     write_search_and_counters(tx, before.as_ref(), c).await
 }
 
-/// Keeps the matching keys equal to those of the record: only live customers have keys.
-async fn write_keys(tx: &mut SqlTx, c: &CustomerRow, replace: bool) -> StoreResult<()> {
-    if replace {
-        sqlx::query("DELETE FROM customer_matching_keys WHERE tenant_id = $1 AND customer_id = $2")
-            .bind(tx.tenant)
-            .bind(c.id)
-            .execute(&mut *tx.tx)
-            .await
-            .map_err(map_err)?;
-    }
+/// A customer's own matching keys, sorted and without repeats.
+fn own_keys(d: &CustomerData) -> Vec<(&'static str, String)> {
+    let mut keys = rapport_core::identity::matching_keys(d);
+    keys.sort();
+    keys.dedup();
+    keys
+}
+
+/// Rewrites the matching keys of a stored customer: only live customers have keys, and the
+/// contact points of customers merged into it still find it (SPEC section 4).
+async fn rewrite_keys(tx: &mut SqlTx, c: &CustomerRow) -> StoreResult<()> {
+    sqlx::query("DELETE FROM customer_matching_keys WHERE tenant_id = $1 AND customer_id = $2")
+        .bind(tx.tenant)
+        .bind(c.id)
+        .execute(&mut *tx.tx)
+        .await
+        .map_err(map_err)?;
     if c.deleted_at.is_some() {
         return Ok(());
     }
     let mut keys = rapport_core::identity::matching_keys(&c.data);
-    // The contact points of customers merged into this one still find it (SPEC section 4);
-    // nothing is merged into a customer being inserted.
-    let merged: Vec<CustomerRecord> = if !replace {
-        Vec::new()
-    } else {
+    let merged: Vec<CustomerRecord> =
         sqlx::query_as("SELECT * FROM customers WHERE tenant_id = $1 AND merged_into_customer_id = $2")
             .bind(tx.tenant)
             .bind(c.id)
             .fetch_all(&mut *tx.tx)
             .await
-            .map_err(map_err)?
-    };
+            .map_err(map_err)?;
     for m in merged {
         let m = CustomerRow::try_from(m)?;
         keys.extend(
@@ -338,15 +350,21 @@ async fn write_keys(tx: &mut SqlTx, c: &CustomerRow, replace: bool) -> StoreResu
     }
     keys.sort();
     keys.dedup();
-    if keys.is_empty() {
-        return Ok(());
+    let keys: Vec<_> = keys.into_iter().map(|(kind, value)| (c.id, kind, value)).collect();
+    insert_keys(tx, &keys).await
+}
+
+/// Inserts `(customer, key type, key value)` rows, many to a statement.
+async fn insert_keys(tx: &mut SqlTx, keys: &[(Uuid, &'static str, String)]) -> StoreResult<()> {
+    for chunk in keys.chunks(MAX_BINDS / 4) {
+        let mut qb = QueryBuilder::<Db>::new(
+            "INSERT INTO customer_matching_keys (tenant_id, key_type, key_value, customer_id) ",
+        );
+        qb.push_values(chunk, |mut b, (id, kind, value)| {
+            b.push_bind(tx.tenant).push_bind(*kind).push_bind(value.clone()).push_bind(*id);
+        });
+        qb.build().execute(&mut *tx.tx).await.map_err(map_err)?;
     }
-    let mut qb =
-        QueryBuilder::<Db>::new("INSERT INTO customer_matching_keys (tenant_id, key_type, key_value, customer_id) ");
-    qb.push_values(&keys, |mut b, (kind, value)| {
-        b.push_bind(tx.tenant).push_bind(*kind).push_bind(value.clone()).push_bind(c.id);
-    });
-    qb.build().execute(&mut *tx.tx).await.map_err(map_err)?;
     Ok(())
 }
 
@@ -421,24 +439,27 @@ struct CandidateRecord {
     postal_code: Option<String>,
 }
 
-/// Keeps the folded tag index equal to the record's tags.
-async fn write_tags(tx: &mut SqlTx, c: &CustomerRow, replace: bool) -> StoreResult<()> {
-    if replace {
-        sqlx::query("DELETE FROM customer_tags WHERE tenant_id = $1 AND customer_id = $2")
-            .bind(tx.tenant)
-            .bind(c.id)
-            .execute(&mut *tx.tx)
-            .await
-            .map_err(map_err)?;
+/// Rewrites the folded tag index of a stored customer.
+async fn rewrite_tags(tx: &mut SqlTx, c: &CustomerRow) -> StoreResult<()> {
+    sqlx::query("DELETE FROM customer_tags WHERE tenant_id = $1 AND customer_id = $2")
+        .bind(tx.tenant)
+        .bind(c.id)
+        .execute(&mut *tx.tx)
+        .await
+        .map_err(map_err)?;
+    let tags: Vec<(Uuid, String)> = c.data.tags.iter().map(|t| (c.id, t.to_lowercase())).collect();
+    insert_tags(tx, &tags).await
+}
+
+/// Inserts `(customer, folded tag)` rows, many to a statement.
+async fn insert_tags(tx: &mut SqlTx, tags: &[(Uuid, String)]) -> StoreResult<()> {
+    for chunk in tags.chunks(MAX_BINDS / 3) {
+        let mut qb = QueryBuilder::<Db>::new("INSERT INTO customer_tags (tenant_id, customer_id, tag_folded) ");
+        qb.push_values(chunk, |mut b, (id, tag)| {
+            b.push_bind(tx.tenant).push_bind(*id).push_bind(tag.clone());
+        });
+        qb.build().execute(&mut *tx.tx).await.map_err(map_err)?;
     }
-    if c.data.tags.is_empty() {
-        return Ok(());
-    }
-    let mut qb = QueryBuilder::<Db>::new("INSERT INTO customer_tags (tenant_id, customer_id, tag_folded) ");
-    qb.push_values(&c.data.tags, |mut b, tag| {
-        b.push_bind(tx.tenant).push_bind(c.id).push_bind(tag.to_lowercase());
-    });
-    qb.build().execute(&mut *tx.tx).await.map_err(map_err)?;
     Ok(())
 }
 
@@ -734,7 +755,7 @@ async fn write_search_and_counters(tx: &mut SqlTx, before: Option<&Indexed>, c: 
     // Engagement counts live customers only: deleting drops it, restoring brings it back.
     if let Some(b) = before {
         if b.deleted_at.is_none() != after.deleted_at.is_none() {
-            super::conversations::refresh_engagement(tx, c.id).await?;
+            super::conversations::refresh_engagement(tx, &[c.id]).await?;
         }
     }
     Ok(())
@@ -809,12 +830,13 @@ pub(super) async fn rebuild_index(tx: &mut SqlTx) -> StoreResult<()> {
         .await
         .map_err(map_err)?;
         let Some(last) = page.last().map(|r| r.id) else { break };
+        let mut docs = Vec::with_capacity(page.len());
         for r in page {
             let c = CustomerRow::try_from(r)?;
-            let doc = Indexed::of(&c).document();
-            dialect::write_search(&mut tx.tx, tx.tenant, c.id, doc.as_ref()).await?;
-            write_keys(tx, &c, true).await?;
+            docs.extend(Indexed::of(&c).document().map(|d| (c.id, d)));
+            rewrite_keys(tx, &c).await?;
         }
+        dialect::insert_search(&mut tx.tx, tx.tenant, &docs).await?;
         after = last;
     }
     let fresh = count_afresh(tx).await?;

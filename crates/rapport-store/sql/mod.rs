@@ -46,6 +46,31 @@ pub(crate) fn map_err(e: sqlx::Error) -> StoreError {
     }
 }
 
+/// Bound values per statement at most: SQLite allows 32,766 and PostgreSQL 65,535.
+pub(crate) const MAX_BINDS: usize = 30_000;
+
+/// `($from, …), (…)`: `rows` rows of `cols` placeholders, for a multi-row INSERT whose
+/// every value is bound in order. On SQLite they are anonymous `?`: a numbered or named
+/// placeholder has a name there, and the driver asks each one's name by a linear search of
+/// the names, which makes a statement of thousands of them take seconds.
+pub(crate) fn values_rows(from: usize, rows: usize, cols: usize) -> String {
+    let mut s = String::with_capacity(rows * cols * 7);
+    for r in 0..rows {
+        if r > 0 {
+            s.push_str(", ");
+        }
+        s.push('(');
+        for c in 0..cols {
+            if c > 0 {
+                s.push_str(", ");
+            }
+            dialect::push_placeholder(&mut s, from + r * cols + c);
+        }
+        s.push(')');
+    }
+    s
+}
+
 pub(crate) fn decode_err(what: &str, value: &str) -> StoreError {
     StoreError::Other(format!("stored {what} {value:?} is not understood"))
 }
@@ -70,9 +95,8 @@ pub(crate) async fn run_pending_rebuilds(store: &dyn Store, pool: &sqlx::Pool<Db
     if jobs.iter().any(|j| j == "engagement") {
         for tenant in store.tenant_ids().await? {
             let mut tx = store.begin(tenant).await?;
-            for id in tx.customers_with_metrics().await? {
-                tx.refresh_metrics(id).await?;
-            }
+            let ids = tx.customers_with_metrics().await?;
+            tx.refresh_metrics_of(&ids).await?;
             tx.commit().await?;
         }
         sqlx::query("DELETE FROM pending_rebuilds WHERE job = 'engagement'").execute(pool).await.map_err(map_err)?;
@@ -97,11 +121,15 @@ pub struct SqlTx {
     /// The tenant's audit chain head once this transaction has locked it, and whether an
     /// append moved it: written back once at commit (see `audit::flush_head`).
     pub(crate) audit_head: Option<AuditHead>,
+    /// Timeline events and audit entries appended but not yet written: they are written
+    /// many rows to a statement before anything reads them back and at commit (see
+    /// `audit::flush_appends`).
+    pub(crate) appends: audit::Appends,
 }
 
 impl SqlTx {
     pub(crate) fn new(tx: sqlx::Transaction<'static, Db>, tenant: Uuid) -> Self {
-        Self { tx, tenant, counter_deltas: Default::default(), audit_head: None }
+        Self { tx, tenant, counter_deltas: Default::default(), audit_head: None, appends: Default::default() }
     }
 }
 
@@ -112,6 +140,7 @@ impl Tx for SqlTx {
     }
 
     async fn commit(mut self: Box<Self>) -> StoreResult<()> {
+        audit::flush_appends(&mut self).await?;
         audit::flush_head(&mut self).await?;
         customers::flush_counters(&mut self).await?;
         self.tx.commit().await.map_err(map_err)
@@ -166,8 +195,8 @@ impl Tx for SqlTx {
         keys.dedup();
         dialect::lock_identity(&mut self.tx, &keys).await
     }
-    async fn insert_customer(&mut self, c: &CustomerRow) -> StoreResult<()> {
-        customers::insert(self, c).await
+    async fn insert_customers(&mut self, rows: &[CustomerRow]) -> StoreResult<()> {
+        customers::insert(self, rows).await
     }
     async fn get_customer(&mut self, id: Uuid) -> StoreResult<Option<CustomerRow>> {
         customers::get(self, id).await
@@ -219,8 +248,8 @@ impl Tx for SqlTx {
     async fn get_conversation_by_session(&mut self, session_id: &str) -> StoreResult<Option<ConversationRow>> {
         conversations::get_by_session(self, session_id).await
     }
-    async fn insert_conversation(&mut self, c: &ConversationRow) -> StoreResult<()> {
-        conversations::insert(self, c).await
+    async fn insert_conversations(&mut self, rows: &[ConversationRow]) -> StoreResult<()> {
+        conversations::insert(self, rows).await
     }
     async fn update_conversation(&mut self, c: &ConversationRow) -> StoreResult<()> {
         conversations::update(self, c).await
@@ -228,8 +257,8 @@ impl Tx for SqlTx {
     async fn list_conversations(&mut self, q: &ConversationQuery) -> StoreResult<Vec<ConversationRow>> {
         conversations::list(self, q).await
     }
-    async fn refresh_metrics(&mut self, customer_id: Uuid) -> StoreResult<MetricsRow> {
-        conversations::refresh_metrics(self, customer_id).await
+    async fn refresh_metrics_of(&mut self, customers: &[Uuid]) -> StoreResult<Vec<MetricsRow>> {
+        conversations::refresh_metrics(self, customers).await
     }
     async fn get_metrics(&mut self, customer_id: Uuid) -> StoreResult<Option<MetricsRow>> {
         conversations::get_metrics(self, customer_id).await

@@ -101,7 +101,12 @@ pub trait Tx: Send {
     /// Serializes concurrent writers that decide on the same identity keys (emails, phones)
     /// until this transaction ends.
     async fn lock_identity(&mut self, keys: &[String]) -> StoreResult<()>;
-    async fn insert_customer(&mut self, c: &CustomerRow) -> StoreResult<()>;
+    /// Inserts new customers, many rows to a statement, with their tags, keys, search
+    /// documents and counters.
+    async fn insert_customers(&mut self, rows: &[CustomerRow]) -> StoreResult<()>;
+    async fn insert_customer(&mut self, c: &CustomerRow) -> StoreResult<()> {
+        self.insert_customers(std::slice::from_ref(c)).await
+    }
     async fn get_customer(&mut self, id: Uuid) -> StoreResult<Option<CustomerRow>>;
     /// Writes `c` if its stored version is `c.version - 1`; else `StaleVersion`.
     async fn update_customer(&mut self, c: &CustomerRow) -> StoreResult<()>;
@@ -141,12 +146,22 @@ pub trait Tx: Send {
 
     // Conversations and metrics
     async fn get_conversation_by_session(&mut self, session_id: &str) -> StoreResult<Option<ConversationRow>>;
-    async fn insert_conversation(&mut self, c: &ConversationRow) -> StoreResult<()>;
+    /// Inserts new conversations, many rows to a statement, with their topics.
+    async fn insert_conversations(&mut self, rows: &[ConversationRow]) -> StoreResult<()>;
+    async fn insert_conversation(&mut self, c: &ConversationRow) -> StoreResult<()> {
+        self.insert_conversations(std::slice::from_ref(c)).await
+    }
     async fn update_conversation(&mut self, c: &ConversationRow) -> StoreResult<()>;
     /// Live conversations matching `q`, newest first; of one customer or of the whole tenant.
     async fn list_conversations(&mut self, q: &ConversationQuery) -> StoreResult<Vec<ConversationRow>>;
     /// Recomputes a customer's metrics from its live conversations and stores them.
-    async fn refresh_metrics(&mut self, customer_id: Uuid) -> StoreResult<MetricsRow>;
+    /// Recomputes the metrics and engagement per day of these customers from their live
+    /// conversations, in a few statements however many they are.
+    async fn refresh_metrics_of(&mut self, customers: &[Uuid]) -> StoreResult<Vec<MetricsRow>>;
+    async fn refresh_metrics(&mut self, customer_id: Uuid) -> StoreResult<MetricsRow> {
+        let mut m = self.refresh_metrics_of(&[customer_id]).await?;
+        m.pop().ok_or(StoreError::NotFound)
+    }
     async fn get_metrics(&mut self, customer_id: Uuid) -> StoreResult<Option<MetricsRow>>;
 
     /// Ids of a customer's conversations (hidden ones too): what a merge moves.

@@ -180,28 +180,9 @@ impl App {
         data: CustomerData,
         by: Option<Uuid>,
     ) -> AppResult<CustomerRow> {
-        let at = now();
-        let row = CustomerRow {
-            id: Uuid::now_v7(),
-            tenant_id: tx.tenant_id(),
-            data,
-            lifecycle_updated_at: at,
-            derived: CustomerDerived::default(),
-            deleted_at: None,
-            deleted_by: None,
-            merged_into_customer_id: None,
-            created_at: at,
-            created_by: by,
-            updated_at: at,
-            updated_by: by,
-            version: 1,
-        };
+        let row = new_customer_row(tx.tenant_id(), data, by);
         tx.insert_customer(&row).await?;
-        trail.event(tx, row.id, "created", json!({"name": row.data.name, "source": row.data.source.as_str()})).await?;
-        if let Some(a) = row.data.assigned_to {
-            trail.event(tx, row.id, "assigned", json!({"from": null, "to": a})).await?;
-        }
-        trail.audit(tx, "customers", row.id, "insert", json!({}), Value::Object(audit_values(&row))).await?;
+        record_created(tx, trail, &row).await?;
         Ok(row)
     }
 
@@ -466,4 +447,33 @@ pub fn sort_value(c: &CustomerRow, f: SortField) -> SortValue {
         // Only a search knows a relevance (`search::search_page`).
         SortField::Relevance => SortValue::Missing,
     }
+}
+
+/// A new customer's row, version 1, created now.
+pub(crate) fn new_customer_row(tenant: Uuid, data: CustomerData, by: Option<Uuid>) -> CustomerRow {
+    let at = now();
+    CustomerRow {
+        id: Uuid::now_v7(),
+        tenant_id: tenant,
+        data,
+        lifecycle_updated_at: at,
+        derived: CustomerDerived::default(),
+        deleted_at: None,
+        deleted_by: None,
+        merged_into_customer_id: None,
+        created_at: at,
+        created_by: by,
+        updated_at: at,
+        updated_by: by,
+        version: 1,
+    }
+}
+
+/// The timeline events and the audit entry of a customer just inserted.
+pub(crate) async fn record_created(tx: &mut dyn Tx, trail: &Trail<'_>, row: &CustomerRow) -> AppResult<()> {
+    trail.event(tx, row.id, "created", json!({"name": row.data.name, "source": row.data.source.as_str()})).await?;
+    if let Some(a) = row.data.assigned_to {
+        trail.event(tx, row.id, "assigned", json!({"from": null, "to": a})).await?;
+    }
+    trail.audit(tx, "customers", row.id, "insert", json!({}), Value::Object(audit_values(row))).await
 }

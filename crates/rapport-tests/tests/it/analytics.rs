@@ -72,6 +72,17 @@ both!(tenant_settings_are_validated_and_drive_topics, |h| {
     let last = &periods[4]["topics"];
     assert!(last.as_array().unwrap().iter().any(|t| t["topic"] == "pricing"), "{last:?}");
     assert_eq!(h.get(&o, "/api/v1/analytics/topics?period=year").await.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // Topic trends follow a conversation sent again with other topics, and its deletion.
+    let june = "/api/v1/analytics/topics?from=2026-06-01T00:00:00Z&to=2026-06-08T00:00:00Z&period=week";
+    chat(&h, &k, "t-3", json!({"topics": ["financing"]})).await;
+    let week = h.get(&o, june).await.body["data"][0]["topics"].clone();
+    assert!(week.as_array().unwrap().iter().any(|t| t["topic"] == "financing"), "{week:?}");
+    assert!(!week.as_array().unwrap().iter().any(|t| t["topic"] == "pricing"), "{week:?}");
+    assert_eq!(h.delete(&k, "/api/v1/conversations/t-3").await.status, StatusCode::NO_CONTENT);
+    let week = h.get(&o, june).await.body["data"][0]["topics"].clone();
+    assert!(!week.as_array().unwrap().iter().any(|t| t["topic"] == "financing"), "{week:?}");
+    assert!(week.as_array().unwrap().iter().any(|t| t["topic"] == "outdoor kitchen"), "{week:?}");
 });
 
 both!(top_engaged_customers_of_the_week, |h| {

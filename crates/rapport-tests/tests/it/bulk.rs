@@ -1,5 +1,6 @@
-//! Bulk loading of conversation history for known customers: the same checks, summaries,
-//! topics, metrics, events and audit entries as the chat feed, all or nothing.
+//! Bulk loading of customers, and of conversation history for known customers: the same
+//! checks, keys, search documents, summaries, topics, metrics, events and audit entries as
+//! one by one, all or nothing.
 
 use http::StatusCode;
 use rapport_app::bulk::BulkConversation;
@@ -71,4 +72,40 @@ both!(bulk_conversations_land_with_metrics_events_and_audit, |h| {
             .is_err(),
         "another tenant's customer is unknown here"
     );
+});
+
+both!(bulk_customers_span_several_statements_and_are_whole, |h| {
+    let o = h.tenant("Bulk customers").await;
+    // More rows than one statement takes for customers (~600), and audit entries (~1,760).
+    let n = 1900;
+    let rows: Vec<_> = (0..n)
+        .map(|i| {
+            json!({"name": format!("Bulk Person{i:04}"), "email": unique_email(&format!("bulk{i}")),
+                   "phone": format!("+1 617 555 {:04}", i), "tags": ["Imported", format!("batch{}", i % 3)]})
+        })
+        .collect();
+    let entries_before = h.get(&o, "/api/v1/audit/verify").await.body["entries"].as_i64().unwrap();
+    let ids = h.app.bulk_insert_customers(o.tenant_id, &rows, rapport_core::customer::Source::Import).await.unwrap();
+    assert_eq!(ids.len(), n);
+    let stats = h.get(&o, "/api/v1/customers/stats").await;
+    assert_eq!(stats.body["total_customers"], n as i64, "{:?}", stats.body);
+    let tagged = h.get(&o, "/api/v1/customers?tag=batch1&limit=200").await;
+    assert_eq!(tagged.body["data"].as_array().unwrap().len(), 200);
+    // The last row is searchable and matchable like any other.
+    let found = h.get(&o, "/api/v1/customers?q=person1899").await;
+    assert_eq!(found.body["data"][0]["id"], ids[n - 1].to_string().as_str(), "{:?}", found.body);
+    let m = h.post(&o, "/api/v1/customers/match", json!({"name": "x", "phone": "(617) 555-1899"})).await;
+    assert_eq!(m.body["data"][0]["customer_id"], ids[n - 1].to_string().as_str(), "{:?}", m.body);
+    let t = h.get(&o, &format!("/api/v1/customers/{}/timeline", ids[n - 1])).await;
+    assert_eq!(t.body["data"][0]["type"], "created", "{:?}", t.body);
+    let v = h.get(&o, "/api/v1/audit/verify").await;
+    assert_eq!(v.body["ok"], true, "{:?}", v.body);
+    assert_eq!(v.body["entries"], entries_before + n as i64, "{:?}", v.body);
+
+    // All or nothing: one bad row writes none of the others.
+    let mut bad = rows[..3].to_vec();
+    bad[2] = json!({"name": "No Contact"});
+    assert!(h.app.bulk_insert_customers(o.tenant_id, &bad, rapport_core::customer::Source::Import).await.is_err());
+    let stats = h.get(&o, "/api/v1/customers/stats").await;
+    assert_eq!(stats.body["total_customers"], n as i64);
 });

@@ -132,24 +132,34 @@ pub async fn run(mut a: BenchArgs, out: &mut (dyn Write + Send)) -> anyhow::Resu
     let loaded_customers = started.elapsed();
     let conv_started = Instant::now();
     let loaded_at = time::OffsetDateTime::now_utc();
-    // Through the bulk path: each conversation goes to its person's customer, in batches of
-    // a thousand per tenant, with the same checks, summary, topics, audit and metrics.
-    let mut batches: Vec<Vec<BulkConversation>> = (0..tenants.len()).map(|_| Vec::new()).collect();
-    for i in 0..a.conversations {
-        let ti = i % tenants.len();
-        let (person, customer_id) = &people[ti][gen_index(&mut gen, people[ti].len())];
-        let mut body = gen.conversation(person, false);
-        // History spread over the past year, so "this week" holds a week's share of it.
-        let ago = time::Duration::seconds(rand::Rng::gen_range(&mut gen.rng, 0..365 * 86_400));
-        body["started_at"] = json!(rapport_core::audit::format_time(loaded_at - ago));
-        batches[ti].push(BulkConversation { customer_id: *customer_id, session_id: format!("load-{i}"), body });
-        if batches[ti].len() == 1000 {
-            app.bulk_insert_conversations(tenants[ti].0, &batches[ti]).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-            batches[ti].clear();
+    // Through the bulk path, with the same checks, summary, topics, audit and metrics: each
+    // tenant gets its share of the conversations by size, to customers drawn at random and
+    // loaded in the order of the customers, so that one's conversations mostly share a batch.
+    let mut loaded_before = 0usize;
+    let mut session_no = 0usize;
+    for (ti, tenant_people) in people.iter().enumerate() {
+        let first = a.conversations * loaded_before / a.customers.max(1);
+        loaded_before += tenant_people.len();
+        let n = a.conversations * loaded_before / a.customers.max(1) - first;
+        let mut picks: Vec<usize> = (0..n).map(|_| gen_index(&mut gen, tenant_people.len())).collect();
+        picks.sort_unstable();
+        for chunk in picks.chunks(1000) {
+            let mut batch = Vec::with_capacity(chunk.len());
+            for &pi in chunk {
+                let (person, customer_id) = &tenant_people[pi];
+                let mut body = gen.conversation(person, false);
+                // History spread over the past year, so "this week" holds a week's share of it.
+                let ago = time::Duration::seconds(rand::Rng::gen_range(&mut gen.rng, 0..365 * 86_400));
+                body["started_at"] = json!(rapport_core::audit::format_time(loaded_at - ago));
+                session_no += 1;
+                batch.push(BulkConversation {
+                    customer_id: *customer_id,
+                    session_id: format!("load-{session_no}"),
+                    body,
+                });
+            }
+            app.bulk_insert_conversations(tenants[ti].0, &batch).await.map_err(|e| anyhow::anyhow!("{e}"))?;
         }
-    }
-    for (t, batch) in batches.iter().enumerate().filter(|(_, b)| !b.is_empty()) {
-        app.bulk_insert_conversations(tenants[t].0, batch).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     }
     let loaded_conversations = conv_started.elapsed();
     app.store.analyze().await.map_err(|e| anyhow::anyhow!("{e}"))?;
