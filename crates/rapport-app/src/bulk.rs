@@ -29,16 +29,18 @@ impl App {
     /// Inserts `rows` (customer inputs) into `tenant` as the system, all or nothing. No
     /// duplicate check: the caller vouches that the rows are distinct people.
     pub async fn bulk_insert_customers(&self, tenant: Uuid, rows: &[Value], source: Source) -> AppResult<Vec<Uuid>> {
-        let mut tx = self.store.begin(tenant).await?;
-        let region = tx.get_tenant().await?.ok_or(AppError::NotFound("tenant"))?.phone_region;
+        // The rows are checked before the write transaction begins, so that another batch
+        // can be written meanwhile.
+        let region = self.tenant(tenant).await?.phone_region;
         let ctx = InputContext { region: &region, default_source: source, require_contact_point: true };
-        let actor = Actor::system();
-        let meta = RequestMeta::default();
-        let trail = Trail { actor: &actor, meta: &meta };
         let mut new = Vec::with_capacity(rows.len());
         for row in rows {
             new.push(new_customer_row(tenant, apply_input(None, row, &ctx)?.data, None));
         }
+        let actor = Actor::system();
+        let meta = RequestMeta::default();
+        let trail = Trail { actor: &actor, meta: &meta };
+        let mut tx = self.store.begin(tenant).await?;
         tx.insert_customers(&new).await?;
         for row in &new {
             record_created(tx.as_mut(), &trail, row).await?;
@@ -52,18 +54,9 @@ impl App {
     /// checks, summary and topics as the chat feed, an audit entry and a `conversation_linked`
     /// event each, and every customer's metrics refreshed once at the end.
     pub async fn bulk_insert_conversations(&self, tenant: Uuid, items: &[BulkConversation]) -> AppResult<()> {
-        let mut tx = self.store.begin(tenant).await?;
-        let vocab = vocabulary(&tx.get_tenant().await?.ok_or(AppError::NotFound("tenant"))?.settings);
-        let ids: BTreeSet<Uuid> = items.iter().map(|i| i.customer_id).collect();
-        let wanted: Vec<Uuid> = ids.iter().copied().collect();
-        let customers: Vec<_> =
-            tx.get_customers(&wanted).await?.into_iter().filter(|c| c.deleted_at.is_none()).collect();
-        if customers.len() != ids.len() {
-            return Err(AppError::NotFound("customer"));
-        }
-        let actor = Actor::system();
-        let meta = RequestMeta::default();
-        let trail = Trail { actor: &actor, meta: &meta };
+        // Checked and summarized before the write transaction begins, so that another batch
+        // can be written meanwhile.
+        let vocab = vocabulary(&self.tenant(tenant).await?.settings);
         let at = now();
         let mut rows = Vec::with_capacity(items.len());
         for item in items {
@@ -77,6 +70,17 @@ impl App {
             c.version = 1;
             rows.push(c);
         }
+        let mut tx = self.store.begin(tenant).await?;
+        let ids: BTreeSet<Uuid> = items.iter().map(|i| i.customer_id).collect();
+        let wanted: Vec<Uuid> = ids.iter().copied().collect();
+        let customers: Vec<_> =
+            tx.get_customers(&wanted).await?.into_iter().filter(|c| c.deleted_at.is_none()).collect();
+        if customers.len() != ids.len() {
+            return Err(AppError::NotFound("customer"));
+        }
+        let actor = Actor::system();
+        let meta = RequestMeta::default();
+        let trail = Trail { actor: &actor, meta: &meta };
         tx.insert_conversations(&rows).await?;
         for c in &rows {
             trail.audit(tx.as_mut(), "conversations", c.id, "insert", json!({}), audit_values(c)).await?;

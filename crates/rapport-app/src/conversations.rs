@@ -26,6 +26,9 @@ pub struct MatchOutcome {
     pub created: bool,
     pub confidence: Option<u8>,
     pub reasons: Vec<rapport_core::identity::Reason>,
+    /// The customer as this change left it.
+    #[serde(skip)]
+    pub customer: Option<CustomerRow>,
 }
 
 /// A conversation as ingested, with how its customer was found.
@@ -111,7 +114,10 @@ impl App {
                     .await?;
             }
             let m = tx.refresh_metrics(cid).await?;
-            self.touch_last_contact(tx.as_mut(), &trail, cid, &m).await?;
+            match outcome.as_ref().and_then(|o| o.customer.as_ref()).filter(|row| row.id == cid) {
+                Some(row) => self.touch_last_contact_of(tx.as_mut(), &trail, row, &m).await?,
+                None => self.touch_last_contact(tx.as_mut(), &trail, cid, &m).await?,
+            }
         }
         tx.commit().await?;
         Ok(Ingested { conversation: c, outcome })
@@ -174,13 +180,14 @@ impl App {
         let th = thresholds(tx).await?;
         let ranked = self.rank_matches(tx, &probe, None).await?;
         if let Some(best) = ranked.iter().find(|r| r.m.confidence >= th.link && !r.m.vetoed).cloned() {
-            self.fill_missing(tx, trail, &best, contact, phone.and_then(Result::ok)).await?;
+            let row = self.fill_missing(tx, trail, &best, contact, phone.and_then(Result::ok)).await?;
             crate::duplicates::queue(tx, best.customer.id, &ranked, th.review, "ingest").await?;
             return Ok(MatchOutcome {
                 customer_id: best.customer.id,
                 created: false,
                 confidence: Some(best.m.confidence),
                 reasons: best.m.reasons,
+                customer: Some(row),
             });
         }
         let name = contact
@@ -205,7 +212,13 @@ impl App {
         let applied = apply_input(None, &Value::Object(input), &ctx)?;
         let row = self.insert_customer(tx, trail, applied.data, None).await?;
         crate::duplicates::queue(tx, row.id, &ranked, th.review, "ingest").await?;
-        Ok(MatchOutcome { customer_id: row.id, created: true, confidence: None, reasons: Vec::new() })
+        Ok(MatchOutcome {
+            customer_id: row.id,
+            created: true,
+            confidence: None,
+            reasons: Vec::new(),
+            customer: Some(row),
+        })
     }
 
     /// Fills the contact fields the customer lacks; a differing value never overwrites what a
@@ -217,7 +230,7 @@ impl App {
         best: &RankedMatch,
         contact: &Contact,
         phone: Option<Phone>,
-    ) -> AppResult<()> {
+    ) -> AppResult<CustomerRow> {
         let old: &CustomerRow = &best.customer;
         let mut d: CustomerData = old.data.clone();
         let mut noted = Vec::new();
@@ -243,8 +256,7 @@ impl App {
         }
         let mut n = old.clone();
         n.data = d;
-        self.write_customer_update(tx, trail, old, n, None).await?;
-        Ok(())
+        self.write_customer_update(tx, trail, old, n, None).await
     }
 
     pub async fn get_conversation(&self, p: &Principal, session_id: &str) -> AppResult<ConversationRow> {

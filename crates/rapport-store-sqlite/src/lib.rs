@@ -30,6 +30,12 @@ impl SqliteStore {
     /// Opens (creating if needed) the database at `url` (`sqlite://path` or a plain path)
     /// and brings its schema up to date.
     pub async fn connect(url: &str, readers: u32) -> StoreResult<Self> {
+        Self::connect_with_cache(url, readers, 32).await
+    }
+
+    /// The same with a page cache of `cache_mib` per connection (32 for a server; more for
+    /// loading a large data set, whose index pages would otherwise be read again and again).
+    pub async fn connect_with_cache(url: &str, readers: u32, cache_mib: u32) -> StoreResult<Self> {
         let base = SqliteConnectOptions::from_str(url)
             .map_err(|e| StoreError::Unavailable(format!("bad SQLite URL: {e}")))?
             .create_if_missing(true)
@@ -37,7 +43,7 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10))
-            .pragma("cache_size", "-32000")
+            .pragma("cache_size", format!("-{}", u64::from(cache_mib) * 1024))
             .pragma("temp_store", "memory")
             // ANALYZE reads at most about this many rows per index: statistics in milliseconds
             // even for a million customers.

@@ -39,7 +39,17 @@ pub(super) async fn insert_tenant(tx: &mut SqlTx, t: &TenantRow) -> StoreResult<
     Ok(())
 }
 
+/// The tenant's row, read once per transaction (its settings decide much of a change).
 pub(super) async fn get_tenant(tx: &mut SqlTx) -> StoreResult<Option<TenantRow>> {
+    if let Some(t) = &tx.tenant_row {
+        return Ok(Some(t.clone()));
+    }
+    let t = read_tenant(tx).await?;
+    tx.tenant_row = t.clone();
+    Ok(t)
+}
+
+async fn read_tenant(tx: &mut SqlTx) -> StoreResult<Option<TenantRow>> {
     let r: Option<TenantRecord> = sqlx::query_as("SELECT * FROM tenants WHERE tenant_id = $1")
         .bind(tx.tenant)
         .fetch_optional(&mut *tx.tx)
@@ -58,6 +68,7 @@ pub(super) async fn get_tenant(tx: &mut SqlTx) -> StoreResult<Option<TenantRow>>
 }
 
 pub(super) async fn update_tenant(tx: &mut SqlTx, t: &TenantRow) -> StoreResult<()> {
+    tx.tenant_row = None;
     sqlx::query(
         "UPDATE tenants SET name = $2, base_currency = $3, phone_region = $4, timezone = $5, settings = $6 WHERE tenant_id = $1",
     )

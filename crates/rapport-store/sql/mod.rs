@@ -125,11 +125,20 @@ pub struct SqlTx {
     /// many rows to a statement before anything reads them back and at commit (see
     /// `audit::flush_appends`).
     pub(crate) appends: audit::Appends,
+    /// The tenant's row once read (`accounts::get_tenant`); forgotten when it is updated.
+    pub(crate) tenant_row: Option<TenantRow>,
 }
 
 impl SqlTx {
     pub(crate) fn new(tx: sqlx::Transaction<'static, Db>, tenant: Uuid) -> Self {
-        Self { tx, tenant, counter_deltas: Default::default(), audit_head: None, appends: Default::default() }
+        Self {
+            tx,
+            tenant,
+            counter_deltas: Default::default(),
+            audit_head: None,
+            appends: Default::default(),
+            tenant_row: None,
+        }
     }
 }
 

@@ -17,12 +17,21 @@ use crate::config::{redact, DatabaseUrl, DbConfig};
 
 /// Opens the configured database and migrates it.
 pub async fn connect(db: &DbConfig) -> anyhow::Result<Arc<dyn Store>> {
+    connect_with_cache(db, 32).await
+}
+
+/// The same with `sqlite_cache_mib` of page cache per SQLite connection.
+pub async fn connect_with_cache(db: &DbConfig, sqlite_cache_mib: u32) -> anyhow::Result<Arc<dyn Store>> {
     Ok(match &db.database {
         DatabaseUrl::Sqlite(url) => {
             std::fs::create_dir_all(&db.data_dir)
                 .with_context(|| format!("creating data directory {}", db.data_dir.display()))?;
             let readers = std::thread::available_parallelism().map(|n| n.get() as u32 * 2).unwrap_or(4);
-            Arc::new(SqliteStore::connect(url, readers).await.with_context(|| format!("opening {url}"))?)
+            Arc::new(
+                SqliteStore::connect_with_cache(url, readers, sqlite_cache_mib)
+                    .await
+                    .with_context(|| format!("opening {url}"))?,
+            )
         }
         DatabaseUrl::Postgres(url) => {
             Arc::new(PgStore::connect(url, 16).await.with_context(|| format!("connecting to {}", redact(url)))?)

@@ -12,6 +12,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use clap::Args;
+use futures::{StreamExt, TryStreamExt};
 use rapport_app::users::NewUser;
 use rapport_core::customer::Source;
 use rapport_core::role::Role;
@@ -88,7 +89,9 @@ pub async fn run(mut a: BenchArgs, out: &mut (dyn Write + Send)) -> anyhow::Resu
         .clone()
         .unwrap_or_else(|| std::env::temp_dir().join(format!("rapport-bench-{}", Uuid::now_v7().simple())));
     let db = DbConfig::resolve(Some(data_dir.clone()), a.database_url.clone(), &Default::default())?;
-    let store = crate::serve::connect(&db).await?;
+    // Loading keeps a large page cache: at a million customers the index pages no longer fit
+    // the server's 32 MiB and were read again and again (a third of the loader's time).
+    let store = crate::serve::connect_with_cache(&db, 1024).await?;
     let secret = crate::serve::jwt_secret(None, &data_dir)?;
     let app = crate::serve::app(store, secret);
     writeln!(out, "loading {} customers in {} tenants into {}", a.customers, a.tenants, data_dir.display())?;
@@ -113,19 +116,21 @@ pub async fn run(mut a: BenchArgs, out: &mut (dyn Write + Send)) -> anyhow::Resu
             )
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
-        let mut loaded = Vec::with_capacity(size);
-        let mut left = size;
-        while left > 0 {
-            let n = left.min(1000);
-            let batch: Vec<Person> = (0..n).map(|_| gen.person()).collect();
+        // Two batches in flight: one is checked while the other is written.
+        let batches: Vec<Vec<Person>> = (0..size.div_ceil(1000))
+            .map(|b| (0..(size - b * 1000).min(1000)).map(|_| gen.person()).collect())
+            .collect();
+        let ids: Vec<Vec<Uuid>> = futures::stream::iter(batches.iter().map(|batch| {
             let rows: Vec<_> = batch.iter().map(Person::as_customer).collect();
-            let ids =
-                app.bulk_insert_customers(t.id, &rows, Source::Import).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-            loaded.extend(batch.into_iter().zip(ids));
-            left -= n;
-        }
+            let app = app.clone();
+            async move { app.bulk_insert_customers(t.id, &rows, Source::Import).await }
+        }))
+        .buffered(2)
+        .try_collect()
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
         tenants.push((t.id, email));
-        people.push(loaded);
+        people.push(batches.into_iter().flatten().zip(ids.into_iter().flatten()).collect());
     }
     // Statistics of the loaded tables, as a server's periodic refresh would have them.
     app.store.analyze().await.map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -137,30 +142,39 @@ pub async fn run(mut a: BenchArgs, out: &mut (dyn Write + Send)) -> anyhow::Resu
     // loaded in the order of the customers, so that one's conversations mostly share a batch.
     let mut loaded_before = 0usize;
     let mut session_no = 0usize;
+    let mut batches = Vec::new();
     for (ti, tenant_people) in people.iter().enumerate() {
         let first = a.conversations * loaded_before / a.customers.max(1);
         loaded_before += tenant_people.len();
         let n = a.conversations * loaded_before / a.customers.max(1) - first;
         let mut picks: Vec<usize> = (0..n).map(|_| gen_index(&mut gen, tenant_people.len())).collect();
         picks.sort_unstable();
-        for chunk in picks.chunks(1000) {
-            let mut batch = Vec::with_capacity(chunk.len());
-            for &pi in chunk {
+        batches.extend(picks.chunks(1000).map(|chunk| (ti, chunk.to_vec())));
+    }
+    // Made as they are loaded (the bodies of millions would not fit in memory), two
+    // batches in flight.
+    let made = batches.into_iter().map(|(ti, chunk)| {
+        let tenant_people = &people[ti];
+        let batch: Vec<BulkConversation> = chunk
+            .into_iter()
+            .map(|pi| {
                 let (person, customer_id) = &tenant_people[pi];
                 let mut body = gen.conversation(person, false);
                 // History spread over the past year, so "this week" holds a week's share of it.
                 let ago = time::Duration::seconds(rand::Rng::gen_range(&mut gen.rng, 0..365 * 86_400));
                 body["started_at"] = json!(rapport_core::audit::format_time(loaded_at - ago));
                 session_no += 1;
-                batch.push(BulkConversation {
-                    customer_id: *customer_id,
-                    session_id: format!("load-{session_no}"),
-                    body,
-                });
-            }
-            app.bulk_insert_conversations(tenants[ti].0, &batch).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-        }
-    }
+                BulkConversation { customer_id: *customer_id, session_id: format!("load-{session_no}"), body }
+            })
+            .collect();
+        let (app, tenant) = (app.clone(), tenants[ti].0);
+        async move { app.bulk_insert_conversations(tenant, &batch).await }
+    });
+    futures::stream::iter(made)
+        .buffer_unordered(2)
+        .try_for_each(|()| async { Ok(()) })
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     let loaded_conversations = conv_started.elapsed();
     app.store.analyze().await.map_err(|e| anyhow::anyhow!("{e}"))?;
     writeln!(
