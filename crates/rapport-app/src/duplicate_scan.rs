@@ -135,12 +135,11 @@ impl App {
 
         let by_id: HashMap<Uuid, &ScanRecord> = records.iter().map(|r| (r.id, r)).collect();
         let at = now();
-        let mut tx = self.store.begin(tenant).await?;
-        let mut queued = 0;
+        let mut rows = Vec::with_capacity(report.pairs.len());
         for pair in &report.pairs {
             let (Some(a), Some(b)) = (by_id.get(&pair.a), by_id.get(&pair.b)) else { continue };
             let ladder = score(&probe_of(a), &probe_of(b));
-            tx.upsert_duplicate_pair(&DuplicatePairRow {
+            rows.push(DuplicatePairRow {
                 tenant_id: tenant,
                 customer_a: pair.a,
                 customer_b: pair.b,
@@ -153,10 +152,11 @@ impl App {
                 status: "open".into(),
                 created_at: at,
                 updated_at: at,
-            })
-            .await?;
-            queued += 1;
+            });
         }
+        let queued = rows.len() as u64;
+        let mut tx = self.store.begin(tenant).await?;
+        tx.upsert_duplicate_pairs(&rows).await?;
         tx.commit().await?;
         Ok(ScanOutcome {
             records: n,

@@ -35,9 +35,10 @@ pub(crate) async fn queue(
     origin: &str,
 ) -> AppResult<()> {
     let at = now();
+    let mut rows = Vec::new();
     for r in ranked.iter().filter(|r| r.customer.id != customer && (r.m.confidence >= review || r.m.vetoed)) {
         let (a, b) = ordered(customer, r.customer.id);
-        tx.upsert_duplicate_pair(&DuplicatePairRow {
+        rows.push(DuplicatePairRow {
             tenant_id: tx.tenant_id(),
             customer_a: a,
             customer_b: b,
@@ -50,9 +51,9 @@ pub(crate) async fn queue(
             status: "open".into(),
             created_at: at,
             updated_at: at,
-        })
-        .await?;
+        });
     }
+    tx.upsert_duplicate_pairs(&rows).await?;
     Ok(())
 }
 

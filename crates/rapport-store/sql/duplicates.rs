@@ -6,7 +6,7 @@ use sqlx::FromRow;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{map_err, SqlTx, Ts};
+use super::{map_err, values_rows, SqlTx, Ts, MAX_BINDS};
 
 #[derive(FromRow)]
 struct PairRecord {
@@ -43,31 +43,43 @@ impl From<PairRecord> for DuplicatePairRow {
     }
 }
 
-pub(super) async fn upsert(tx: &mut SqlTx, d: &DuplicatePairRow) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO duplicate_pairs (tenant_id, customer_a, customer_b, confidence, reasons, vetoed, probability, evidence, \
-         origin, status, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
-         ON CONFLICT (tenant_id, customer_a, customer_b) DO UPDATE SET confidence = excluded.confidence, \
-         reasons = excluded.reasons, vetoed = excluded.vetoed, \
-         probability = COALESCE(excluded.probability, duplicate_pairs.probability), \
-         evidence = COALESCE(excluded.evidence, duplicate_pairs.evidence), updated_at = excluded.updated_at \
-         WHERE duplicate_pairs.status = 'open'",
-    )
-    .bind(tx.tenant)
-    .bind(d.customer_a)
-    .bind(d.customer_b)
-    .bind(d.confidence)
-    .bind(Json(&d.reasons))
-    .bind(d.vetoed)
-    .bind(d.probability)
-    .bind(d.evidence.as_ref().map(Json))
-    .bind(&d.origin)
-    .bind(&d.status)
-    .bind(Ts(d.created_at))
-    .bind(Ts(d.updated_at))
-    .execute(&mut *tx.tx)
-    .await
-    .map_err(map_err)?;
+pub(super) async fn upsert(tx: &mut SqlTx, rows: &[DuplicatePairRow]) -> StoreResult<()> {
+    // One row per pair, the last given: a statement may not update a row twice.
+    let mut last = std::collections::HashMap::with_capacity(rows.len());
+    for (i, d) in rows.iter().enumerate() {
+        last.insert((d.customer_a, d.customer_b), i);
+    }
+    let rows: Vec<&DuplicatePairRow> =
+        rows.iter().enumerate().filter(|(i, d)| last[&(d.customer_a, d.customer_b)] == *i).map(|(_, d)| d).collect();
+    for chunk in rows.chunks(MAX_BINDS / 12) {
+        let sql = format!(
+            "INSERT INTO duplicate_pairs (tenant_id, customer_a, customer_b, confidence, reasons, vetoed, probability, \
+             evidence, origin, status, created_at, updated_at) VALUES {} \
+             ON CONFLICT (tenant_id, customer_a, customer_b) DO UPDATE SET confidence = excluded.confidence, \
+             reasons = excluded.reasons, vetoed = excluded.vetoed, \
+             probability = COALESCE(excluded.probability, duplicate_pairs.probability), \
+             evidence = COALESCE(excluded.evidence, duplicate_pairs.evidence), updated_at = excluded.updated_at \
+             WHERE duplicate_pairs.status = 'open'",
+            values_rows(1, chunk.len(), 12)
+        );
+        let mut q = sqlx::query(&sql);
+        for d in chunk {
+            q = q
+                .bind(tx.tenant)
+                .bind(d.customer_a)
+                .bind(d.customer_b)
+                .bind(d.confidence)
+                .bind(Json(&d.reasons))
+                .bind(d.vetoed)
+                .bind(d.probability)
+                .bind(d.evidence.as_ref().map(Json))
+                .bind(&d.origin)
+                .bind(&d.status)
+                .bind(Ts(d.created_at))
+                .bind(Ts(d.updated_at));
+        }
+        q.execute(&mut *tx.tx).await.map_err(map_err)?;
+    }
     Ok(())
 }
 

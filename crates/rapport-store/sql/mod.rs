@@ -296,8 +296,8 @@ impl Tx for SqlTx {
     async fn update_tenant(&mut self, t: &TenantRow) -> StoreResult<()> {
         accounts::update_tenant(self, t).await
     }
-    async fn upsert_duplicate_pair(&mut self, d: &DuplicatePairRow) -> StoreResult<()> {
-        duplicates::upsert(self, d).await
+    async fn upsert_duplicate_pairs(&mut self, rows: &[DuplicatePairRow]) -> StoreResult<()> {
+        duplicates::upsert(self, rows).await
     }
     async fn get_duplicate_pair(&mut self, a: Uuid, b: Uuid) -> StoreResult<Option<DuplicatePairRow>> {
         duplicates::get(self, a, b).await

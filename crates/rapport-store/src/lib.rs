@@ -185,7 +185,12 @@ pub trait Tx: Send {
 
     // Review queue
     /// Adds or refreshes an open pair; a dismissed or merged pair is left as it is.
-    async fn upsert_duplicate_pair(&mut self, d: &DuplicatePairRow) -> StoreResult<()>;
+    /// Queues pairs (a pair already queued keeps its status and creation time; an open one
+    /// takes the new confidence), many to a statement.
+    async fn upsert_duplicate_pairs(&mut self, rows: &[DuplicatePairRow]) -> StoreResult<()>;
+    async fn upsert_duplicate_pair(&mut self, d: &DuplicatePairRow) -> StoreResult<()> {
+        self.upsert_duplicate_pairs(std::slice::from_ref(d)).await
+    }
     async fn get_duplicate_pair(&mut self, a: Uuid, b: Uuid) -> StoreResult<Option<DuplicatePairRow>>;
     async fn set_duplicate_status(
         &mut self,
