@@ -18,6 +18,12 @@ use uuid::Uuid;
 
 use sql::{map_err, SqlTx};
 
+/// Analyzes only the tables that need it: those with an index never analyzed, or grown 25
+/// times since they last were, in every table (0x10000), not only those this connection used.
+/// A full ANALYZE of a 12 GB database held the writer for 38 s, at every start and every five
+/// minutes.
+const OPTIMIZE: &str = "PRAGMA optimize=0x10002";
+
 /// The migrations, embedded in the binary.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -57,8 +63,9 @@ impl SqliteStore {
         MIGRATOR.run(&writer).await.map_err(|e| StoreError::Other(format!("migration failed: {e}")))?;
         // Without statistics SQLite's planner reads a whole tenant through the primary key
         // rather than a two-column index (the customers merged into one, the matching keys of
-        // a name); so the statistics are sampled at every start and every few minutes after.
-        sqlx::query("ANALYZE").execute(&writer).await.map_err(map_err)?;
+        // a name); so statistics are brought up to date at every start and every few minutes
+        // after (`optimize`).
+        sqlx::query(OPTIMIZE).execute(&writer).await.map_err(map_err)?;
         let reader = SqlitePoolOptions::new()
             .max_connections(readers.max(1))
             .acquire_timeout(Duration::from_secs(30))
@@ -121,6 +128,11 @@ impl Store for SqliteStore {
     }
 
     async fn optimize(&self) -> StoreResult<()> {
+        sqlx::query(OPTIMIZE).execute(&self.writer).await.map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn analyze(&self) -> StoreResult<()> {
         sqlx::query("ANALYZE").execute(&self.writer).await.map_err(map_err)?;
         Ok(())
     }

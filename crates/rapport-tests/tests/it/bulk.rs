@@ -109,3 +109,27 @@ both!(bulk_customers_span_several_statements_and_are_whole, |h| {
     let stats = h.get(&o, "/api/v1/customers/stats").await;
     assert_eq!(stats.body["total_customers"], n as i64);
 });
+
+both!(concurrent_bulk_loads_of_one_customer_both_land, |h| {
+    let o = h.tenant("Bulk concurrent").await;
+    let ada = h.customer(&o, json!({"name": "Ada Byrne", "email": unique_email("ada")})).await.id();
+    let batch = |from: usize| -> Vec<BulkConversation> {
+        (from..from + 20)
+            .map(|i| BulkConversation {
+                customer_id: ada,
+                session_id: format!("conc-{i}"),
+                body: json!({"contact": {"name": "Ada"}, "interaction_count": 1, "started_at": format!("2026-01-{:02}T09:00:00Z", 1 + i % 28)}),
+            })
+            .collect()
+    };
+    let (a, b) = (batch(0), batch(100));
+    let (ra, rb) = tokio::join!(
+        h.app.bulk_insert_conversations(o.tenant_id, &a),
+        h.app.bulk_insert_conversations(o.tenant_id, &b)
+    );
+    ra.expect("first load");
+    rb.expect("second load, on the same customer at the same time");
+    let m = h.get(&o, &format!("/api/v1/customers/{ada}/metrics")).await;
+    assert_eq!(m.body["total_conversations"], 40, "{:?}", m.body);
+    assert_eq!(h.get(&o, "/api/v1/audit/verify").await.body["ok"], true);
+});
