@@ -52,6 +52,16 @@ impl App {
         session_id: &str,
         body: &Value,
     ) -> AppResult<Ingested> {
+        crate::record::retry_on_conflict(|| self.put_conversation_once(p, meta, session_id, body)).await
+    }
+
+    async fn put_conversation_once(
+        &self,
+        p: &Principal,
+        meta: &RequestMeta,
+        session_id: &str,
+        body: &Value,
+    ) -> AppResult<Ingested> {
         p.require(Permission::CustomersCreate, "ingest conversations")?;
         let session = session(session_id)?;
         let (obj, mut errs) = checked_fields(body)?;

@@ -6,7 +6,29 @@ use rapport_store::{AuditRow, EventRow, Tx};
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::{Actor, AppResult, RequestMeta};
+use crate::{Actor, AppError, AppResult, RequestMeta};
+
+/// Runs a write transaction again (up to five times in all, after a short random pause) when
+/// another writer changed a
+/// record between its read and its write: PostgreSQL runs transactions side by side (SQLite's
+/// single writer never gets here). The run reads afresh, so a client's `If-Match` that no
+/// longer holds then answers 412 as it should, and a change that carried none is applied.
+pub(crate) async fn retry_on_conflict<T, F, Fut>(mut run: F) -> AppResult<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = AppResult<T>>,
+{
+    for attempt in 1..5u64 {
+        match run().await {
+            Err(AppError::VersionMismatch { .. }) => {
+                let pause = rand::Rng::gen_range(&mut rand::thread_rng(), 0..=attempt * 2);
+                tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+            }
+            done => return done,
+        }
+    }
+    run().await
+}
 
 /// Who and where, for every entry of one change.
 #[derive(Debug, Clone, Copy)]

@@ -202,6 +202,17 @@ impl App {
         input: &Value,
         if_match: Option<i64>,
     ) -> AppResult<CustomerRow> {
+        crate::record::retry_on_conflict(|| self.update_customer_once(p, meta, id, input, if_match)).await
+    }
+
+    async fn update_customer_once(
+        &self,
+        p: &Principal,
+        meta: &RequestMeta,
+        id: Uuid,
+        input: &Value,
+        if_match: Option<i64>,
+    ) -> AppResult<CustomerRow> {
         reach_by_id(p)?;
         p.require(Permission::CustomersWrite, "change customers")?;
         let mut tx = self.store.begin(p.tenant_id).await?;

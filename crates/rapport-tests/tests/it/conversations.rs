@@ -297,3 +297,37 @@ both!(conversation_lists_filter_by_channel_topic_and_start, |h| {
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(bad.body["errors"][0]["field"], "expand");
 });
+
+both!(chats_and_edits_of_one_customer_at_once_all_succeed, |h| {
+    let o = h.tenant("Chat and edit").await;
+    let key = integration_key(&h, &o).await;
+    let email = unique_email("busy");
+    let first = put(&h, &key, &session(), json!({"contact": {"name": "Busy Person", "email": email}})).await;
+    let id = first["customer_id"].as_str().unwrap().to_string();
+    // A person chatting while a user edits their record: every chat is taken, every edit
+    // that carried no If-Match is applied.
+    let chats =
+        (0..8).map(|i| {
+            let body = json!({"contact": {"name": "Busy Person", "email": email},
+                          "started_at": format!("2026-03-{:02}T10:00:00Z", 1 + i),
+                          "messages": [{"role": "customer", "text": "hello"}]});
+            let (h, key) = (&h, &key);
+            async move {
+                h.call(Method::PUT, &format!("/api/v1/conversations/busy-{i}"), Some(&key.token), Some(body)).await
+            }
+        });
+    let edits = (0..8).map(|i| {
+        let (h, o, id) = (&h, &o, &id);
+        async move { h.patch(o, &format!("/api/v1/customers/{id}"), json!({"notes": format!("edit {i}")})).await }
+    });
+    let (chats, edits) = tokio::join!(futures::future::join_all(chats), futures::future::join_all(edits));
+    for r in chats {
+        assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+        assert_eq!(r.body["customer_id"], id.as_str());
+    }
+    for r in edits {
+        assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    }
+    let m = h.get(&o, &format!("/api/v1/customers/{id}/metrics")).await;
+    assert_eq!(m.body["total_conversations"], 9);
+});
