@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use crate::{Actor, AppError, AppResult, RequestMeta};
 
-/// Runs a write transaction again (up to five times in all, after a short random pause) when
+/// Runs a write transaction again (up to ten times in all, after a short random pause) when
 /// another writer changed a
 /// record between its read and its write: PostgreSQL runs transactions side by side (SQLite's
 /// single writer never gets here). The run reads afresh, so a client's `If-Match` that no
@@ -18,10 +18,10 @@ where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = AppResult<T>>,
 {
-    for attempt in 1..5u64 {
+    for attempt in 1..10u64 {
         match run().await {
             Err(AppError::VersionMismatch { .. }) => {
-                let pause = rand::Rng::gen_range(&mut rand::thread_rng(), 0..=attempt * 2);
+                let pause = rand::Rng::gen_range(&mut rand::thread_rng(), 0..=attempt * 4);
                 tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
             }
             done => return done,
