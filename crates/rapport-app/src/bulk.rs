@@ -76,8 +76,13 @@ impl App {
         tx.lock_identity(&["ingest".to_string()]).await?;
         let ids: BTreeSet<Uuid> = items.iter().map(|i| i.customer_id).collect();
         let wanted: Vec<Uuid> = ids.iter().copied().collect();
-        let customers: Vec<_> =
-            tx.get_customers(&wanted).await?.into_iter().filter(|c| c.deleted_at.is_none()).collect();
+        let customers: std::collections::HashMap<Uuid, _> = tx
+            .get_customers(&wanted)
+            .await?
+            .into_iter()
+            .filter(|c| c.deleted_at.is_none())
+            .map(|c| (c.id, c))
+            .collect();
         if customers.len() != ids.len() {
             return Err(AppError::NotFound("customer"));
         }
@@ -85,12 +90,12 @@ impl App {
         let meta = RequestMeta::default();
         let trail = Trail { actor: &actor, meta: &meta };
         tx.insert_conversations(&rows).await?;
-        for c in &rows {
+        for (c, item) in rows.iter().zip(items) {
             trail.audit(tx.as_mut(), "conversations", c.id, "insert", json!({}), audit_values(c)).await?;
             trail
                 .event(
                     tx.as_mut(),
-                    c.customer_id.unwrap_or_default(),
+                    item.customer_id,
                     "conversation_linked",
                     json!({"session_id": c.session_id, "topics": c.topics}),
                 )
@@ -98,7 +103,7 @@ impl App {
         }
         let metrics = tx.refresh_metrics_of(&wanted).await?;
         for m in &metrics {
-            if let Some(c) = customers.iter().find(|c| c.id == m.customer_id) {
+            if let Some(c) = customers.get(&m.customer_id) {
                 self.touch_last_contact_of(tx.as_mut(), &trail, c, m).await?;
             }
         }

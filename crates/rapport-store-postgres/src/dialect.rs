@@ -134,20 +134,9 @@ pub async fn write_search(
     tx: &mut sqlx::Transaction<'static, Db>,
     tenant: Uuid,
     customer: Uuid,
-    doc: Option<&Document>,
+    doc: &Document,
 ) -> StoreResult<()> {
-    match doc {
-        Some(d) => insert_search(tx, tenant, &[(customer, d.clone())]).await,
-        None => {
-            sqlx::query("DELETE FROM customer_search WHERE tenant_id = $1 AND customer_id = $2")
-                .bind(tenant)
-                .bind(customer)
-                .execute(&mut **tx)
-                .await
-                .map_err(map_err)?;
-            Ok(())
-        }
-    }
+    insert_search(tx, tenant, &[(customer, doc.clone())]).await
 }
 
 /// Writes the search documents of these customers, many to a statement.

@@ -214,23 +214,13 @@ pub async fn before_search(_tx: &mut sqlx::Transaction<'static, Db>) -> StoreRes
     Ok(())
 }
 
-/// Writes (or, with `None`, removes) a customer's search document; the triggers keep the
-/// FTS5 index in step.
+/// Writes a customer's search document; the triggers keep the FTS5 index in step.
 pub async fn write_search(
     tx: &mut sqlx::Transaction<'static, Db>,
     tenant: Uuid,
     customer: Uuid,
-    doc: Option<&Document>,
+    d: &Document,
 ) -> StoreResult<()> {
-    let Some(d) = doc else {
-        sqlx::query("DELETE FROM customer_search WHERE tenant_id = $1 AND customer_id = $2")
-            .bind(tenant)
-            .bind(customer)
-            .execute(&mut **tx)
-            .await
-            .map_err(map_err)?;
-        return Ok(());
-    };
     let done = sqlx::query(
         "UPDATE customer_search SET name = $3, company = $4, email = $5, phone = $6, alt = $7 \
          WHERE tenant_id = $1 AND customer_id = $2",

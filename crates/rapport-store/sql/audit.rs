@@ -40,7 +40,7 @@ pub(super) async fn flush_appends(tx: &mut SqlTx) -> StoreResult<()> {
         let sql = format!(
             "INSERT INTO customer_events (tenant_id, id, customer_id, event_type, data, actor_type, actor_id, at) \
              VALUES {}",
-            values_rows(1, chunk.len(), 8)
+            values_rows(chunk.len(), 8)
         );
         let mut q = sqlx::query(&sql);
         for e in chunk {
@@ -62,7 +62,7 @@ pub(super) async fn flush_appends(tx: &mut SqlTx) -> StoreResult<()> {
             "INSERT INTO audit_log (tenant_id, seq, table_name, record_id, action, old_values, new_values, \
              values_digest, actor_type, actor_id, conversation_id, ip, user_agent, request_id, at, prev_hash, hash) \
              VALUES {}",
-            values_rows(1, chunk.len(), 17)
+            values_rows(chunk.len(), 17)
         );
         let mut q = sqlx::query(&sql);
         for a in chunk {

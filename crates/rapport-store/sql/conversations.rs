@@ -99,7 +99,7 @@ pub(super) async fn insert(tx: &mut SqlTx, rows: &[ConversationRow]) -> StoreRes
     for chunk in rows.chunks(MAX_BINDS / COLS) {
         let sql = format!(
             "INSERT INTO conversations (tenant_id, id, {COLUMNS}, session_id, created_at) VALUES {}",
-            values_rows(1, chunk.len(), COLS)
+            values_rows(chunk.len(), COLS)
         );
         let mut q = sqlx::query(&sql);
         for c in chunk {

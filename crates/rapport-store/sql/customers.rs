@@ -244,7 +244,7 @@ pub(super) async fn insert(tx: &mut SqlTx, rows: &[CustomerRow]) -> StoreResult<
         let sql = format!(
             "INSERT INTO customers (tenant_id, id, {}, created_at, created_by) VALUES {}",
             WRITABLE.join(", "),
-            values_rows(1, chunk.len(), cols)
+            values_rows(chunk.len(), cols)
         );
         let mut q = sqlx::query(&sql);
         for c in chunk {
@@ -749,7 +749,18 @@ async fn write_search_and_counters(tx: &mut SqlTx, before: Option<&Indexed>, c: 
     let after = Indexed::of(c);
     let (old_doc, new_doc) = (before.and_then(Indexed::document), after.document());
     if old_doc != new_doc {
-        dialect::write_search(&mut tx.tx, tx.tenant, c.id, new_doc.as_ref()).await?;
+        match &new_doc {
+            Some(d) => dialect::write_search(&mut tx.tx, tx.tenant, c.id, d).await?,
+            // A customer deleted, or merged away, is no longer found.
+            None => {
+                sqlx::query("DELETE FROM customer_search WHERE tenant_id = $1 AND customer_id = $2")
+                    .bind(tx.tenant)
+                    .bind(c.id)
+                    .execute(&mut *tx.tx)
+                    .await
+                    .map_err(map_err)?;
+            }
+        }
     }
     stats::add_delta(&mut tx.counter_deltas, before.map(Indexed::counter_row).as_ref(), Some(&after.counter_row()));
     // Engagement counts live customers only: deleting drops it, restoring brings it back.

@@ -60,7 +60,7 @@ pub(super) async fn upsert(tx: &mut SqlTx, rows: &[DuplicatePairRow]) -> StoreRe
              probability = COALESCE(excluded.probability, duplicate_pairs.probability), \
              evidence = COALESCE(excluded.evidence, duplicate_pairs.evidence), updated_at = excluded.updated_at \
              WHERE duplicate_pairs.status = 'open'",
-            values_rows(1, chunk.len(), 12)
+            values_rows(chunk.len(), 12)
         );
         let mut q = sqlx::query(&sql);
         for d in chunk {

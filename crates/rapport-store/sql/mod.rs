@@ -49,11 +49,11 @@ pub(crate) fn map_err(e: sqlx::Error) -> StoreError {
 /// Bound values per statement at most: SQLite allows 32,766 and PostgreSQL 65,535.
 pub(crate) const MAX_BINDS: usize = 30_000;
 
-/// `($from, …), (…)`: `rows` rows of `cols` placeholders, for a multi-row INSERT whose
-/// every value is bound in order. On SQLite they are anonymous `?`: a numbered or named
+/// `($1, …), (…)`: `rows` rows of `cols` placeholders, for a multi-row INSERT whose every
+/// value is bound in order. On SQLite they are anonymous `?`: a numbered or named
 /// placeholder has a name there, and the driver asks each one's name by a linear search of
 /// the names, which makes a statement of thousands of them take seconds.
-pub(crate) fn values_rows(from: usize, rows: usize, cols: usize) -> String {
+pub(crate) fn values_rows(rows: usize, cols: usize) -> String {
     let mut s = String::with_capacity(rows * cols * 7);
     for r in 0..rows {
         if r > 0 {
@@ -64,7 +64,7 @@ pub(crate) fn values_rows(from: usize, rows: usize, cols: usize) -> String {
             if c > 0 {
                 s.push_str(", ");
             }
-            dialect::push_placeholder(&mut s, from + r * cols + c);
+            dialect::push_placeholder(&mut s, 1 + r * cols + c);
         }
         s.push(')');
     }

@@ -53,8 +53,9 @@ pub trait Store: Send + Sync + 'static {
 
     /// Whether the database answers.
     async fn ping(&self) -> StoreResult<()>;
-    /// Keeps the query planner's statistics current (SQLite's `ANALYZE`, sampled); the server
-    /// calls it now and then. PostgreSQL's autovacuum does this on its own.
+    /// Keeps the query planner's statistics current (SQLite: `PRAGMA optimize`, which
+    /// analyzes only the tables that need it); the server calls it now and then.
+    /// PostgreSQL's autovacuum does this on its own.
     async fn optimize(&self) -> StoreResult<()> {
         Ok(())
     }
