@@ -17,6 +17,7 @@ pub mod duplicate_scan;
 pub mod duplicates;
 mod error;
 pub mod idempotency;
+pub mod imports;
 mod principal;
 pub mod record;
 pub mod tenant_settings;

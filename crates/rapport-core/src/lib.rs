@@ -10,6 +10,7 @@ pub mod conversation;
 pub mod customer;
 pub mod error;
 pub mod identity;
+pub mod import;
 pub mod patch;
 pub mod role;
 pub mod search;

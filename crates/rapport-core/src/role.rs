@@ -27,6 +27,8 @@ pub enum Permission {
     CustomersForceDuplicate,
     CustomersAssign,
     CustomersMerge,
+    /// Import customers from CSV, and revert an import.
+    CustomersImport,
     UsersRead,
     UsersManage,
     ApiKeysManage,

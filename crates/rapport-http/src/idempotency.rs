@@ -37,7 +37,9 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
         // Not signed in: the handler answers 401 as usual.
         return next.run(Request::from_parts(parts, body)).await;
     };
-    let Ok(bytes) = to_bytes(body, BODY_LIMIT).await else {
+    // An import's file may be larger than any other body.
+    let limit = if parts.uri.path().ends_with("/imports") { crate::api::imports::IMPORT_LIMIT } else { BODY_LIMIT };
+    let Ok(bytes) = to_bytes(body, limit).await else {
         return problem(
             StatusCode::PAYLOAD_TOO_LARGE,
             "payload_too_large",
@@ -46,6 +48,8 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
     };
     let mut h = Sha256::new();
     h.update(parts.uri.path().as_bytes());
+    h.update([0]);
+    h.update(parts.uri.query().unwrap_or("").as_bytes());
     h.update([0]);
     h.update(&bytes);
     let request_hash = hex::encode(h.finalize());
@@ -59,9 +63,15 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
         return res;
     }
     let (rparts, rbody) = res.into_parts();
-    let Ok(out) = to_bytes(rbody, 8 * BODY_LIMIT).await else {
+    // The body is the server's own answer, so it is read whole; one too large to keep is
+    // answered and not remembered (an import's report of many rows).
+    let Ok(out) = to_bytes(rbody, usize::MAX).await else {
         return problem(StatusCode::INTERNAL_SERVER_ERROR, "internal", "The server could not complete the request.");
     };
+    if out.len() > 8 * BODY_LIMIT {
+        tracing::warn!(bytes = out.len(), "an answer too large to remember for its Idempotency-Key");
+        return Response::from_parts(rparts, Body::from(out));
+    }
     let answer = StoredAnswer {
         status: rparts.status.as_u16(),
         headers: kept_headers(&rparts.headers),

@@ -20,6 +20,7 @@ use crate::api;
         api::merges::merge, api::merges::list, api::merges::get, api::merges::undo,
         api::tenant::get, api::tenant::update, api::tenant::topics, api::tenant::engagement,
         api::duplicates::list, api::duplicates::scan, api::duplicates::dismiss, api::duplicates::merge,
+        api::imports::create, api::imports::list, api::imports::get, api::imports::revert,
         api::audit::list, api::audit::verify,
         api::me::get, api::me::update, api::me::delete,
     ),

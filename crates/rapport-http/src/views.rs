@@ -9,11 +9,11 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-fn t(v: OffsetDateTime) -> String {
+pub(crate) fn t(v: OffsetDateTime) -> String {
     format_time(v)
 }
 
-fn ot(v: Option<OffsetDateTime>) -> Option<String> {
+pub(crate) fn ot(v: Option<OffsetDateTime>) -> Option<String> {
     v.map(format_time)
 }
 

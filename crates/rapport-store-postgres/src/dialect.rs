@@ -41,20 +41,54 @@ impl<'r> Decode<'r, Db> for Ts {
     }
 }
 
-/// Takes a transaction-scoped advisory lock per key, in sorted order so that two writers
-/// never wait on each other in a cycle.
 /// The UTC day (days since 1970-01-01) of a conversation's activity, as SQL over its row.
 pub const ACTIVITY_DAY: &str = "CAST(floor(extract(epoch FROM COALESCE(started_at, created_at)) / 86400) AS BIGINT)";
 
+/// Takes a transaction-scoped advisory lock per key, in sorted order so that two writers
+/// never wait on each other in a cycle; all in one statement.
 pub async fn lock_identity(tx: &mut sqlx::Transaction<'static, Db>, keys: &[String]) -> StoreResult<()> {
-    for k in keys {
-        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-            .bind(k)
-            .execute(&mut **tx)
-            .await
-            .map_err(map_err)?;
+    if keys.is_empty() {
+        return Ok(());
     }
+    sqlx::query(
+        "SELECT pg_advisory_xact_lock(h) FROM (SELECT hashtextextended(k, 0) AS h FROM unnest($1::text[]) AS k \
+         ORDER BY k) s",
+    )
+    .bind(keys)
+    .execute(&mut **tx)
+    .await
+    .map_err(map_err)?;
     Ok(())
+}
+
+/// Matching keys one look-up statement takes at most.
+pub const KEYS_PER_STATEMENT: usize = 20_000;
+
+/// `(probe, customer_id)` rows: for each key of each set, the newest `per_key` customers
+/// holding it, the set's index (from `first`) as `probe`. The keys go in as three arrays
+/// and a lateral join seeks each one, so the statement's text is always the same (a union
+/// of one branch per key took PostgreSQL most of a second to plan).
+pub fn push_key_hits(
+    qb: &mut QueryBuilder<'_, Db>,
+    tenant: Uuid,
+    first: usize,
+    sets: &[Vec<(&'static str, String)>],
+    per_key: i64,
+) {
+    let (mut probes, mut kinds, mut values) = (Vec::new(), Vec::new(), Vec::new());
+    for (i, keys) in sets.iter().enumerate() {
+        for (kind, value) in keys {
+            probes.push((first + i) as i64);
+            kinds.push(kind.to_string());
+            values.push(value.clone());
+        }
+    }
+    qb.push("SELECT q.probe, k.customer_id FROM unnest(").push_bind(probes);
+    qb.push("::bigint[], ").push_bind(kinds).push("::text[], ").push_bind(values);
+    qb.push("::text[]) AS q(probe, key_type, key_value) CROSS JOIN LATERAL (SELECT k.customer_id FROM customer_matching_keys k WHERE k.tenant_id = ");
+    qb.push_bind(tenant);
+    qb.push(" AND k.key_type = q.key_type AND k.key_value = q.key_value ORDER BY k.customer_id DESC LIMIT ");
+    qb.push_bind(per_key).push(") k");
 }
 
 // ---- Search: pg_trgm ------------------------------------------------------------------------

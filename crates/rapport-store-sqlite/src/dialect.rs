@@ -53,6 +53,38 @@ pub async fn lock_identity(_tx: &mut sqlx::Transaction<'static, Db>, _keys: &[St
     Ok::<(), StoreError>(())
 }
 
+/// Matching keys one look-up statement takes at most: SQLite allows 500 terms in a
+/// compound SELECT.
+pub const KEYS_PER_STATEMENT: usize = 400;
+
+/// `(probe, customer_id)` rows: for each key of each set, the newest `per_key` customers
+/// holding it, the set's index (from `first`) as `probe`; one branch of a union per key,
+/// each a seek in the key index.
+pub fn push_key_hits(
+    qb: &mut QueryBuilder<'_, Db>,
+    tenant: Uuid,
+    first: usize,
+    sets: &[Vec<(&'static str, String)>],
+    per_key: i64,
+) {
+    let mut n = 0;
+    for (i, keys) in sets.iter().enumerate() {
+        for (kind, value) in keys {
+            if n > 0 {
+                qb.push(" UNION ALL ");
+            }
+            qb.push(format!(
+                "SELECT * FROM (SELECT {} AS probe, k.customer_id FROM customer_matching_keys k WHERE k.tenant_id = ",
+                first + i
+            ));
+            qb.push_bind(tenant);
+            qb.push(" AND k.key_type = ").push_bind(*kind).push(" AND k.key_value = ").push_bind(value.clone());
+            qb.push(" ORDER BY k.customer_id DESC LIMIT ").push_bind(per_key).push(format!(") k{n}"));
+            n += 1;
+        }
+    }
+}
+
 // ---- Search: FTS5 ----------------------------------------------------------------------------
 //
 // `customer_search` holds one document per live customer and is the external content of two

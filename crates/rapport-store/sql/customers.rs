@@ -387,49 +387,69 @@ pub(super) async fn contact_keys_of(tx: &mut SqlTx, ids: &[Uuid]) -> StoreResult
 /// Live customers sharing any of `keys`, most recently updated first.
 pub(super) async fn find_by_keys(
     tx: &mut SqlTx,
-    keys: &[(&'static str, String)],
+    sets: &[Vec<(&'static str, String)>],
     limit: u32,
-) -> StoreResult<Vec<MatchCandidateRow>> {
-    if keys.is_empty() {
-        return Ok(Vec::new());
+) -> StoreResult<Vec<(usize, MatchCandidateRow)>> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    while start < sets.len() {
+        let mut end = start;
+        let mut keys = 0;
+        while end < sets.len() && (end == start || keys + sets[end].len() <= dialect::KEYS_PER_STATEMENT) {
+            keys += sets[end].len();
+            end += 1;
+        }
+        if keys > 0 {
+            out.extend(find_by_keys_once(tx, start, &sets[start..end], limit).await?);
+        }
+        start = end;
     }
-    // The customers sharing the most keys first, picked from the key index alone, and at
-    // most `PER_KEY` of the newest per key: a common first name is shared by thousands, while
-    // the pair keys ("john smith") that tell them apart are few. Only `limit` are read whole.
+    Ok(out)
+}
+
+/// Per set, the customers sharing the most keys first, picked from the key index alone, and
+/// at most `PER_KEY` of the newest per key: a common first name is shared by thousands,
+/// while the pair keys ("john smith") that tell them apart are few. Only `limit` per set
+/// are read whole.
+async fn find_by_keys_once(
+    tx: &mut SqlTx,
+    first: usize,
+    sets: &[Vec<(&'static str, String)>],
+    limit: u32,
+) -> StoreResult<Vec<(usize, MatchCandidateRow)>> {
     const PER_KEY: i64 = 200;
     let mut qb = QueryBuilder::<Db>::new(
-        "SELECT c.id, c.name, c.email_normalized, c.phone_e164, c.company_name, c.city, c.postal_code \
-         FROM customers c JOIN (SELECT h.customer_id, COUNT(*) AS hits FROM (",
+        "SELECT m.probe, c.id, c.name, c.email_normalized, c.phone_e164, c.company_name, c.city, c.postal_code \
+         FROM customers c JOIN (SELECT probe, customer_id, hits FROM (SELECT h.probe, h.customer_id, COUNT(*) AS hits, \
+         ROW_NUMBER() OVER (PARTITION BY h.probe ORDER BY COUNT(*) DESC, h.customer_id DESC) AS rn FROM (",
     );
-    for (i, (kind, value)) in keys.iter().enumerate() {
-        if i > 0 {
-            qb.push(" UNION ALL ");
-        }
-        qb.push("SELECT * FROM (SELECT k.customer_id FROM customer_matching_keys k WHERE k.tenant_id = ");
-        qb.push_bind(tx.tenant);
-        qb.push(" AND k.key_type = ").push_bind(*kind).push(" AND k.key_value = ").push_bind(value.clone());
-        qb.push(" ORDER BY k.customer_id DESC LIMIT ").push_bind(PER_KEY).push(format!(") k{i}"));
-    }
-    qb.push(") h GROUP BY h.customer_id ORDER BY hits DESC, h.customer_id DESC LIMIT ").push_bind(i64::from(limit));
+    dialect::push_key_hits(&mut qb, tx.tenant, first, sets, PER_KEY);
+    qb.push(") h GROUP BY h.probe, h.customer_id) r WHERE rn <= ").push_bind(i64::from(limit));
     qb.push(") m ON c.id = m.customer_id WHERE c.tenant_id = ").push_bind(tx.tenant);
-    qb.push(" AND c.deleted_at IS NULL ORDER BY m.hits DESC, c.updated_at DESC, c.id DESC");
+    qb.push(" AND c.deleted_at IS NULL ORDER BY m.probe, m.hits DESC, c.updated_at DESC, c.id DESC");
     let rs: Vec<CandidateRecord> = qb.build_query_as().fetch_all(&mut *tx.tx).await.map_err(map_err)?;
     Ok(rs
         .into_iter()
-        .map(|r| MatchCandidateRow {
-            id: r.id,
-            name: r.name,
-            email_normalized: r.email_normalized,
-            phone_e164: r.phone_e164,
-            company_name: r.company_name,
-            city: r.city,
-            postal_code: r.postal_code,
+        .map(|r| {
+            (
+                r.probe as usize,
+                MatchCandidateRow {
+                    id: r.id,
+                    name: r.name,
+                    email_normalized: r.email_normalized,
+                    phone_e164: r.phone_e164,
+                    company_name: r.company_name,
+                    city: r.city,
+                    postal_code: r.postal_code,
+                },
+            )
         })
         .collect())
 }
 
 #[derive(FromRow)]
 struct CandidateRecord {
+    probe: i64,
     id: Uuid,
     name: String,
     email_normalized: Option<String>,

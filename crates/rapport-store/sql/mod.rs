@@ -11,6 +11,7 @@ mod audit;
 mod conversations;
 mod customers;
 mod duplicates;
+mod imports;
 mod merges;
 
 use async_trait::async_trait;
@@ -222,10 +223,10 @@ impl Tx for SqlTx {
     }
     async fn find_candidates_by_keys(
         &mut self,
-        keys: &[(&'static str, String)],
+        sets: &[Vec<(&'static str, String)>],
         limit: u32,
-    ) -> StoreResult<Vec<MatchCandidateRow>> {
-        customers::find_by_keys(self, keys, limit).await
+    ) -> StoreResult<Vec<(usize, MatchCandidateRow)>> {
+        customers::find_by_keys(self, sets, limit).await
     }
     async fn contact_keys_of(&mut self, ids: &[Uuid]) -> StoreResult<Vec<(Uuid, String, String)>> {
         customers::contact_keys_of(self, ids).await
@@ -311,6 +312,25 @@ impl Tx for SqlTx {
     async fn scan_sources(&mut self, after: Option<Uuid>, limit: u32) -> StoreResult<Vec<ScanSourceRow>> {
         duplicates::scan_sources(self, after, limit).await
     }
+    async fn insert_import(&mut self, i: &ImportRow) -> StoreResult<()> {
+        imports::insert(self, i).await
+    }
+    async fn update_import(&mut self, i: &ImportRow) -> StoreResult<()> {
+        imports::update(self, i).await
+    }
+    async fn get_import(&mut self, id: Uuid) -> StoreResult<Option<ImportRow>> {
+        imports::get(self, id).await
+    }
+    async fn list_imports(&mut self, before: Option<Uuid>, limit: u32) -> StoreResult<Vec<ImportRow>> {
+        imports::list(self, before, limit).await
+    }
+    async fn insert_import_items(&mut self, items: &[ImportItemRow]) -> StoreResult<()> {
+        imports::insert_items(self, items).await
+    }
+    async fn import_items(&mut self, import_id: Uuid) -> StoreResult<Vec<ImportItemRow>> {
+        imports::items(self, import_id).await
+    }
+
     async fn insert_merge_log(&mut self, m: &MergeLogRow) -> StoreResult<()> {
         merges::insert(self, m).await
     }

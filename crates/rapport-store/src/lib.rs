@@ -117,12 +117,14 @@ pub trait Tx: Send {
         email_normalized: &str,
         except: Option<Uuid>,
     ) -> StoreResult<Vec<CustomerRow>>;
-    /// Live customers sharing any of these matching keys (kind, normalized value).
+    /// For each set of matching keys (kind, normalized value), the live customers sharing
+    /// the most of them, at most `limit` per set, tagged with the set's index: many look-ups
+    /// (an import's rows) in few statements.
     async fn find_candidates_by_keys(
         &mut self,
-        keys: &[(&'static str, String)],
+        sets: &[Vec<(&'static str, String)>],
         limit: u32,
-    ) -> StoreResult<Vec<MatchCandidateRow>>;
+    ) -> StoreResult<Vec<(usize, MatchCandidateRow)>>;
     /// The email and phone keys of these customers (their own and those merged into them).
     async fn contact_keys_of(&mut self, ids: &[Uuid]) -> StoreResult<Vec<(Uuid, String, String)>>;
     async fn list_customers(&mut self, q: &CustomerQuery) -> StoreResult<Vec<CustomerRow>>;
@@ -212,6 +214,17 @@ pub trait Tx: Send {
     async fn list_merge_logs(&mut self, before: Option<Uuid>, limit: u32) -> StoreResult<Vec<MergeLogRow>>;
     /// Records the undo of a merge.
     async fn mark_merge_undone(&mut self, m: &MergeLogRow) -> StoreResult<()>;
+
+    // Imports
+    async fn insert_import(&mut self, i: &ImportRow) -> StoreResult<()>;
+    /// Writes its status, counts and times.
+    async fn update_import(&mut self, i: &ImportRow) -> StoreResult<()>;
+    async fn get_import(&mut self, id: Uuid) -> StoreResult<Option<ImportRow>>;
+    /// Newest first.
+    async fn list_imports(&mut self, before: Option<Uuid>, limit: u32) -> StoreResult<Vec<ImportRow>>;
+    async fn insert_import_items(&mut self, items: &[ImportItemRow]) -> StoreResult<()>;
+    /// In line order.
+    async fn import_items(&mut self, import_id: Uuid) -> StoreResult<Vec<ImportItemRow>>;
 
     // Timeline
     async fn insert_event(&mut self, e: &EventRow) -> StoreResult<()>;

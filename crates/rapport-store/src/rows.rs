@@ -204,6 +204,39 @@ pub struct MergeLogRow {
     pub undo_report: Option<Value>,
 }
 
+/// One CSV import: what it was asked, what it did, and whether it was reverted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportRow {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    pub file_name: Option<String>,
+    pub actor_type: String,
+    pub actor_id: Option<Uuid>,
+    /// The mapping and policies it ran with.
+    pub options: Value,
+    /// Rows per outcome: `{"create", "update", "duplicate", "error"}`.
+    pub counts: Value,
+    /// `running`, `completed`, `failed` or `reverted`.
+    pub status: String,
+    pub created_at: OffsetDateTime,
+    pub finished_at: Option<OffsetDateTime>,
+    pub reverted_at: Option<OffsetDateTime>,
+    pub reverted_by: Option<Uuid>,
+    pub revert_report: Option<Value>,
+}
+
+/// A customer an import created or updated, from the row on `line`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportItemRow {
+    pub import_id: Uuid,
+    pub line: i64,
+    /// `create` or `update`.
+    pub action: String,
+    pub customer_id: Uuid,
+    /// For an update, the fields it filled: `{field: {"before", "after"}}`.
+    pub changes: Value,
+}
+
 /// What matching reads of a candidate customer: the fields the confidence ladder weighs,
 /// so that a look-up scores dozens of namesakes without decoding whole records.
 #[derive(Debug, Clone, PartialEq)]

@@ -77,6 +77,28 @@ pub enum Command {
         #[arg(long)]
         max_pairs: Option<usize>,
     },
+    /// Import customers from a CSV file (or revert an import), as the system.
+    Import {
+        #[command(flatten)]
+        db: DbArgs,
+        #[arg(long)]
+        tenant: Uuid,
+        /// The CSV file: a header row, then one customer per row.
+        #[arg(required_unless_present = "revert")]
+        file: Option<PathBuf>,
+        /// Report what each row would do, and write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// JSON object from column header to field (or null to ignore the column).
+        #[arg(long)]
+        mapping: Option<String>,
+        /// What to do with a row that may be a customer on file: skip or create.
+        #[arg(long, default_value = "skip")]
+        on_duplicate: String,
+        /// Revert this import instead.
+        #[arg(long, conflicts_with_all = ["file", "dry_run", "mapping"])]
+        revert: Option<Uuid>,
+    },
     /// Measure the service levels: load a data set, serve it, drive it over HTTP.
     Bench(crate::bench::BenchArgs),
     /// A consistent online copy of the SQLite database.
@@ -238,6 +260,59 @@ pub async fn execute(cli: Cli, out: &mut (dyn Write + Send)) -> anyhow::Result<E
                 o.records, o.compared, o.found, o.threshold, o.queued, o.elapsed_ms
             )?;
             app.store.close().await;
+        }
+        Command::Import { db, tenant, file, dry_run, mapping, on_duplicate, revert } => {
+            let (app, _, _) = open(&cfg, db, None).await?;
+            let meta = rapport_app::RequestMeta::default();
+            let actor = rapport_app::Actor::system();
+            let failed = match (revert, file) {
+                (Some(id), _) => {
+                    let i = app
+                        .run_revert(tenant, &actor, &meta, id)
+                        .await
+                        .map_err(|e| anyhow::anyhow!("{e}{}", details(&e)))?;
+                    writeln!(out, "import {id} reverted: {}", i.revert_report.unwrap_or_default())?;
+                    false
+                }
+                (None, Some(file)) => {
+                    let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+                    let options = rapport_app::imports::ImportOptions {
+                        file_name: file.file_name().map(|n| n.to_string_lossy().into_owned()),
+                        mapping: match &mapping {
+                            Some(m) => {
+                                serde_json::from_str(m).context("--mapping must be a JSON object of column to field")?
+                            }
+                            None => Default::default(),
+                        },
+                        dry_run,
+                        on_duplicate: serde_json::from_value(serde_json::json!(on_duplicate))
+                            .context("--on-duplicate is skip or create")?,
+                    };
+                    let r = app
+                        .run_import(tenant, &actor, &meta, &bytes, &options)
+                        .await
+                        .map_err(|e| anyhow::anyhow!("{e}{}", details(&e)))?;
+                    for row in r.rows.iter().filter(|r| r.outcome != rapport_app::imports::Outcome::Create) {
+                        writeln!(out, "line {}: {}", row.line, serde_json::to_string(row)?)?;
+                    }
+                    let c = r.counts;
+                    let what = match &r.import {
+                        Some(i) => format!("import {}", i.id),
+                        None => "dry run".to_string(),
+                    };
+                    writeln!(
+                        out,
+                        "{what}: {} created, {} updated, {} duplicates, {} errors",
+                        c.create, c.update, c.duplicate, c.error
+                    )?;
+                    c.error > 0
+                }
+                (None, None) => bail!("give a file to import, or --revert ID"),
+            };
+            app.store.close().await;
+            if failed {
+                return Ok(ExitCode::FAILURE);
+            }
         }
         Command::Bench(args) => crate::bench::run(args, out).await?,
         Command::Backup { db, to } => {

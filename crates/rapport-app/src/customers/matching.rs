@@ -1,6 +1,8 @@
 //! Finding the customers a person may already be: candidates by matching keys, scored on
 //! the confidence ladder of rapport-core.
 
+use std::collections::{HashMap, HashSet};
+
 use rapport_core::contact::{Email, Phone};
 use rapport_core::identity::{key, needs_word_keys, phone_digits, probe_keys, score, Match, Probe, Thresholds};
 use rapport_core::role::Permission;
@@ -34,7 +36,12 @@ impl RankedMatch {
 /// The tenant's thresholds: its settings, or the seeds' defaults.
 pub(crate) async fn thresholds(tx: &mut dyn Tx) -> AppResult<Thresholds> {
     let settings = tx.get_tenant().await?.map(|t| t.settings).unwrap_or(Value::Null);
-    Ok(serde_json::from_value(settings["match_thresholds"].clone()).unwrap_or_default())
+    Ok(thresholds_of(&settings))
+}
+
+/// The thresholds in a tenant's settings, or the defaults.
+pub(crate) fn thresholds_of(settings: &Value) -> Thresholds {
+    serde_json::from_value(settings["match_thresholds"].clone()).unwrap_or_default()
 }
 
 /// Keys that must not be decided on by two writers at once: emails and phones.
@@ -54,52 +61,91 @@ impl App {
         probe: &Probe,
         except: Option<Uuid>,
     ) -> AppResult<Vec<RankedMatch>> {
+        let except: HashSet<Uuid> = except.into_iter().collect();
+        Ok(self.rank_many(tx, std::slice::from_ref(probe), &except).await?.pop().unwrap_or_default())
+    }
+
+    /// Candidates for each of `probes`, best first, none of them in `except`: the look-ups of
+    /// all the probes in a few statements.
+    pub(crate) async fn rank_many(
+        &self,
+        tx: &mut dyn Tx,
+        probes: &[Probe],
+        except: &HashSet<Uuid>,
+    ) -> AppResult<Vec<Vec<RankedMatch>>> {
         // Exact contact points first, on their own: a common name must never crowd the one
         // customer with the same email or phone out of the candidates.
-        let (contact, mut names): (Vec<_>, Vec<_>) =
-            probe_keys(probe).into_iter().partition(|(k, _)| *k == key::EMAIL || *k == key::PHONE);
-        // A name of two words or more finds its candidates by pairs of words (or of their
-        // sounds); the customers sharing one common word are thousands and mostly noise.
-        if !probe.name.as_deref().is_some_and(needs_word_keys) {
-            names.retain(|(k, _)| *k != key::NAME_TOKEN && *k != key::PHONETIC);
-        }
-        let mut candidates = tx.find_candidates_by_keys(&contact, CANDIDATES).await?;
-        for c in tx.find_candidates_by_keys(&names, NAME_CANDIDATES).await? {
-            if !candidates.iter().any(|x| x.id == c.id) {
-                candidates.push(c);
+        let (contact_sets, name_sets): (Vec<_>, Vec<_>) = probes
+            .iter()
+            .map(|probe| {
+                let (contact, mut names): (Vec<_>, Vec<_>) =
+                    probe_keys(probe).into_iter().partition(|(k, _)| *k == key::EMAIL || *k == key::PHONE);
+                // A name of two words or more finds its candidates by pairs of words (or of
+                // their sounds); the customers sharing one common word are thousands and
+                // mostly noise.
+                if !probe.name.as_deref().is_some_and(needs_word_keys) {
+                    names.retain(|(k, _)| *k != key::NAME_TOKEN && *k != key::PHONETIC);
+                }
+                (contact, names)
+            })
+            .unzip();
+        let mut candidates: Vec<Vec<MatchCandidateRow>> = vec![Vec::new(); probes.len()];
+        let found = tx.find_candidates_by_keys(&contact_sets, CANDIDATES).await?;
+        let found_by_name = tx.find_candidates_by_keys(&name_sets, NAME_CANDIDATES).await?;
+        for (i, c) in found.into_iter().chain(found_by_name) {
+            let list = &mut candidates[i];
+            if !except.contains(&c.id) && !list.iter().any(|x| x.id == c.id) {
+                list.push(c);
             }
         }
-        candidates.retain(|c| Some(c.id) != except);
         // A customer is also known by the contact points of those merged into it.
-        let ids: Vec<Uuid> = candidates.iter().map(|c| c.id).collect();
-        let contact_keys = tx.contact_keys_of(&ids).await?;
-        let scored: Vec<(Uuid, Match)> = candidates
-            .into_iter()
-            .filter_map(|c| {
-                let mut facts = candidate_facts(&c);
-                for (_, kind, value) in contact_keys.iter().filter(|(id, _, _)| *id == c.id) {
-                    let list = if kind == key::EMAIL { &mut facts.emails } else { &mut facts.phones };
-                    if !list.contains(value) {
-                        list.push(value.clone());
-                    }
-                }
-                score(probe, &facts).map(|m| (c.id, m))
+        let mut ids: Vec<Uuid> = candidates.iter().flatten().map(|c| c.id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut contact_keys: HashMap<Uuid, Vec<(String, String)>> = HashMap::new();
+        for (id, kind, value) in tx.contact_keys_of(&ids).await? {
+            contact_keys.entry(id).or_default().push((kind, value));
+        }
+        let scored: Vec<Vec<(Uuid, Match)>> = probes
+            .iter()
+            .zip(candidates)
+            .map(|(probe, list)| {
+                list.into_iter()
+                    .filter_map(|c| {
+                        let mut facts = candidate_facts(&c);
+                        for (kind, value) in contact_keys.get(&c.id).into_iter().flatten() {
+                            let list = if kind == key::EMAIL { &mut facts.emails } else { &mut facts.phones };
+                            if !list.contains(value) {
+                                list.push(value.clone());
+                            }
+                        }
+                        score(probe, &facts).map(|m| (c.id, m))
+                    })
+                    .collect()
             })
             .collect();
-        // Whole records only for the few that scored.
-        let ids: Vec<Uuid> = scored.iter().map(|(id, _)| *id).collect();
-        let mut rows: std::collections::HashMap<Uuid, CustomerRow> =
-            tx.get_customers(&ids).await?.into_iter().map(|c| (c.id, c)).collect();
-        let mut ranked: Vec<RankedMatch> = scored
+        // Whole records only for those that scored.
+        let mut ids: Vec<Uuid> = scored.iter().flatten().map(|(id, _)| *id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let rows: HashMap<Uuid, CustomerRow> = tx.get_customers(&ids).await?.into_iter().map(|c| (c.id, c)).collect();
+        Ok(scored
             .into_iter()
-            .filter_map(|(id, m)| {
-                rows.remove(&id).filter(|c| c.deleted_at.is_none()).map(|customer| RankedMatch { customer, m })
+            .map(|list| {
+                let mut ranked: Vec<RankedMatch> = list
+                    .into_iter()
+                    .filter_map(|(id, m)| {
+                        rows.get(&id)
+                            .filter(|c| c.deleted_at.is_none())
+                            .map(|customer| RankedMatch { customer: customer.clone(), m })
+                    })
+                    .collect();
+                ranked.sort_by(|a, b| {
+                    b.m.confidence.cmp(&a.m.confidence).then(b.customer.updated_at.cmp(&a.customer.updated_at))
+                });
+                ranked
             })
-            .collect();
-        ranked.sort_by(|a, b| {
-            b.m.confidence.cmp(&a.m.confidence).then(b.customer.updated_at.cmp(&a.customer.updated_at))
-        });
-        Ok(ranked)
+            .collect())
     }
 
     /// `POST /customers/match`: the best matches for a name, email or phone; writes nothing.

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use rapport_core::audit::now;
-use rapport_core::customer::{apply_input, diff, plan_merge, InputContext};
+use rapport_core::customer::{apply_input, diff, plan_merge, undo_plan, InputContext};
 use rapport_core::role::Permission;
 use rapport_store::{CustomerRow, MergeLogRow};
 use serde_json::{json, Map, Value};
@@ -228,18 +228,10 @@ impl App {
         // Revert target fields the merge changed, unless changed since.
         let current = tx.get_customer(target.id).await?.ok_or(AppError::NotFound("customer"))?;
         let now_values = audit_values(&current);
-        let mut revert = Map::new();
-        let mut kept = Vec::new();
-        for (field, change) in log.target_changes.as_object().into_iter().flatten() {
-            if field == "portal_user_id" {
-                continue;
-            }
-            if now_values.get(field) == Some(&change["after"]) {
-                revert.insert(field.clone(), change["before"].clone());
-            } else {
-                kept.push(field.clone());
-            }
-        }
+        // The portal user went back with its source above.
+        let mut changes = log.target_changes.as_object().cloned().unwrap_or_default();
+        changes.remove("portal_user_id");
+        let (revert, kept) = undo_plan(&now_values, &changes);
         let ctx = InputContext {
             region: &tenant.phone_region,
             default_source: current.data.source,

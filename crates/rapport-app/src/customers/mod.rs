@@ -26,7 +26,7 @@ pub struct CustomerPage {
     pub next: Option<Cursor>,
 }
 
-fn audit_values(c: &CustomerRow) -> serde_json::Map<String, Value> {
+pub(crate) fn audit_values(c: &CustomerRow) -> serde_json::Map<String, Value> {
     c.data.to_audit_map()
 }
 
@@ -259,7 +259,7 @@ impl App {
         let mut row = self.write_customer_update(tx, trail, old, new, applied.status_reason.as_deref()).await?;
         if applied.delete_requested {
             p.require(Permission::CustomersDelete, "delete customers")?;
-            row = self.write_soft_delete(tx, p, trail, &row).await?;
+            row = self.write_soft_delete(tx, p.user_id(), trail, &row).await?;
         }
         Ok(row)
     }
@@ -295,17 +295,18 @@ impl App {
         Ok(new)
     }
 
-    async fn write_soft_delete(
+    /// Soft-deletes `c` for the user `by`, with its event and audit entry.
+    pub(crate) async fn write_soft_delete(
         &self,
         tx: &mut dyn Tx,
-        p: &Principal,
+        by: Option<Uuid>,
         trail: &Trail<'_>,
         c: &CustomerRow,
     ) -> AppResult<CustomerRow> {
         let at = now();
         let mut n = c.clone();
         n.deleted_at = Some(at);
-        n.deleted_by = p.user_id();
+        n.deleted_by = by;
         n.version += 1;
         n.updated_at = at;
         tx.update_customer(&n).await?;
@@ -330,7 +331,7 @@ impl App {
         let c = self.load_visible(tx.as_mut(), p, id, false).await?;
         check_version(&c, if_match)?;
         let actor = p.actor();
-        let row = self.write_soft_delete(tx.as_mut(), p, &Trail { actor: &actor, meta }, &c).await?;
+        let row = self.write_soft_delete(tx.as_mut(), p.user_id(), &Trail { actor: &actor, meta }, &c).await?;
         tx.commit().await?;
         Ok(row)
     }

@@ -74,7 +74,7 @@ impl App {
         let mut tx = self.store.begin(p.tenant_id).await?;
         let old = self.own_record(tx.as_mut(), p).await?;
         let actor = p.actor();
-        self.write_soft_delete(tx.as_mut(), p, &Trail { actor: &actor, meta }, &old).await?;
+        self.write_soft_delete(tx.as_mut(), p.user_id(), &Trail { actor: &actor, meta }, &old).await?;
         tx.commit().await?;
         Ok(())
     }

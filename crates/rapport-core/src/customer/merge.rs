@@ -3,6 +3,7 @@
 
 use super::data::CustomerData;
 use super::enums::LifecycleStage;
+use serde_json::{Map, Value};
 
 fn fill<T: Clone>(slot: &mut Option<T>, from: &Option<T>) {
     if slot.is_none() {
@@ -54,6 +55,22 @@ pub fn plan_merge(target: &CustomerData, sources: &[&CustomerData]) -> CustomerD
         }
     }
     d
+}
+
+/// What undoing a change ({field: {before, after}}) may put back: the fields still holding
+/// their `after` value in `now`, as an input setting them to `before`, and the names of the
+/// fields changed since, which the undo keeps.
+pub fn undo_plan(now: &Map<String, Value>, changes: &Map<String, Value>) -> (Map<String, Value>, Vec<String>) {
+    let mut revert = Map::new();
+    let mut kept = Vec::new();
+    for (field, change) in changes {
+        if now.get(field) == Some(&change["after"]) {
+            revert.insert(field.clone(), change["before"].clone());
+        } else {
+            kept.push(field.clone());
+        }
+    }
+    (revert, kept)
 }
 
 #[cfg(test)]

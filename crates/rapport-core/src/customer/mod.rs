@@ -10,7 +10,7 @@ mod reader;
 pub use data::{diff, Address, Bant, CustomerData, Preferences};
 pub use enums::{Answer, CustomerType, LifecycleStage, Source, Status};
 pub use input::{apply_input, is_currency, is_timezone, Applied, InputContext};
-pub use merge::plan_merge;
+pub use merge::{plan_merge, undo_plan};
 
 /// Upper bounds of the record, in one place for docs and tests.
 pub mod limits {

@@ -137,20 +137,8 @@ pub async fn delete(
 }
 
 fn page(rows: Vec<rapport_store::ConversationRow>, limit: u32) -> ConversationList {
-    let next_cursor =
-        (rows.len() == limit as usize).then(|| rows.last().map(|c| cursor::encode_plain(&c.id.to_string()))).flatten();
+    let next_cursor = cursor::next_id(rows.len(), limit, rows.last().map(|c| c.id));
     ConversationList { data: rows.iter().map(|c| ConversationView::new(c, None)).collect(), next_cursor }
-}
-
-fn before(c: &Option<String>) -> Result<Option<Uuid>, AppError> {
-    match c {
-        None => Ok(None),
-        Some(c) => cursor::decode_plain(c)
-            .ok()
-            .and_then(|s| Uuid::parse_str(&s).ok())
-            .map(Some)
-            .ok_or_else(|| AppError::invalid("cursor", "invalid_cursor", "cursor is not one this list gave out")),
-    }
 }
 
 /// The tenant's conversations (managers and up), or one customer's with `customer_id`;
@@ -170,7 +158,7 @@ pub async fn list(
         topic: q.topic,
         started_after: super::customers::parse_time(&mut errs, "started_after", &q.started_after),
         started_before: super::customers::parse_time(&mut errs, "started_before", &q.started_before),
-        before: before(&q.cursor)?,
+        before: cursor::before_id(&q.cursor)?,
         limit,
     };
     errs.into_result().map_err(AppError::from)?;
@@ -188,7 +176,8 @@ pub async fn of_customer(
     QueryParams(q): QueryParams<super::customers::PageParams>,
 ) -> ApiResult<Json<ConversationList>> {
     let limit = q.limit.unwrap_or(50).clamp(1, 200);
-    let query = ConversationQuery { customer_id: Some(id), before: before(&q.cursor)?, limit, ..Default::default() };
+    let query =
+        ConversationQuery { customer_id: Some(id), before: cursor::before_id(&q.cursor)?, limit, ..Default::default() };
     let rows = s.app.list_conversations(&p, &query).await?;
     Ok(Json(page(rows, limit)))
 }

@@ -51,3 +51,16 @@ pub fn encode_plain(v: &str) -> String {
 pub fn decode_plain(raw: &str) -> Result<String, AppError> {
     URL_SAFE_NO_PAD.decode(raw).ok().and_then(|b| String::from_utf8(b).ok()).ok_or_else(bad)
 }
+
+/// The id a plain cursor holds, for lists ordered by id, newest first.
+pub fn before_id(raw: &Option<String>) -> Result<Option<Uuid>, AppError> {
+    match raw {
+        None => Ok(None),
+        Some(c) => decode_plain(c).ok().and_then(|s| Uuid::parse_str(&s).ok()).map(Some).ok_or_else(bad),
+    }
+}
+
+/// The cursor of the page after one of `len` rows ending at `last`: none when it was not full.
+pub fn next_id(len: usize, limit: u32, last: Option<Uuid>) -> Option<String> {
+    (len == limit as usize).then(|| last.map(|id| encode_plain(&id.to_string()))).flatten()
+}

@@ -441,17 +441,9 @@ pub async fn timeline(
     QueryParams(t): QueryParams<TimelineParams>,
 ) -> ApiResult<Json<EventList>> {
     let limit = t.limit.unwrap_or(50).clamp(1, 200);
-    let before =
-        match &t.cursor {
-            Some(c) => Some(cursor::decode_plain(c).ok().and_then(|s| Uuid::parse_str(&s).ok()).ok_or_else(|| {
-                AppError::invalid("cursor", "invalid_cursor", "cursor is not one this list gave out")
-            })?),
-            None => None,
-        };
+    let before = cursor::before_id(&t.cursor)?;
     let events = s.app.customer_timeline(&p, id, &comma_list(&t.event_type), before, limit).await?;
-    let next_cursor = (events.len() == limit as usize)
-        .then(|| events.last().map(|e| cursor::encode_plain(&e.id.to_string())))
-        .flatten();
+    let next_cursor = cursor::next_id(events.len(), limit, events.last().map(|e| e.id));
     Ok(Json(EventList { data: events.iter().map(EventView::from).collect(), next_cursor }))
 }
 

@@ -3,7 +3,6 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use rapport_app::AppError;
 use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -48,16 +47,9 @@ pub async fn list(
     QueryParams(q): QueryParams<super::customers::PageParams>,
 ) -> ApiResult<Json<MergeList>> {
     let limit = q.limit.unwrap_or(50).clamp(1, 200);
-    let before =
-        match &q.cursor {
-            None => None,
-            Some(c) => Some(cursor::decode_plain(c).ok().and_then(|s| Uuid::parse_str(&s).ok()).ok_or_else(|| {
-                AppError::invalid("cursor", "invalid_cursor", "cursor is not one this list gave out")
-            })?),
-        };
+    let before = cursor::before_id(&q.cursor)?;
     let rows = s.app.list_merges(&p, before, limit).await?;
-    let next_cursor =
-        (rows.len() == limit as usize).then(|| rows.last().map(|m| cursor::encode_plain(&m.id.to_string()))).flatten();
+    let next_cursor = cursor::next_id(rows.len(), limit, rows.last().map(|r| r.id));
     Ok(Json(MergeList { data: rows.iter().map(MergeView::from).collect(), next_cursor }))
 }
 

@@ -7,11 +7,13 @@ pub mod conversations;
 mod cursor;
 pub mod customers;
 pub mod duplicates;
+pub mod imports;
 pub mod me;
 pub mod merges;
 pub mod tenant;
 pub mod users;
 
+use axum::extract::DefaultBodyLimit;
 use axum::middleware;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -56,6 +58,9 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/duplicates/scan", post(duplicates::scan))
         .route("/duplicates/{a}/{b}/dismiss", post(duplicates::dismiss))
         .route("/duplicates/{a}/{b}/merge", post(duplicates::merge))
+        .route("/imports", get(imports::list).post(imports::create).layer(DefaultBodyLimit::max(imports::IMPORT_LIMIT)))
+        .route("/imports/{id}", get(imports::get))
+        .route("/imports/{id}/revert", post(imports::revert))
         .route("/audit", get(audit::list))
         .route("/audit/verify", get(audit::verify))
         .route("/me", get(me::get).patch(me::update).delete(me::delete))

@@ -13,6 +13,7 @@ mod conversations;
 mod customers;
 mod duplicates;
 mod http;
+mod imports;
 mod isolation;
 mod matching;
 mod merges;

@@ -161,6 +161,26 @@ both!(real_responses_match_the_openapi_document, |h| {
         "/api/v1/duplicates/scan",
         &h.post(&o, "/api/v1/duplicates/scan", json!({"threshold": 3})).await,
     );
+    let csv = |query: &str, body: &str| {
+        http::Request::builder()
+            .method(Method::POST)
+            .uri(format!("/api/v1/imports{query}"))
+            .header(http::header::AUTHORIZATION, format!("Bearer {}", o.token))
+            .header(http::header::CONTENT_TYPE, "text/csv")
+            .body(axum::body::Body::from(body.to_string()))
+            .unwrap()
+    };
+    let file = format!("name,email\nImported Doc,{}\nBad,nope\n", unique_email("imp"));
+    conforms(&doc, "post", "/api/v1/imports", &h.send(csv("?dry_run=true", &file)).await);
+    let imported = h.send(csv("", &file)).await;
+    conforms(&doc, "post", "/api/v1/imports", &imported);
+    conforms(&doc, "post", "/api/v1/imports", &h.send(csv("", "email\n")).await);
+    let import_id = imported.body["import"]["id"].as_str().unwrap().to_string();
+    conforms(&doc, "get", "/api/v1/imports", &h.get(&o, "/api/v1/imports").await);
+    conforms(&doc, "get", "/api/v1/imports/{id}", &h.get(&o, &format!("/api/v1/imports/{import_id}")).await);
+    let revert = format!("/api/v1/imports/{import_id}/revert");
+    conforms(&doc, "post", "/api/v1/imports/{id}/revert", &h.post(&o, &revert, json!({})).await);
+    conforms(&doc, "post", "/api/v1/imports/{id}/revert", &h.post(&o, &revert, json!({})).await);
     conforms(&doc, "get", "/api/v1/audit", &h.get(&o, "/api/v1/audit").await);
     conforms(&doc, "get", "/api/v1/audit/verify", &h.get(&o, "/api/v1/audit/verify").await);
 
@@ -232,6 +252,9 @@ async fn the_document_lists_every_route() {
             "/api/v1/duplicates/scan",
             "/api/v1/duplicates/{a}/{b}/dismiss",
             "/api/v1/duplicates/{a}/{b}/merge",
+            "/api/v1/imports",
+            "/api/v1/imports/{id}",
+            "/api/v1/imports/{id}/revert",
             "/api/v1/me",
             "/api/v1/merges",
             "/api/v1/merges/{id}",

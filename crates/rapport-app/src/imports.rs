@@ -1,0 +1,561 @@
+//! CSV import (SPEC section 9): each row becomes a create, an update of the customer it
+//! already is, a duplicate left out, or an error, decided by the same matching as the chat
+//! feed. A dry run reports exactly that and writes nothing; an import is journaled per
+//! customer so it can be reverted.
+//!
+//! Rows are decided against the customers on file before the import: those it creates are
+//! never candidates for its later rows, so a dry run and the import itself agree row for
+//! row. Within the file, a row repeating an earlier row's email or phone, or matching the
+//! customer an earlier row updates, is a duplicate of that row. The file is written in
+//! chunks of `CHUNK` rows, one transaction each (other writers get the database between
+//! them); the import's status says whether every chunk landed.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use rapport_core::audit::{format_time, now};
+use rapport_core::customer::{apply_input, diff, plan_merge, undo_plan, CustomerData, InputContext, Source};
+use rapport_core::identity::{key, probe_keys, probe_of, Probe, Thresholds};
+use rapport_core::import::{read_csv, Mapping};
+use rapport_core::role::Permission;
+use rapport_core::FieldError;
+use rapport_store::{CustomerRow, ImportItemRow, ImportRow};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+use uuid::Uuid;
+
+use crate::customers::matching::{thresholds_of, RankedMatch};
+use crate::customers::{audit_values, new_customer_row, record_created};
+use crate::record::{retry_on_conflict, Trail};
+use crate::{Actor, App, AppError, AppResult, Principal, RequestMeta};
+
+/// Rows per transaction.
+const CHUNK: usize = 1000;
+
+/// What to do with a row that may be a customer already on file: a match between the
+/// tenant's review and link thresholds that no differing email or phone contradicts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnDuplicate {
+    /// Leave the row out and report it as a duplicate.
+    #[default]
+    Skip,
+    /// Create it anyway and queue the pair for review.
+    Create,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ImportOptions {
+    pub file_name: Option<String>,
+    /// Column header → customer field (null: ignore the column); other columns are
+    /// recognised by name.
+    pub mapping: BTreeMap<String, Option<String>>,
+    pub dry_run: bool,
+    pub on_duplicate: OnDuplicate,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Create,
+    Update,
+    Duplicate,
+    Error,
+}
+
+/// What became of one row.
+#[derive(Debug, Clone, Serialize)]
+pub struct RowReport {
+    /// The line of the file the row starts on; the header is line 1.
+    pub line: u64,
+    pub outcome: Outcome,
+    /// The customer created or updated (a dry run names only those it would update).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub customer_id: Option<Uuid>,
+    /// The fields an update fills.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub changed_fields: Vec<String>,
+    /// The best match on file, for an update or a duplicate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub matched: Option<Value>,
+    /// The earlier row of the file this one repeats.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duplicate_of_line: Option<u64>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<RowError>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RowError {
+    pub field: String,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl From<FieldError> for RowError {
+    fn from(e: FieldError) -> Self {
+        RowError { field: e.field, code: e.code, message: e.message }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counts {
+    pub create: u64,
+    pub update: u64,
+    pub duplicate: u64,
+    pub error: u64,
+}
+
+impl Counts {
+    fn add(&mut self, o: Outcome) {
+        match o {
+            Outcome::Create => self.create += 1,
+            Outcome::Update => self.update += 1,
+            Outcome::Duplicate => self.duplicate += 1,
+            Outcome::Error => self.error += 1,
+        }
+    }
+}
+
+/// The answer to an import or a dry run.
+#[derive(Debug, Clone)]
+pub struct ImportReport {
+    /// The journal entry; none for a dry run.
+    pub import: Option<ImportRow>,
+    pub dry_run: bool,
+    /// Each column with the field it went to (None: ignored).
+    pub mapping: Vec<(String, Option<String>)>,
+    pub counts: Counts,
+    pub rows: Vec<RowReport>,
+}
+
+/// A valid row waiting for its decision.
+struct Pending {
+    line: u64,
+    data: CustomerData,
+    probe: Probe,
+}
+
+/// What the import has done so far, which later chunks decide against.
+#[derive(Default)]
+struct Progress {
+    created: HashSet<Uuid>,
+    /// Customers on file updated so far, with the line that did it.
+    updated: HashMap<Uuid, u64>,
+}
+
+/// The decisions and writes of one chunk, applied to `Progress` once it committed.
+struct ChunkDone {
+    rows: Vec<RowReport>,
+    created: Vec<Uuid>,
+}
+
+fn match_json(r: &RankedMatch) -> Value {
+    r.to_json()
+}
+
+/// The email and phone keys of a probe, by which rows of one file repeat each other.
+fn contact_keys(p: &Probe) -> Vec<String> {
+    probe_keys(p)
+        .into_iter()
+        .filter(|(k, _)| *k == key::EMAIL || *k == key::PHONE)
+        .map(|(k, v)| format!("{k}:{v}"))
+        .collect()
+}
+
+fn error_row(line: u64, errors: Vec<FieldError>) -> RowReport {
+    RowReport {
+        line,
+        outcome: Outcome::Error,
+        customer_id: None,
+        changed_fields: Vec::new(),
+        matched: None,
+        duplicate_of_line: None,
+        errors: errors.into_iter().map(RowError::from).collect(),
+    }
+}
+
+fn row(line: u64, outcome: Outcome) -> RowReport {
+    RowReport {
+        line,
+        outcome,
+        customer_id: None,
+        changed_fields: Vec::new(),
+        matched: None,
+        duplicate_of_line: None,
+        errors: Vec::new(),
+    }
+}
+
+impl App {
+    /// `POST /imports`: imports (or, with `dry_run`, only reports) a CSV file of customers.
+    pub async fn import_customers(
+        &self,
+        p: &Principal,
+        meta: &RequestMeta,
+        file: &[u8],
+        options: &ImportOptions,
+    ) -> AppResult<ImportReport> {
+        p.require(Permission::CustomersImport, "import customers")?;
+        self.run_import(p.tenant_id, &p.actor(), meta, file, options).await
+    }
+
+    /// An import by any actor (the command line runs it as the system).
+    pub async fn run_import(
+        &self,
+        tenant: Uuid,
+        actor: &Actor,
+        meta: &RequestMeta,
+        file: &[u8],
+        options: &ImportOptions,
+    ) -> AppResult<ImportReport> {
+        let (headers, records) = read_csv(file)?;
+        let mapping = Mapping::new(&headers, &options.mapping)?;
+        let tenant_row = self.tenant(tenant).await?;
+        let th = thresholds_of(&tenant_row.settings);
+        let ctx = InputContext {
+            region: &tenant_row.phone_region,
+            default_source: Source::Import,
+            require_contact_point: true,
+        };
+
+        // Every row is read and checked first; repeats within the file are found here.
+        let mut reports: Vec<Option<RowReport>> = Vec::with_capacity(records.len());
+        let mut pending: Vec<(usize, Pending)> = Vec::new();
+        let mut seen: HashMap<String, u64> = HashMap::new();
+        for r in &records {
+            let cells = match &r.cells {
+                Ok(c) => c,
+                Err(e) => {
+                    reports.push(Some(error_row(r.line, vec![e.clone()])));
+                    continue;
+                }
+            };
+            let applied = match apply_input(None, &mapping.row_input(cells), &ctx) {
+                Ok(a) => a,
+                Err(e) => {
+                    reports.push(Some(error_row(r.line, e.0)));
+                    continue;
+                }
+            };
+            if applied.delete_requested {
+                let e = FieldError::new("status", "invalid_value", "an imported customer cannot be deleted");
+                reports.push(Some(error_row(r.line, vec![e])));
+                continue;
+            }
+            let probe = probe_of(&applied.data);
+            let keys = contact_keys(&probe);
+            if let Some(first) = keys.iter().find_map(|k| seen.get(k)) {
+                reports.push(Some(RowReport { duplicate_of_line: Some(*first), ..row(r.line, Outcome::Duplicate) }));
+                continue;
+            }
+            for k in keys {
+                seen.insert(k, r.line);
+            }
+            pending.push((reports.len(), Pending { line: r.line, data: applied.data, probe }));
+            reports.push(None);
+        }
+
+        let by = (actor.actor_type == "user").then_some(actor.actor_id).flatten();
+        let mut journal = if options.dry_run {
+            None
+        } else {
+            let at = now();
+            let row = ImportRow {
+                id: Uuid::now_v7(),
+                tenant_id: tenant,
+                file_name: options.file_name.clone(),
+                actor_type: actor.actor_type.to_string(),
+                actor_id: actor.actor_id,
+                options: json!({"mapping": mapping.describe(), "on_duplicate": options.on_duplicate}),
+                counts: json!(Counts::default()),
+                status: "running".into(),
+                created_at: at,
+                finished_at: None,
+                reverted_at: None,
+                reverted_by: None,
+                revert_report: None,
+            };
+            let mut tx = self.store.begin(tenant).await?;
+            tx.insert_import(&row).await?;
+            tx.commit().await?;
+            Some(row)
+        };
+
+        let mut progress = Progress::default();
+        let trail = Trail { actor, meta };
+        let mut counts = Counts::default();
+        for r in reports.iter().flatten() {
+            counts.add(r.outcome);
+        }
+        for chunk in pending.chunks(CHUNK) {
+            let done = retry_on_conflict(|| {
+                self.import_chunk(tenant, &trail, by, chunk, &progress, th, options, journal.as_ref().map(|j| j.id))
+            })
+            .await;
+            let done = match done {
+                Ok(d) => d,
+                Err(e) => {
+                    if let Some(j) = journal.as_mut() {
+                        j.status = "failed".into();
+                        j.counts = json!(counts);
+                        j.finished_at = Some(now());
+                        let mut tx = self.store.begin(tenant).await?;
+                        tx.update_import(j).await?;
+                        tx.commit().await?;
+                    }
+                    return Err(e);
+                }
+            };
+            progress.created.extend(done.created);
+            for ((slot, _), r) in chunk.iter().zip(done.rows) {
+                counts.add(r.outcome);
+                if r.outcome == Outcome::Update {
+                    if let Some(id) = r.customer_id {
+                        progress.updated.insert(id, r.line);
+                    }
+                }
+                reports[*slot] = Some(r);
+            }
+        }
+
+        if let Some(j) = journal.as_mut() {
+            j.status = "completed".into();
+            j.counts = json!(counts);
+            j.finished_at = Some(now());
+            let mut tx = self.store.begin(tenant).await?;
+            tx.update_import(j).await?;
+            trail
+                .audit(
+                    tx.as_mut(),
+                    "customer_imports",
+                    j.id,
+                    "insert",
+                    json!({}),
+                    json!({"file_name": j.file_name, "counts": j.counts}),
+                )
+                .await?;
+            tx.commit().await?;
+        }
+        Ok(ImportReport {
+            import: journal,
+            dry_run: options.dry_run,
+            mapping: mapping.describe(),
+            counts,
+            rows: reports.into_iter().flatten().collect(),
+        })
+    }
+
+    /// Decides and (unless `import` is None, a dry run) writes one chunk of rows, in one
+    /// transaction.
+    #[allow(clippy::too_many_arguments)]
+    async fn import_chunk(
+        &self,
+        tenant: Uuid,
+        trail: &Trail<'_>,
+        by: Option<Uuid>,
+        chunk: &[(usize, Pending)],
+        progress: &Progress,
+        th: Thresholds,
+        options: &ImportOptions,
+        import: Option<Uuid>,
+    ) -> AppResult<ChunkDone> {
+        let mut tx = if import.is_some() { self.store.begin(tenant).await? } else { self.store.read(tenant).await? };
+        if import.is_some() {
+            // Decided one writer at a time, like the chat feed and manual creates.
+            let mut locks: Vec<String> = chunk.iter().flat_map(|(_, r)| contact_keys(&r.probe)).collect();
+            locks.push("ingest".into());
+            locks.sort();
+            locks.dedup();
+            tx.lock_identity(&locks).await?;
+        }
+        let probes: Vec<Probe> = chunk.iter().map(|(_, r)| r.probe.clone()).collect();
+        let ranked = self.rank_many(tx.as_mut(), &probes, &progress.created).await?;
+        let mut rows = Vec::with_capacity(chunk.len());
+        let mut updated_here: HashMap<Uuid, u64> = HashMap::new();
+        let mut new_rows: Vec<CustomerRow> = Vec::new();
+        let mut queued: Vec<(Uuid, Vec<RankedMatch>)> = Vec::new();
+        let mut items: Vec<ImportItemRow> = Vec::new();
+        for ((_, r), ranked) in chunk.iter().zip(ranked) {
+            let best_link = ranked.iter().find(|m| m.m.confidence >= th.link && !m.m.vetoed);
+            if let Some(best) = best_link {
+                let id = best.customer.id;
+                if let Some(line) = progress.updated.get(&id).or_else(|| updated_here.get(&id)) {
+                    rows.push(RowReport {
+                        duplicate_of_line: Some(*line),
+                        matched: Some(match_json(best)),
+                        ..row(r.line, Outcome::Duplicate)
+                    });
+                    continue;
+                }
+                updated_here.insert(id, r.line);
+                let old = &best.customer;
+                let mut new = old.clone();
+                new.data = plan_merge(&old.data, &[&r.data]);
+                let (before, after) = diff(&audit_values(old), &new.data.to_audit_map());
+                let changed_fields: Vec<String> = after.keys().cloned().collect();
+                if import.is_some() && !after.is_empty() {
+                    self.write_customer_update(tx.as_mut(), trail, old, new, None).await?;
+                }
+                if let Some(import_id) = import {
+                    let changes: Map<String, Value> = after
+                        .into_iter()
+                        .map(|(k, a)| {
+                            let b = before.get(&k).cloned().unwrap_or(Value::Null);
+                            (k, json!({"before": b, "after": a}))
+                        })
+                        .collect();
+                    items.push(ImportItemRow {
+                        import_id,
+                        line: r.line as i64,
+                        action: "update".into(),
+                        customer_id: id,
+                        changes: Value::Object(changes),
+                    });
+                }
+                rows.push(RowReport {
+                    customer_id: Some(id),
+                    changed_fields,
+                    matched: Some(match_json(best)),
+                    ..row(r.line, Outcome::Update)
+                });
+                continue;
+            }
+            // Below the link threshold: a match nothing contradicts may be this person; a
+            // vetoed one (its email or phone differs) is someone else of that name, created
+            // and queued for review as the chat feed does.
+            let maybe_same = ranked.iter().find(|m| m.m.confidence >= th.review && !m.m.vetoed);
+            if let (Some(m), OnDuplicate::Skip) = (maybe_same, options.on_duplicate) {
+                rows.push(RowReport { matched: Some(match_json(m)), ..row(r.line, Outcome::Duplicate) });
+                continue;
+            }
+            let to_review = maybe_same.or_else(|| ranked.iter().find(|m| m.m.confidence >= th.review || m.m.vetoed));
+            let mut report = RowReport { matched: to_review.map(match_json), ..row(r.line, Outcome::Create) };
+            if let Some(import_id) = import {
+                let c = new_customer_row(tenant, r.data.clone(), by);
+                report.customer_id = Some(c.id);
+                items.push(ImportItemRow {
+                    import_id,
+                    line: r.line as i64,
+                    action: "create".into(),
+                    customer_id: c.id,
+                    changes: json!({}),
+                });
+                if to_review.is_some() {
+                    queued.push((c.id, ranked));
+                }
+                new_rows.push(c);
+            }
+            rows.push(report);
+        }
+        if import.is_none() {
+            return Ok(ChunkDone { rows, created: Vec::new() });
+        }
+        tx.insert_customers(&new_rows).await?;
+        for c in &new_rows {
+            record_created(tx.as_mut(), trail, c).await?;
+        }
+        for (id, ranked) in &queued {
+            crate::duplicates::queue(tx.as_mut(), *id, ranked, th.review, "import").await?;
+        }
+        tx.insert_import_items(&items).await?;
+        tx.commit().await?;
+        Ok(ChunkDone { rows, created: new_rows.iter().map(|c| c.id).collect() })
+    }
+
+    pub async fn get_import(&self, p: &Principal, id: Uuid) -> AppResult<ImportRow> {
+        p.require(Permission::CustomersImport, "see imports")?;
+        let mut tx = self.store.read(p.tenant_id).await?;
+        tx.get_import(id).await?.ok_or(AppError::NotFound("import"))
+    }
+
+    /// The tenant's imports, newest first.
+    pub async fn list_imports(&self, p: &Principal, before: Option<Uuid>, limit: u32) -> AppResult<Vec<ImportRow>> {
+        p.require(Permission::CustomersImport, "see imports")?;
+        let mut tx = self.store.read(p.tenant_id).await?;
+        Ok(tx.list_imports(before, limit.clamp(1, 200)).await?)
+    }
+
+    /// `POST /imports/{id}/revert`: soft-deletes the customers the import created and puts
+    /// back the fields it filled, in one transaction. A customer created by it and changed
+    /// since (by a person, a chat, a merge) is kept, as is a filled field changed since;
+    /// the report lists both.
+    pub async fn revert_import(&self, p: &Principal, meta: &RequestMeta, id: Uuid) -> AppResult<ImportRow> {
+        p.require(Permission::CustomersImport, "revert imports")?;
+        self.run_revert(p.tenant_id, &p.actor(), meta, id).await
+    }
+
+    pub async fn run_revert(&self, tenant: Uuid, actor: &Actor, meta: &RequestMeta, id: Uuid) -> AppResult<ImportRow> {
+        let by = (actor.actor_type == "user").then_some(actor.actor_id).flatten();
+        let trail = Trail { actor, meta };
+        let mut tx = self.store.begin(tenant).await?;
+        tx.lock_identity(&["ingest".to_string()]).await?;
+        let mut import = tx.get_import(id).await?.ok_or(AppError::NotFound("import"))?;
+        match import.status.as_str() {
+            "reverted" => {
+                return Err(AppError::Conflict("import_already_reverted", "this import was reverted already".into()))
+            }
+            "running" => return Err(AppError::Conflict("import_running", "this import is still running".into())),
+            _ => {}
+        }
+        let region = self.tenant(tenant).await?.phone_region;
+        let items = tx.import_items(id).await?;
+        let ids: Vec<Uuid> = items.iter().map(|i| i.customer_id).collect();
+        let customers: HashMap<Uuid, CustomerRow> =
+            tx.get_customers(&ids).await?.into_iter().map(|c| (c.id, c)).collect();
+        let (mut deleted, mut reverted) = (0u64, 0u64);
+        let mut kept = Vec::new();
+        for item in &items {
+            let Some(c) = customers.get(&item.customer_id) else { continue };
+            if item.action == "create" {
+                if c.deleted_at.is_some() {
+                    continue;
+                }
+                if c.version != 1 {
+                    kept.push(json!({"line": item.line, "customer_id": c.id, "reason": "changed_since"}));
+                    continue;
+                }
+                self.write_soft_delete(tx.as_mut(), by, &trail, c).await?;
+                deleted += 1;
+                continue;
+            }
+            let changes = item.changes.as_object().cloned().unwrap_or_default();
+            if c.deleted_at.is_some() {
+                kept.push(json!({"line": item.line, "customer_id": c.id, "reason": "deleted_since"}));
+                continue;
+            }
+            let (revert, kept_fields) = undo_plan(&audit_values(c), &changes);
+            if !kept_fields.is_empty() {
+                kept.push(
+                    json!({"line": item.line, "customer_id": c.id, "reason": "changed_since", "fields": kept_fields}),
+                );
+            }
+            if revert.is_empty() {
+                continue;
+            }
+            let ctx = InputContext { region: &region, default_source: c.data.source, require_contact_point: false };
+            let applied = apply_input(Some(&c.data), &Value::Object(revert), &ctx)?;
+            let mut n = c.clone();
+            n.data = applied.data;
+            self.write_customer_update(tx.as_mut(), &trail, c, n, None).await?;
+            reverted += 1;
+        }
+        let at = now();
+        import.status = "reverted".into();
+        import.reverted_at = Some(at);
+        import.reverted_by = by;
+        import.revert_report = Some(json!({"deleted": deleted, "reverted": reverted, "kept": kept}));
+        tx.update_import(&import).await?;
+        trail
+            .audit(
+                tx.as_mut(),
+                "customer_imports",
+                id,
+                "revert",
+                json!({"reverted_at": null}),
+                json!({"reverted_at": format_time(at), "report": import.revert_report}),
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(import)
+    }
+}
