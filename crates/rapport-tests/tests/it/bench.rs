@@ -18,6 +18,10 @@ async fn a_tiny_benchmark_runs_and_reports_every_operation() {
         "40",
         "--concurrency",
         "4",
+        "--imports",
+        "2",
+        "--import-rows",
+        "50",
         "--in-process-server",
         "--data-dir",
     ];
@@ -29,7 +33,8 @@ async fn a_tiny_benchmark_runs_and_reports_every_operation() {
     rapport::cli::execute(cli, &mut text).await.expect("the benchmark runs");
     let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
     let ops = report["operations"].as_array().unwrap();
-    for (name, count) in [("list", 40), ("search", 40), ("ingest", 40), ("stats", 40), ("engagement", 40), ("scan", 3)]
+    for (name, count) in
+        [("list", 40), ("search", 40), ("ingest", 40), ("stats", 40), ("engagement", 40), ("import", 100), ("scan", 3)]
     {
         let op = ops.iter().find(|o| o["name"] == name).unwrap_or_else(|| panic!("{name} missing: {report}"));
         assert_eq!(op["count"], count, "{name}");
@@ -45,4 +50,5 @@ async fn a_tiny_benchmark_runs_and_reports_every_operation() {
     assert!(dedup["missed_links"].as_u64().unwrap() <= total, "{report}");
     let text = String::from_utf8(text).unwrap();
     assert!(text.contains("p99 ms"), "{text}");
+    assert!(text.contains("imported 100 rows: "), "{text}");
 }

@@ -210,6 +210,32 @@ impl Generator {
         }
     }
 
+    /// A CSV file of `rows` customers: at `returning_rate`, a person of `known` under
+    /// another spelling (the email in capitals, or the phone in another format only), who
+    /// should update that customer; new people else.
+    pub fn import_csv(&mut self, rows: usize, known: &[(Person, uuid::Uuid)], returning_rate: f64) -> String {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        let _ = w.write_record(["Name", "E-mail", "Phone", "Tags", "Stage", "Company"]);
+        for _ in 0..rows {
+            let returning = !known.is_empty() && self.rng.gen_bool(returning_rate.clamp(0.0, 1.0));
+            let record = if returning {
+                let p = &known[self.rng.gen_range(0..known.len())].0;
+                let name = name_variant(&p.name, &mut self.rng);
+                let (email, phone) = if self.rng.gen_bool(0.5) {
+                    (p.email.to_uppercase(), String::new())
+                } else {
+                    (String::new(), p.phone_variant(&mut self.rng))
+                };
+                [name, email, phone, String::new(), String::new(), "Returning Co".to_string()]
+            } else {
+                let p = self.person();
+                [p.name.clone(), p.email.clone(), p.phone_e164(), p.tags.join(";"), p.stage.to_string(), String::new()]
+            };
+            let _ = w.write_record(&record);
+        }
+        String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+    }
+
     /// A conversation body for `p`, in the words a chat system would send; `variant` makes
     /// the person spell themselves differently.
     pub fn conversation(&mut self, p: &Person, variant: bool) -> Value {

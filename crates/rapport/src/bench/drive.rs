@@ -29,7 +29,7 @@ impl OpResult {
         Self { name, skipped: Some(why.to_string()), ..Default::default() }
     }
 
-    fn from_latencies(name: &'static str, mut lat: Vec<Duration>, errors: usize, wall: Duration) -> Self {
+    pub fn from_latencies(name: &'static str, mut lat: Vec<Duration>, errors: usize, wall: Duration) -> Self {
         lat.sort();
         let pct = |p: f64| {
             lat.get(((lat.len() as f64 * p).ceil() as usize).saturating_sub(1))
@@ -167,6 +167,28 @@ pub async fn post_json(c: &reqwest::Client, url: &str, body: &Value, token: &str
         Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
         Err(_) => false,
     }
+}
+
+/// Imports one CSV file; answers the counts of its outcomes.
+pub async fn import(
+    c: &reqwest::Client,
+    base: &str,
+    token: &str,
+    file: String,
+) -> Option<rapport_app::imports::Counts> {
+    let r = c
+        .post(format!("{base}/api/v1/imports"))
+        .bearer_auth(token)
+        .header("content-type", "text/csv")
+        .body(file)
+        .send()
+        .await
+        .ok()?;
+    if !r.status().is_success() {
+        return None;
+    }
+    let v: Value = r.json().await.ok()?;
+    serde_json::from_value(v["counts"].clone()).ok()
 }
 
 /// Runs `a.requests` requests made by `make`, `a.concurrency` at a time.

@@ -44,7 +44,14 @@ pub struct BenchArgs {
     /// Duplicate scans of the largest tenant measured (one after another).
     #[arg(long, default_value_t = 3)]
     pub scans: usize,
-    /// Share of measured ingests that are a returning person under another spelling.
+    /// CSV files imported into the largest tenant, one after another.
+    #[arg(long, default_value_t = 4)]
+    pub imports: usize,
+    /// Rows per imported file.
+    #[arg(long, default_value_t = 5_000)]
+    pub import_rows: usize,
+    /// Share of measured ingests (and imported rows) that are a returning person under
+    /// another spelling.
     #[arg(long, default_value_t = 0.3)]
     pub duplicate_rate: f64,
     /// SPEC section 12's size: 1,000,000 customers, 100 tenants, 3,000,000 conversations.
@@ -271,7 +278,36 @@ pub async fn run(mut a: BenchArgs, out: &mut (dyn Write + Send)) -> anyhow::Resu
             results.push(OpResult::skipped(name, "not served yet"));
         }
     }
-    results.push(OpResult::skipped("import", "CSV import is not built yet"));
+    // CSV import into the largest tenant, one file after another: throughput in rows per
+    // second, latencies per file.
+    let files: Vec<String> =
+        (0..a.imports).map(|_| gen.import_csv(a.import_rows, &people[0], a.duplicate_rate)).collect();
+    let mut outcomes = rapport_app::imports::Counts::default();
+    let import_started = Instant::now();
+    let mut latencies = Vec::new();
+    let mut import_errors = 0;
+    for file in files {
+        let t = Instant::now();
+        match drive::import(&client, &base, &token, file).await {
+            Some(c) => {
+                outcomes.create += c.create;
+                outcomes.update += c.update;
+                outcomes.duplicate += c.duplicate;
+                outcomes.error += c.error;
+            }
+            None => import_errors += 1,
+        }
+        latencies.push(t.elapsed());
+    }
+    let mut import = OpResult::from_latencies("import", latencies, import_errors, import_started.elapsed());
+    import.count = a.imports * a.import_rows;
+    import.throughput_per_s = import.count as f64 / import_started.elapsed().as_secs_f64().max(1e-9);
+    writeln!(
+        out,
+        "imported {} rows: {} created, {} updated, {} duplicates, {} errors",
+        import.count, outcomes.create, outcomes.update, outcomes.duplicate, outcomes.error
+    )?;
+    results.push(import);
     // The duplicate scan of the largest tenant, one at a time: it is a batch job, not a
     // request served by the hundred.
     results.push(
