@@ -368,8 +368,10 @@ impl App {
             locks.dedup();
             tx.lock_identity(&locks).await?;
         }
+        let started = std::time::Instant::now();
         let probes: Vec<Probe> = chunk.iter().map(|(_, r)| r.probe.clone()).collect();
-        let ranked = self.rank_many(tx.as_mut(), &probes, &progress.created).await?;
+        let ranked = self.rank_many(tx.as_mut(), &probes, &progress.created, true).await?;
+        let matched_in = started.elapsed();
         let mut rows = Vec::with_capacity(chunk.len());
         let mut updated_here: HashMap<Uuid, u64> = HashMap::new();
         let mut new_rows: Vec<CustomerRow> = Vec::new();
@@ -388,8 +390,8 @@ impl App {
                     continue;
                 }
                 updated_here.insert(id, r.line);
-                let old = &best.customer;
-                let mut new = old.clone();
+                let old: &CustomerRow = &best.customer;
+                let mut new: CustomerRow = old.clone();
                 new.data = plan_merge(&old.data, &[&r.data]);
                 let (before, after) = diff(&audit_values(old), &new.data.to_audit_map());
                 let changed_fields: Vec<String> = after.keys().cloned().collect();
@@ -459,6 +461,7 @@ impl App {
         }
         tx.insert_import_items(&items).await?;
         tx.commit().await?;
+        tracing::debug!(rows = chunk.len(), ?matched_in, total = ?started.elapsed(), "import chunk written");
         Ok(ChunkDone { rows, created: new_rows.iter().map(|c| c.id).collect() })
     }
 

@@ -2,6 +2,7 @@
 //! the confidence ladder of rapport-core.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use rapport_core::contact::{Email, Phone};
 use rapport_core::identity::{key, needs_word_keys, phone_digits, probe_keys, score, Match, Probe, Thresholds};
@@ -23,7 +24,8 @@ const NAME_CANDIDATES: u32 = 50;
 /// A customer with how sure Rapport is that it is the person asked about.
 #[derive(Debug, Clone)]
 pub struct RankedMatch {
-    pub customer: CustomerRow,
+    /// Shared: one customer is often a candidate of many rows of an import.
+    pub customer: Arc<CustomerRow>,
     pub m: Match,
 }
 
@@ -62,20 +64,22 @@ impl App {
         except: Option<Uuid>,
     ) -> AppResult<Vec<RankedMatch>> {
         let except: HashSet<Uuid> = except.into_iter().collect();
-        Ok(self.rank_many(tx, std::slice::from_ref(probe), &except).await?.pop().unwrap_or_default())
+        Ok(self.rank_many(tx, std::slice::from_ref(probe), &except, false).await?.pop().unwrap_or_default())
     }
 
     /// Candidates for each of `probes`, best first, none of them in `except`: the look-ups of
-    /// all the probes in a few statements.
+    /// all the probes in a few statements. With `email_settles`, a probe whose email is on
+    /// file is not looked up by name: its best match is certain (an import needs no more).
     pub(crate) async fn rank_many(
         &self,
         tx: &mut dyn Tx,
         probes: &[Probe],
         except: &HashSet<Uuid>,
+        email_settles: bool,
     ) -> AppResult<Vec<Vec<RankedMatch>>> {
         // Exact contact points first, on their own: a common name must never crowd the one
         // customer with the same email or phone out of the candidates.
-        let (contact_sets, name_sets): (Vec<_>, Vec<_>) = probes
+        let (contact_sets, mut name_sets): (Vec<_>, Vec<_>) = probes
             .iter()
             .map(|probe| {
                 let (contact, mut names): (Vec<_>, Vec<_>) =
@@ -90,8 +94,20 @@ impl App {
             })
             .unzip();
         let mut candidates: Vec<Vec<MatchCandidateRow>> = vec![Vec::new(); probes.len()];
+        let started = std::time::Instant::now();
         let found = tx.find_candidates_by_keys(&contact_sets, CANDIDATES).await?;
+        let by_contact = started.elapsed();
+        if email_settles {
+            for (i, c) in &found {
+                if !except.contains(&c.id) && c.email_normalized.as_ref().is_some_and(|e| probes[*i].emails.contains(e))
+                {
+                    name_sets[*i].clear();
+                }
+            }
+        }
         let found_by_name = tx.find_candidates_by_keys(&name_sets, NAME_CANDIDATES).await?;
+        let by_name = started.elapsed();
+        let candidates_found = found.len() + found_by_name.len();
         for (i, c) in found.into_iter().chain(found_by_name) {
             let list = &mut candidates[i];
             if !except.contains(&c.id) && !list.iter().any(|x| x.id == c.id) {
@@ -128,7 +144,19 @@ impl App {
         let mut ids: Vec<Uuid> = scored.iter().flatten().map(|(id, _)| *id).collect();
         ids.sort_unstable();
         ids.dedup();
-        let rows: HashMap<Uuid, CustomerRow> = tx.get_customers(&ids).await?.into_iter().map(|c| (c.id, c)).collect();
+        let scored_at = started.elapsed();
+        let rows: HashMap<Uuid, Arc<CustomerRow>> =
+            tx.get_customers(&ids).await?.into_iter().map(|c| (c.id, Arc::new(c))).collect();
+        tracing::debug!(
+            probes = probes.len(),
+            candidates_found,
+            scored = ids.len(),
+            ?by_contact,
+            ?by_name,
+            ?scored_at,
+            read = ?started.elapsed(),
+            "candidates ranked"
+        );
         Ok(scored
             .into_iter()
             .map(|list| {

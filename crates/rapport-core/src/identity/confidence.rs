@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::normalize::{name_similarity, NameKeys};
+use super::normalize::{name_tokens, tokens_similarity};
 
 /// Per-tenant thresholds (0..100).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -77,7 +77,7 @@ pub fn score(p: &Probe, c: &Candidate) -> Option<Match> {
     }
     let name_score = match (&p.name, &c.name) {
         (Some(a), Some(b)) => {
-            let sim = name_similarity(&NameKeys::new(a), &NameKeys::new(b));
+            let sim = tokens_similarity(&name_tokens(a), &name_tokens(b));
             if sim >= 0.70 {
                 let mut s = (sim * 100.0).round() as u8;
                 let mut agree = Vec::new();

@@ -6,7 +6,7 @@ mod normalize;
 pub mod scan;
 
 pub use confidence::{score, Candidate, Match, Probe, Reason, Thresholds};
-pub use normalize::{fold_name, name_similarity, phone_digits, NameKeys};
+pub use normalize::{fold_name, name_similarity, name_tokens, phone_digits, tokens_similarity, NameKeys};
 
 use crate::customer::CustomerData;
 

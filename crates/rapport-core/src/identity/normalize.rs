@@ -108,7 +108,17 @@ fn token_similarity(a: &str, b: &str) -> f64 {
 /// shorter name is scaled by how much of the longer it covers, so "John" is 0.85 like
 /// "John Smith" while "John" and "Jane" do not match at all.
 pub fn name_similarity(a: &NameKeys, b: &NameKeys) -> f64 {
-    let (short, long) = if a.tokens.len() <= b.tokens.len() { (&a.tokens, &b.tokens) } else { (&b.tokens, &a.tokens) };
+    tokens_similarity(&a.tokens, &b.tokens)
+}
+
+/// The folded words of a name, in their order: all `name_similarity` needs of it.
+pub fn name_tokens(name: &str) -> Vec<String> {
+    fold_name(name).split(' ').filter(|t| !t.is_empty()).map(str::to_string).collect()
+}
+
+/// `name_similarity` over the words of two names (`name_tokens`).
+pub fn tokens_similarity(a: &[String], b: &[String]) -> f64 {
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
     if short.is_empty() {
         return 0.0;
     }
