@@ -31,6 +31,9 @@ use crate::{Actor, App, AppError, AppResult, Principal, RequestMeta};
 /// Rows per transaction.
 const CHUNK: usize = 1000;
 
+/// A `running` import with no chunk landed for this long was interrupted.
+const STALLED: time::Duration = time::Duration::minutes(10);
+
 /// What to do with a row that may be a customer already on file: a match between the
 /// tenant's review and link thresholds that no differing email or phone contradicts.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -141,6 +144,20 @@ struct Progress {
     created: HashSet<Uuid>,
     /// Customers on file updated so far, with the line that did it.
     updated: HashMap<Uuid, u64>,
+}
+
+/// What every chunk of one import shares.
+#[derive(Clone, Copy)]
+struct Step<'a> {
+    tenant: Uuid,
+    by: Option<Uuid>,
+    progress: &'a Progress,
+    th: Thresholds,
+    options: &'a ImportOptions,
+    /// None for a dry run.
+    journal: Option<&'a ImportRow>,
+    /// Rows per outcome before this chunk.
+    counts: Counts,
 }
 
 /// The decisions and writes of one chunk, applied to `Progress` once it committed.
@@ -270,6 +287,7 @@ impl App {
                 counts: json!(Counts::default()),
                 status: "running".into(),
                 created_at: at,
+                updated_at: at,
                 finished_at: None,
                 reverted_at: None,
                 reverted_by: None,
@@ -288,10 +306,8 @@ impl App {
             counts.add(r.outcome);
         }
         for chunk in pending.chunks(CHUNK) {
-            let done = retry_on_conflict(|| {
-                self.import_chunk(tenant, &trail, by, chunk, &progress, th, options, journal.as_ref().map(|j| j.id))
-            })
-            .await;
+            let step = Step { tenant, by, progress: &progress, th, options, journal: journal.as_ref(), counts };
+            let done = retry_on_conflict(|| self.import_chunk(&trail, chunk, &step)).await;
             let done = match done {
                 Ok(d) => d,
                 Err(e) => {
@@ -299,6 +315,7 @@ impl App {
                         j.status = "failed".into();
                         j.counts = json!(counts);
                         j.finished_at = Some(now());
+                        j.updated_at = now();
                         let mut tx = self.store.begin(tenant).await?;
                         tx.update_import(j).await?;
                         tx.commit().await?;
@@ -322,6 +339,7 @@ impl App {
             j.status = "completed".into();
             j.counts = json!(counts);
             j.finished_at = Some(now());
+            j.updated_at = now();
             let mut tx = self.store.begin(tenant).await?;
             tx.update_import(j).await?;
             trail
@@ -345,20 +363,16 @@ impl App {
         })
     }
 
-    /// Decides and (unless `import` is None, a dry run) writes one chunk of rows, in one
-    /// transaction.
-    #[allow(clippy::too_many_arguments)]
+    /// Decides and (unless it is a dry run) writes one chunk of rows, with the import's
+    /// counts so far, in one transaction.
     async fn import_chunk(
         &self,
-        tenant: Uuid,
         trail: &Trail<'_>,
-        by: Option<Uuid>,
         chunk: &[(usize, Pending)],
-        progress: &Progress,
-        th: Thresholds,
-        options: &ImportOptions,
-        import: Option<Uuid>,
+        step: &Step<'_>,
     ) -> AppResult<ChunkDone> {
+        let Step { tenant, by, progress, th, options, .. } = *step;
+        let import = step.journal.map(|j| j.id);
         let mut tx = if import.is_some() { self.store.begin(tenant).await? } else { self.store.read(tenant).await? };
         if import.is_some() {
             // Decided one writer at a time, like the chat feed and manual creates.
@@ -460,6 +474,16 @@ impl App {
             crate::duplicates::queue(tx.as_mut(), *id, ranked, th.review, "import").await?;
         }
         tx.insert_import_items(&items).await?;
+        if let Some(j) = step.journal {
+            let mut counts = step.counts;
+            for r in &rows {
+                counts.add(r.outcome);
+            }
+            let mut j = j.clone();
+            j.counts = json!(counts);
+            j.updated_at = now();
+            tx.update_import(&j).await?;
+        }
         tx.commit().await?;
         tracing::debug!(rows = chunk.len(), ?matched_in, total = ?started.elapsed(), "import chunk written");
         Ok(ChunkDone { rows, created: new_rows.iter().map(|c| c.id).collect() })
@@ -497,7 +521,11 @@ impl App {
             "reverted" => {
                 return Err(AppError::Conflict("import_already_reverted", "this import was reverted already".into()))
             }
-            "running" => return Err(AppError::Conflict("import_running", "this import is still running".into())),
+            // An import whose server stopped half-way stays `running`; once no chunk has
+            // landed for a while, what did land may be reverted.
+            "running" if now() - import.updated_at < STALLED => {
+                return Err(AppError::Conflict("import_running", "this import is still running".into()))
+            }
             _ => {}
         }
         let region = self.tenant(tenant).await?.phone_region;

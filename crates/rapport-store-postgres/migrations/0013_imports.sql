@@ -1,6 +1,7 @@
 -- CSV imports (SPEC section 9): one row per import with its options, counts and state, and
 -- one item per customer it created or updated, with the fields it filled, so it can be
--- reverted.
+-- reverted. Each chunk of an import writes its items and the import's counts in one
+-- transaction; updated_at says when the last one landed.
 CREATE TABLE customer_imports (
     tenant_id     UUID NOT NULL,
     id            UUID NOT NULL,
@@ -11,6 +12,7 @@ CREATE TABLE customer_imports (
     counts        JSONB NOT NULL,
     status        TEXT NOT NULL,
     created_at    TIMESTAMPTZ NOT NULL,
+    updated_at    TIMESTAMPTZ NOT NULL,
     finished_at   TIMESTAMPTZ,
     reverted_at   TIMESTAMPTZ,
     reverted_by   UUID,

@@ -19,6 +19,7 @@ struct ImportRecord {
     counts: Json<serde_json::Value>,
     status: String,
     created_at: Ts,
+    updated_at: Ts,
     finished_at: Option<Ts>,
     reverted_at: Option<Ts>,
     reverted_by: Option<Uuid>,
@@ -37,6 +38,7 @@ impl From<ImportRecord> for ImportRow {
             counts: r.counts.0,
             status: r.status,
             created_at: r.created_at.0,
+            updated_at: r.updated_at.0,
             finished_at: un_ts(r.finished_at),
             reverted_at: un_ts(r.reverted_at),
             reverted_by: r.reverted_by,
@@ -48,7 +50,8 @@ impl From<ImportRecord> for ImportRow {
 pub(super) async fn insert(tx: &mut SqlTx, i: &ImportRow) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO customer_imports (tenant_id, id, file_name, actor_type, actor_id, options, counts, status, created_at, \
-         finished_at, reverted_at, reverted_by, revert_report) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+         updated_at, finished_at, reverted_at, reverted_by, revert_report) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
     )
     .bind(tx.tenant)
     .bind(i.id)
@@ -59,6 +62,7 @@ pub(super) async fn insert(tx: &mut SqlTx, i: &ImportRow) -> StoreResult<()> {
     .bind(Json(&i.counts))
     .bind(&i.status)
     .bind(Ts(i.created_at))
+    .bind(Ts(i.updated_at))
     .bind(ts(i.finished_at))
     .bind(ts(i.reverted_at))
     .bind(i.reverted_by)
@@ -72,7 +76,7 @@ pub(super) async fn insert(tx: &mut SqlTx, i: &ImportRow) -> StoreResult<()> {
 pub(super) async fn update(tx: &mut SqlTx, i: &ImportRow) -> StoreResult<()> {
     sqlx::query(
         "UPDATE customer_imports SET counts = $3, status = $4, finished_at = $5, reverted_at = $6, reverted_by = $7, \
-         revert_report = $8 WHERE tenant_id = $1 AND id = $2",
+         revert_report = $8, updated_at = $9 WHERE tenant_id = $1 AND id = $2",
     )
     .bind(tx.tenant)
     .bind(i.id)
@@ -82,6 +86,7 @@ pub(super) async fn update(tx: &mut SqlTx, i: &ImportRow) -> StoreResult<()> {
     .bind(ts(i.reverted_at))
     .bind(i.reverted_by)
     .bind(i.revert_report.as_ref().map(Json))
+    .bind(Ts(i.updated_at))
     .execute(&mut *tx.tx)
     .await
     .map_err(map_err)?;

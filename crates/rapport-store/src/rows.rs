@@ -219,6 +219,8 @@ pub struct ImportRow {
     /// `running`, `completed`, `failed` or `reverted`.
     pub status: String,
     pub created_at: OffsetDateTime,
+    /// When its last chunk landed.
+    pub updated_at: OffsetDateTime,
     pub finished_at: Option<OffsetDateTime>,
     pub reverted_at: Option<OffsetDateTime>,
     pub reverted_by: Option<Uuid>,

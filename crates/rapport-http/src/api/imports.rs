@@ -81,7 +81,8 @@ pub struct ImportView {
     pub id: Uuid,
     pub file_name: Option<String>,
     /// `running`, `completed`, `failed` (some chunks landed; revert them or import the rest)
-    /// or `reverted`.
+    /// or `reverted`. A `running` import with no chunk landed for ten minutes was
+    /// interrupted and may be reverted.
     pub status: String,
     #[schema(value_type = Object)]
     pub counts: Value,
@@ -91,6 +92,8 @@ pub struct ImportView {
     pub actor_type: String,
     pub actor_id: Option<Uuid>,
     pub created_at: String,
+    /// When its last chunk landed (its counts are what landed).
+    pub updated_at: String,
     pub finished_at: Option<String>,
     pub reverted_at: Option<String>,
     pub reverted_by: Option<Uuid>,
@@ -111,6 +114,7 @@ impl From<&ImportRow> for ImportView {
             actor_type: i.actor_type.clone(),
             actor_id: i.actor_id,
             created_at: t(i.created_at),
+            updated_at: t(i.updated_at),
             finished_at: ot(i.finished_at),
             reverted_at: ot(i.reverted_at),
             reverted_by: i.reverted_by,

@@ -253,3 +253,28 @@ fn urlencode(s: &str) -> String {
         })
         .collect()
 }
+
+both!(an_interrupted_import_can_be_reverted_once_it_stalls, |h| {
+    let o = h.tenant("Import stalled").await;
+    let r = import(&h, &o, "", "name,email\nAna Lima,ana@stall.example\nBo Lin,bo@stall.example\n").await;
+    let id = uuid::Uuid::parse_str(r.body["import"]["id"].as_str().unwrap()).unwrap();
+    // As a server that stopped after the chunk would have left it: running, counts of what landed.
+    let mut tx = h.app.store.begin(o.tenant_id).await.unwrap();
+    let mut row = tx.get_import(id).await.unwrap().unwrap();
+    assert_eq!(row.counts, json!({"create": 2, "update": 0, "duplicate": 0, "error": 0}), "the chunk wrote its counts");
+    row.status = "running".into();
+    row.finished_at = None;
+    tx.update_import(&row).await.unwrap();
+    tx.commit().await.unwrap();
+    let busy = h.post(&o, &format!("/api/v1/imports/{id}/revert"), json!({})).await;
+    assert_eq!(busy.status, StatusCode::CONFLICT);
+    assert_eq!(busy.code(), "import_running");
+    let mut tx = h.app.store.begin(o.tenant_id).await.unwrap();
+    row.updated_at -= time::Duration::minutes(11);
+    tx.update_import(&row).await.unwrap();
+    tx.commit().await.unwrap();
+    let rv = h.post(&o, &format!("/api/v1/imports/{id}/revert"), json!({})).await;
+    assert_eq!(rv.status, StatusCode::OK, "{:?}", rv.body);
+    assert_eq!(rv.body["revert_report"]["deleted"], 2);
+    assert_eq!(count(&h, &o).await, 0);
+});
