@@ -23,7 +23,6 @@ use axum::middleware;
 use axum::Router;
 use rapport_app::App;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::timeout::TimeoutLayer;
 
 pub use limiter::LoginLimiter;
 pub use metrics::Metrics;
@@ -73,8 +72,27 @@ pub fn router(state: AppState) -> Router {
         .fallback(problem::not_found_route)
         .method_not_allowed_fallback(problem::method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::from_fn(deadline))
         .layer(middleware::from_fn_with_state(state.clone(), context::request_context))
         .layer(CatchPanicLayer::custom(problem::panic_response))
-        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(30)))
         .with_state(state)
+}
+
+/// How long a request may take before it answers 503 `timeout`: 30 s, and 10 minutes for
+/// imports and their reverts, which carry on in their own task even then.
+async fn deadline(req: axum::extract::Request, next: middleware::Next) -> axum::response::Response {
+    let import = req.uri().path().starts_with("/api/v1/imports");
+    let limit = if import { Duration::from_secs(600) } else { Duration::from_secs(30) };
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(res) => res,
+        Err(_) => problem::problem(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "timeout",
+            if import {
+                "The import takes longer than a request may; it carries on, and GET /api/v1/imports shows it."
+            } else {
+                "The request took longer than the server allows."
+            },
+        ),
+    }
 }
