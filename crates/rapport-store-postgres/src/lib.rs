@@ -16,6 +16,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use rapport_store::{Backend, Store, StoreError, StoreResult, Tx};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::ConnectOptions;
 use uuid::Uuid;
 
 use sql::{map_err, SqlTx};
@@ -30,8 +31,11 @@ pub struct PgStore {
 impl PgStore {
     /// Connects to `url` and brings the schema up to date.
     pub async fn connect(url: &str, max_connections: u32) -> StoreResult<Self> {
-        let opts =
-            PgConnectOptions::from_str(url).map_err(|e| StoreError::Unavailable(format!("bad PostgreSQL URL: {e}")))?;
+        // A slow statement is logged at debug, not warn: a statement of a thousand rows
+        // would print all its text (the request's own log line has its time).
+        let opts = PgConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Unavailable(format!("bad PostgreSQL URL: {e}")))?
+            .log_slow_statements(log::LevelFilter::Debug, Duration::from_secs(1));
         let pool = PgPoolOptions::new()
             .max_connections(max_connections.max(2))
             .acquire_timeout(Duration::from_secs(30))

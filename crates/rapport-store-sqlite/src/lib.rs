@@ -14,6 +14,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use rapport_store::{Backend, Store, StoreError, StoreResult, Tx};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::ConnectOptions;
 use uuid::Uuid;
 
 use sql::{map_err, SqlTx};
@@ -53,7 +54,10 @@ impl SqliteStore {
             .pragma("temp_store", "memory")
             // ANALYZE reads at most about this many rows per index: statistics in milliseconds
             // even for a million customers.
-            .pragma("analysis_limit", "1000");
+            .pragma("analysis_limit", "1000")
+            // A slow statement is logged at debug, not warn: a statement of a thousand rows
+            // would print all its text (the request's own log line has its time).
+            .log_slow_statements(log::LevelFilter::Debug, Duration::from_secs(1));
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .acquire_timeout(Duration::from_secs(30))
