@@ -3,6 +3,11 @@
 
 use clap::Parser;
 
+/// mimalloc instead of the system allocator: glibc's per-thread arenas kept freed memory
+/// and its bookkeeping showed in profiles (see docs/PERFORMANCE.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = rapport::cli::Cli::parse();
