@@ -7,7 +7,7 @@ use axum::extract::{FromRequest, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use rapport_app::imports::{Counts, ImportOptions, ImportReport, OnDuplicate, RowReport};
+use rapport_app::imports::{Counts, ImportOptions, ImportReport, OnDuplicate, Outcome, RowReport};
 use rapport_app::AppError;
 use rapport_store::ImportRow;
 use serde::{Deserialize, Serialize};
@@ -40,6 +40,18 @@ pub struct ImportParams {
     pub mapping: Option<String>,
     /// The file's name, kept with the import.
     pub file_name: Option<String>,
+    /// Which rows the answer lists: `all` (default) or `problems` (errors and duplicates
+    /// only; the counts still cover every row).
+    #[param(value_type = Option<String>)]
+    pub rows: Option<RowsShown>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RowsShown {
+    #[default]
+    All,
+    Problems,
 }
 
 /// The file, sent as `text/csv`.
@@ -207,6 +219,10 @@ pub async fn create(
     let report = tokio::spawn(async move { app.import_customers(&p, &meta, &file, &options).await })
         .await
         .map_err(|e| AppError::Internal(format!("the import task failed: {e}")))??;
+    let mut report = report;
+    if q.rows.unwrap_or_default() == RowsShown::Problems {
+        report.rows.retain(|r| matches!(r.outcome, Outcome::Error | Outcome::Duplicate));
+    }
     let status = if report.dry_run { StatusCode::OK } else { StatusCode::CREATED };
     let mut h = HeaderMap::new();
     if let Some(i) = &report.import {

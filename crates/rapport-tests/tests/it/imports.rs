@@ -88,6 +88,10 @@ both!(a_dry_run_and_the_import_agree_row_for_row_and_a_revert_undoes_it, |h| {
     assert_eq!(row(&dry, 8)["errors"][0]["code"], "email_or_phone_required");
     assert_eq!(row(&dry, 10)["errors"][0]["code"], "too_many_cells");
     assert_eq!(count(&h, &o).await, 3, "a dry run writes nothing");
+    let problems = import(&h, &o, "?dry_run=true&rows=problems", FILE).await;
+    let lines: Vec<u64> = outcomes(&problems).into_iter().map(|(l, _)| l).collect();
+    assert_eq!(lines, [4, 5, 8, 10], "errors and duplicates only");
+    assert_eq!(problems.body["counts"], dry.body["counts"]);
     assert_eq!(h.get(&o, "/api/v1/imports").await.body["data"], json!([]));
 
     let r = import(&h, &o, "?file_name=leads.csv", FILE).await;
