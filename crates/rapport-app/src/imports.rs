@@ -166,10 +166,6 @@ struct ChunkDone {
     created: Vec<Uuid>,
 }
 
-fn match_json(r: &RankedMatch) -> Value {
-    r.to_json()
-}
-
 /// The email and phone keys of a probe, by which rows of one file repeat each other.
 fn contact_keys(p: &Probe) -> Vec<String> {
     probe_keys(p)
@@ -398,7 +394,7 @@ impl App {
                 if let Some(line) = progress.updated.get(&id).or_else(|| updated_here.get(&id)) {
                     rows.push(RowReport {
                         duplicate_of_line: Some(*line),
-                        matched: Some(match_json(best)),
+                        matched: Some(best.to_json()),
                         ..row(r.line, Outcome::Duplicate)
                     });
                     continue;
@@ -431,7 +427,7 @@ impl App {
                 rows.push(RowReport {
                     customer_id: Some(id),
                     changed_fields,
-                    matched: Some(match_json(best)),
+                    matched: Some(best.to_json()),
                     ..row(r.line, Outcome::Update)
                 });
                 continue;
@@ -441,11 +437,11 @@ impl App {
             // and queued for review as the chat feed does.
             let maybe_same = ranked.iter().find(|m| m.m.confidence >= th.review && !m.m.vetoed);
             if let (Some(m), OnDuplicate::Skip) = (maybe_same, options.on_duplicate) {
-                rows.push(RowReport { matched: Some(match_json(m)), ..row(r.line, Outcome::Duplicate) });
+                rows.push(RowReport { matched: Some(m.to_json()), ..row(r.line, Outcome::Duplicate) });
                 continue;
             }
             let to_review = maybe_same.or_else(|| ranked.iter().find(|m| m.m.confidence >= th.review || m.m.vetoed));
-            let mut report = RowReport { matched: to_review.map(match_json), ..row(r.line, Outcome::Create) };
+            let mut report = RowReport { matched: to_review.map(RankedMatch::to_json), ..row(r.line, Outcome::Create) };
             if let Some(import_id) = import {
                 let c = new_customer_row(tenant, r.data.clone(), by);
                 report.customer_id = Some(c.id);

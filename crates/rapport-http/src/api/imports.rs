@@ -216,10 +216,9 @@ pub async fn create(
     // The import runs to its end even if the client goes away or the request times out:
     // its journal then says what landed.
     let app = s.app.clone();
-    let report = tokio::spawn(async move { app.import_customers(&p, &meta, &file, &options).await })
+    let mut report = tokio::spawn(async move { app.import_customers(&p, &meta, &file, &options).await })
         .await
         .map_err(|e| AppError::Internal(format!("the import task failed: {e}")))??;
-    let mut report = report;
     if q.rows.unwrap_or_default() == RowsShown::Problems {
         report.rows.retain(|r| matches!(r.outcome, Outcome::Error | Outcome::Duplicate));
     }
