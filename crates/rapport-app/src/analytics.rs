@@ -1,7 +1,11 @@
 //! Engagement and topic figures, and rebuilding metrics from their source rows.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use rapport_core::audit::now;
 use rapport_core::role::{Permission, Scope};
+use rapport_store::stats::ENGAGEMENT_CHANGES;
 use rapport_store::MetricsRow;
 use serde::Serialize;
 use time::{Duration, OffsetDateTime};
@@ -81,13 +85,29 @@ impl App {
         let to = now();
         let day = |t: time::OffsetDateTime| t.unix_timestamp().div_euclid(86_400);
         let mut tx = self.store.read(p.tenant_id).await?;
-        let top = tx.top_engaged(day(to - window), day(to), limit.clamp(1, 100)).await?;
+        let key = EngagementKey {
+            tenant: p.tenant_id,
+            from_day: day(to - window),
+            to_day: day(to),
+            limit: limit.clamp(1, 100),
+        };
+        // The version first: a change committed after it makes the answer computed below
+        // newer than its version, never older, so a later reader recomputes at worst.
+        let version = tx.counter(ENGAGEMENT_CHANGES).await?;
+        let top = match self.engagement.get(&key, version) {
+            Some(top) => top,
+            None => {
+                let top = Arc::new(tx.top_engaged(key.from_day, key.to_day, key.limit).await?);
+                self.engagement.put(key, version, top.clone());
+                top
+            }
+        };
         let ids: Vec<uuid::Uuid> = top.iter().map(|(id, _, _)| *id).collect();
         let mut rows: std::collections::HashMap<uuid::Uuid, rapport_store::CustomerRow> =
             tx.get_customers(&ids).await?.into_iter().map(|c| (c.id, c)).collect();
         Ok(top
-            .into_iter()
-            .filter_map(|(id, conversations, interactions)| {
+            .iter()
+            .filter_map(|&(id, conversations, interactions)| {
                 rows.remove(&id).map(|customer| Engaged { customer, conversations, interactions })
             })
             .collect())
@@ -112,5 +132,45 @@ impl App {
         }
         tx.commit().await?;
         Ok(drift)
+    }
+}
+
+/// Which "top engaged" answer: a tenant, a window of whole UTC days and a length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct EngagementKey {
+    tenant: Uuid,
+    from_day: i64,
+    to_day: i64,
+    limit: u32,
+}
+
+type TopEngaged = Arc<Vec<(Uuid, i64, i64)>>;
+
+/// The last "top engaged" answers, each with the tenant's engagement version it was
+/// computed at (the `engagement_changes` counter, which every transaction that rewrites
+/// engagement rows moves): an answer is served again only while that version holds, so it
+/// is exact, on every node reading the same database. Summing a week of a large tenant's
+/// engagement rows takes milliseconds; dashboards ask for the same window again and again.
+#[derive(Default)]
+pub(crate) struct EngagementCache {
+    answers: std::sync::Mutex<HashMap<EngagementKey, (i64, TopEngaged)>>,
+}
+
+impl EngagementCache {
+    /// Answers kept at most; past that the cache starts afresh (a new day changes every key).
+    const CAPACITY: usize = 1024;
+
+    fn get(&self, key: &EngagementKey, version: i64) -> Option<TopEngaged> {
+        let answers = self.answers.lock().ok()?;
+        answers.get(key).filter(|(v, _)| *v == version).map(|(_, top)| top.clone())
+    }
+
+    fn put(&self, key: EngagementKey, version: i64, top: TopEngaged) {
+        if let Ok(mut answers) = self.answers.lock() {
+            if answers.len() >= Self::CAPACITY && !answers.contains_key(&key) {
+                answers.clear();
+            }
+            answers.insert(key, (version, top));
+        }
     }
 }

@@ -70,10 +70,12 @@ impl AppSettings {
 pub struct App {
     pub store: Arc<dyn Store>,
     pub settings: Arc<AppSettings>,
+    /// Answers of "top engaged" kept while the tenant's engagement has not changed.
+    engagement: Arc<analytics::EngagementCache>,
 }
 
 impl App {
     pub fn new(store: Arc<dyn Store>, settings: AppSettings) -> Self {
-        Self { store, settings: Arc::new(settings) }
+        Self { store, settings: Arc::new(settings), engagement: Default::default() }
     }
 }

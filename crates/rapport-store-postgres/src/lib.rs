@@ -11,9 +11,11 @@ mod dialect;
 mod sql;
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use rapport_store::row_cache::RowCache;
 use rapport_store::{Backend, Store, StoreError, StoreResult, Tx};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::ConnectOptions;
@@ -26,6 +28,7 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 pub struct PgStore {
     pool: PgPool,
+    rows: Arc<RowCache>,
 }
 
 impl PgStore {
@@ -43,7 +46,7 @@ impl PgStore {
             .await
             .map_err(map_err)?;
         MIGRATOR.run(&pool).await.map_err(|e| StoreError::Other(format!("migration failed: {e}")))?;
-        let store = Self { pool };
+        let store = Self { pool, rows: Default::default() };
         sql::run_pending_rebuilds(&store, &store.pool).await?;
         Ok(store)
     }
@@ -53,14 +56,15 @@ impl PgStore {
         &self.pool
     }
 
-    async fn open(&self, tenant: Uuid, begin: &'static str) -> StoreResult<Box<dyn Tx>> {
+    async fn open(&self, tenant: Uuid, read_only: bool) -> StoreResult<Box<dyn Tx>> {
+        let begin = if read_only { "BEGIN READ ONLY" } else { "BEGIN" };
         let mut tx = self.pool.begin_with(begin).await.map_err(map_err)?;
         sqlx::query("SELECT set_config('role', 'rapport_app', true), set_config('rapport.tenant_id', $1, true)")
             .bind(tenant.to_string())
             .execute(&mut *tx)
             .await
             .map_err(map_err)?;
-        Ok(Box::new(SqlTx::new(tx, tenant)))
+        Ok(Box::new(if read_only { SqlTx::read_only(tx, tenant, self.rows.clone()) } else { SqlTx::new(tx, tenant) }))
     }
 }
 
@@ -71,11 +75,11 @@ impl Store for PgStore {
     }
 
     async fn begin(&self, tenant: Uuid) -> StoreResult<Box<dyn Tx>> {
-        self.open(tenant, "BEGIN").await
+        self.open(tenant, false).await
     }
 
     async fn read(&self, tenant: Uuid) -> StoreResult<Box<dyn Tx>> {
-        self.open(tenant, "BEGIN READ ONLY").await
+        self.open(tenant, true).await
     }
 
     async fn locate_login(&self, email_normalized: &str) -> StoreResult<Option<Uuid>> {

@@ -9,9 +9,11 @@ mod dialect;
 mod sql;
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use rapport_store::row_cache::RowCache;
 use rapport_store::{Backend, Store, StoreError, StoreResult, Tx};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::ConnectOptions;
@@ -31,6 +33,7 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
+    rows: Arc<RowCache>,
 }
 
 impl SqliteStore {
@@ -76,7 +79,7 @@ impl SqliteStore {
             .connect_with(base.read_only(true))
             .await
             .map_err(map_err)?;
-        let store = Self { writer, reader };
+        let store = Self { writer, reader, rows: Default::default() };
         sql::run_pending_rebuilds(&store, &store.writer).await?;
         Ok(store)
     }
@@ -108,7 +111,7 @@ impl Store for SqliteStore {
 
     async fn read(&self, tenant: Uuid) -> StoreResult<Box<dyn Tx>> {
         let tx = self.reader.begin().await.map_err(map_err)?;
-        Ok(Box::new(SqlTx::new(tx, tenant)))
+        Ok(Box::new(SqlTx::read_only(tx, tenant, self.rows.clone())))
     }
 
     async fn locate_login(&self, email_normalized: &str) -> StoreResult<Option<Uuid>> {

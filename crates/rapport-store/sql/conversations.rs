@@ -286,6 +286,10 @@ fn push_id_values(qb: &mut QueryBuilder<'_, Db>, ids: &[Uuid]) {
 /// Rewrites these customers' engagement per day from their live conversations; a deleted
 /// customer keeps none.
 pub(super) async fn refresh_engagement(tx: &mut SqlTx, customers: &[Uuid]) -> StoreResult<()> {
+    if customers.is_empty() {
+        return Ok(());
+    }
+    *tx.counter_deltas.entry(rapport_store::stats::ENGAGEMENT_CHANGES.to_string()).or_default() += 1;
     for chunk in customers.chunks(1000) {
         let mut qb = QueryBuilder::<Db>::new("DELETE FROM engagement_daily WHERE tenant_id = ");
         qb.push_bind(tx.tenant).push(" AND customer_id IN (SELECT column1 FROM ");

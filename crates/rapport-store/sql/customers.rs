@@ -552,9 +552,38 @@ fn push_range(
 }
 
 pub(super) async fn list(tx: &mut SqlTx, q: &CustomerQuery) -> StoreResult<Vec<CustomerRow>> {
-    let mut qb = list_sql(tx.tenant, q, None, "c.*")?;
-    let rs: Vec<CustomerRecord> = qb.build_query_as().fetch_all(&mut *tx.tx).await.map_err(map_err)?;
-    rs.into_iter().map(CustomerRow::try_from).collect()
+    let Some(cache) = tx.row_cache.clone() else {
+        let mut qb = list_sql(tx.tenant, q, None, "c.*")?;
+        let rs: Vec<CustomerRecord> = qb.build_query_as().fetch_all(&mut *tx.tx).await.map_err(map_err)?;
+        return rs.into_iter().map(CustomerRow::try_from).collect();
+    };
+    // The page's ids and versions, then whole rows only for those not kept at that version:
+    // decoding a customer (about fifty columns, four JSON documents) was most of a page.
+    let mut qb = list_sql(tx.tenant, q, None, "c.id, c.version")?;
+    let page: Vec<(Uuid, i64)> = qb.build_query_as().fetch_all(&mut *tx.tx).await.map_err(map_err)?;
+    through_cache(tx, &cache, &page).await
+}
+
+/// The rows of `page` (ids with the versions just read), in its order: those kept at that
+/// version from `cache`, the others read whole (and kept). A row erased since is left out.
+async fn through_cache(
+    tx: &mut SqlTx,
+    cache: &rapport_store::row_cache::RowCache,
+    page: &[(Uuid, i64)],
+) -> StoreResult<Vec<CustomerRow>> {
+    let mut rows: Vec<Option<CustomerRow>> =
+        page.iter().map(|&(id, version)| cache.get(tx.tenant, id, version).map(|r| CustomerRow::clone(&r))).collect();
+    let missing: Vec<Uuid> = page.iter().zip(&rows).filter(|(_, r)| r.is_none()).map(|(&(id, _), _)| id).collect();
+    if !missing.is_empty() {
+        let mut read: std::collections::HashMap<Uuid, CustomerRow> =
+            read_many(tx, &missing).await?.into_iter().map(|c| (c.id, c)).collect();
+        for (&(id, _), slot) in page.iter().zip(rows.iter_mut()) {
+            if slot.is_none() {
+                *slot = read.remove(&id).inspect(|c| cache.put(std::sync::Arc::new(c.clone())));
+            }
+        }
+    }
+    Ok(rows.into_iter().flatten().collect())
 }
 
 /// The list of `q` as SQL selecting `columns`: from the customers table or, for a search,
@@ -811,11 +840,23 @@ pub(super) async fn flush_counters(tx: &mut SqlTx) -> StoreResult<()> {
 
 /// The tenant's stored counters.
 pub(super) async fn counters(tx: &mut SqlTx) -> StoreResult<Vec<(String, i64)>> {
-    sqlx::query_as("SELECT stat_key, value FROM tenant_stats WHERE tenant_id = $1 ORDER BY stat_key")
+    sqlx::query_as("SELECT stat_key, value FROM tenant_stats WHERE tenant_id = $1 AND stat_key <> $2 ORDER BY stat_key")
         .bind(tx.tenant)
+        .bind(stats::ENGAGEMENT_CHANGES)
         .fetch_all(&mut *tx.tx)
         .await
         .map_err(map_err)
+}
+
+/// One of the tenant's counters: zero when never written.
+pub(super) async fn counter(tx: &mut SqlTx, key: &str) -> StoreResult<i64> {
+    let v: Option<i64> = sqlx::query_scalar("SELECT value FROM tenant_stats WHERE tenant_id = $1 AND stat_key = $2")
+        .bind(tx.tenant)
+        .bind(key)
+        .fetch_optional(&mut *tx.tx)
+        .await
+        .map_err(map_err)?;
+    Ok(v.unwrap_or(0))
 }
 
 /// The counters counted afresh from the customers themselves: a scan of the tenant, for
@@ -844,7 +885,7 @@ pub(super) async fn count_afresh(tx: &mut SqlTx) -> StoreResult<Vec<(String, i64
 /// Rewrites the tenant's search documents, matching keys and counters from its customers
 /// (after a migration that changed how they are made, or to repair them).
 pub(super) async fn rebuild_index(tx: &mut SqlTx) -> StoreResult<()> {
-    tx.counter_deltas.clear();
+    tx.counter_deltas.retain(|k, _| k == stats::ENGAGEMENT_CHANGES);
     sqlx::query("DELETE FROM customer_search WHERE tenant_id = $1")
         .bind(tx.tenant)
         .execute(&mut *tx.tx)
@@ -871,12 +912,13 @@ pub(super) async fn rebuild_index(tx: &mut SqlTx) -> StoreResult<()> {
         after = last;
     }
     let fresh = count_afresh(tx).await?;
-    sqlx::query("DELETE FROM tenant_stats WHERE tenant_id = $1")
+    sqlx::query("DELETE FROM tenant_stats WHERE tenant_id = $1 AND stat_key <> $2")
         .bind(tx.tenant)
+        .bind(stats::ENGAGEMENT_CHANGES)
         .execute(&mut *tx.tx)
         .await
         .map_err(map_err)?;
-    tx.counter_deltas = fresh.into_iter().collect();
+    tx.counter_deltas.extend(fresh);
     Ok(())
 }
 
@@ -928,18 +970,33 @@ pub(super) async fn search(
     Ok(out)
 }
 
-/// These customers of the tenant (deleted ones too), in no particular order.
+/// These customers of the tenant (deleted ones too), in no particular order: through the
+/// row cache in a read-only transaction.
 pub(super) async fn get_many(tx: &mut SqlTx, ids: &[Uuid]) -> StoreResult<Vec<CustomerRow>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let mut qb = QueryBuilder::<Db>::new("SELECT * FROM customers WHERE tenant_id = ");
-    qb.push_bind(tx.tenant).push(" AND id IN (");
+    let Some(cache) = tx.row_cache.clone() else { return read_many(tx, ids).await };
+    let page: Vec<(Uuid, i64)> =
+        by_ids(tx.tenant, "id, version", ids).build_query_as().fetch_all(&mut *tx.tx).await.map_err(map_err)?;
+    through_cache(tx, &cache, &page).await
+}
+
+/// These customers of the tenant read whole from the database.
+async fn read_many(tx: &mut SqlTx, ids: &[Uuid]) -> StoreResult<Vec<CustomerRow>> {
+    let rs: Vec<CustomerRecord> =
+        by_ids(tx.tenant, "*", ids).build_query_as().fetch_all(&mut *tx.tx).await.map_err(map_err)?;
+    rs.into_iter().map(CustomerRow::try_from).collect()
+}
+
+/// `SELECT columns FROM customers` of these ids of the tenant.
+fn by_ids<'a>(tenant: Uuid, columns: &str, ids: &[Uuid]) -> QueryBuilder<'a, Db> {
+    let mut qb = QueryBuilder::<Db>::new(format!("SELECT {columns} FROM customers WHERE tenant_id = "));
+    qb.push_bind(tenant).push(" AND id IN (");
     let mut sep = qb.separated(", ");
     for id in ids {
         sep.push_bind(*id);
     }
     qb.push(")");
-    let rs: Vec<CustomerRecord> = qb.build_query_as().fetch_all(&mut *tx.tx).await.map_err(map_err)?;
-    rs.into_iter().map(CustomerRow::try_from).collect()
+    qb
 }

@@ -128,6 +128,8 @@ pub struct SqlTx {
     pub(crate) appends: audit::Appends,
     /// The tenant's row once read (`accounts::get_tenant`); forgotten when it is updated.
     pub(crate) tenant_row: Option<TenantRow>,
+    /// Decoded customers by version, for read-only transactions only (see `row_cache`).
+    pub(crate) row_cache: Option<std::sync::Arc<rapport_store::row_cache::RowCache>>,
 }
 
 impl SqlTx {
@@ -139,7 +141,17 @@ impl SqlTx {
             audit_head: None,
             appends: Default::default(),
             tenant_row: None,
+            row_cache: None,
         }
+    }
+
+    /// A read-only transaction, which reads customer rows through `cache`.
+    pub(crate) fn read_only(
+        tx: sqlx::Transaction<'static, Db>,
+        tenant: Uuid,
+        cache: std::sync::Arc<rapport_store::row_cache::RowCache>,
+    ) -> Self {
+        Self { row_cache: Some(cache), ..Self::new(tx, tenant) }
     }
 }
 
@@ -247,6 +259,9 @@ impl Tx for SqlTx {
     }
     async fn customer_counters(&mut self) -> StoreResult<Vec<(String, i64)>> {
         customers::counters(self).await
+    }
+    async fn counter(&mut self, key: &str) -> StoreResult<i64> {
+        customers::counter(self, key).await
     }
     async fn count_customers_afresh(&mut self) -> StoreResult<Vec<(String, i64)>> {
         customers::count_afresh(self).await

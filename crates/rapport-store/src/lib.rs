@@ -6,6 +6,7 @@
 
 mod error;
 mod query;
+pub mod row_cache;
 mod rows;
 pub mod stats;
 
@@ -141,6 +142,8 @@ pub trait Tx: Send {
     async fn get_customers(&mut self, ids: &[Uuid]) -> StoreResult<Vec<CustomerRow>>;
     /// The tenant's customer counters (see `stats`), kept by every customer write.
     async fn customer_counters(&mut self) -> StoreResult<Vec<(String, i64)>>;
+    /// One of the tenant's counters by its key (see `stats`): zero when never written.
+    async fn counter(&mut self, key: &str) -> StoreResult<i64>;
     /// The same counters counted afresh from the customers: a scan of the tenant, to check
     /// or repair the kept ones.
     async fn count_customers_afresh(&mut self) -> StoreResult<Vec<(String, i64)>>;

@@ -13,6 +13,10 @@ use rapport_core::customer::{CustomerType, LifecycleStage, Status};
 pub const CUSTOMERS: &str = "customers";
 /// The sum of `total_revenue` of live customers, in minor units of the base currency.
 pub const TOTAL_REVENUE: &str = "total_revenue";
+/// How many transactions rewrote the tenant's engagement per day: not a customer figure but
+/// a version that only grows (rebuilding the counters keeps it), so an answer computed from
+/// the engagement rows can be kept while it has not moved.
+pub const ENGAGEMENT_CHANGES: &str = "engagement_changes";
 
 /// What a customer row adds to the counters. The vocabulary values are the stored ones.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

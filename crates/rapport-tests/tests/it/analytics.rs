@@ -94,13 +94,8 @@ both!(top_engaged_customers_of_the_week, |h| {
     let busy = unique_email("busy");
     chat(&h, &k, "e-1", json!({"contact": {"email": busy}, "interaction_count": 5, "started_at": recent})).await;
     chat(&h, &k, "e-2", json!({"contact": {"email": busy}, "interaction_count": 7, "started_at": recent})).await;
-    chat(
-        &h,
-        &k,
-        "e-3",
-        json!({"contact": {"email": unique_email("calm")}, "interaction_count": 3, "started_at": recent}),
-    )
-    .await;
+    let calm = unique_email("calm");
+    chat(&h, &k, "e-3", json!({"contact": {"email": calm}, "interaction_count": 3, "started_at": recent})).await;
     chat(
         &h,
         &k,
@@ -126,6 +121,18 @@ both!(top_engaged_customers_of_the_week, |h| {
     let e = h.get(&o, "/api/v1/analytics/engagement?window=7d").await;
     assert_eq!(e.body["data"][0]["customer_id"], busy_id.as_str());
     assert_eq!(e.body["data"][0]["interactions"], 12);
+    // Answers are kept between changes and never past one: a new chat moves the ranking at
+    // once, after the same question was answered again and again.
+    for _ in 0..3 {
+        assert_eq!(
+            h.get(&o, "/api/v1/analytics/engagement?window=7d").await.body["data"][0]["customer_id"],
+            busy_id.as_str()
+        );
+    }
+    chat(&h, &k, "e-5", json!({"contact": {"email": calm}, "interaction_count": 20, "started_at": recent})).await;
+    let e = h.get(&o, "/api/v1/analytics/engagement?window=7d").await;
+    assert_eq!(e.body["data"][0]["interactions"], 23, "{:?}", e.body);
+    assert_eq!(e.body["data"][1]["customer_id"], busy_id.as_str());
     assert_eq!(h.get(&o, "/api/v1/analytics/engagement?window=forever").await.status, StatusCode::UNPROCESSABLE_ENTITY);
     let sales = h.user(&o, "sales").await;
     assert_eq!(h.get(&sales, "/api/v1/analytics/engagement").await.status, StatusCode::FORBIDDEN);
@@ -198,8 +205,13 @@ both!(engagement_of_earlier_conversations_is_rebuilt_at_start, |h| {
         .await;
     let before = h.get(&o, "/api/v1/analytics/engagement?window=7d").await.body;
     assert_eq!(before["data"][0]["interactions"], 4);
-    // As if the conversations predated the engagement table.
-    let wipe = ["DELETE FROM engagement_daily", "INSERT INTO pending_rebuilds (job) VALUES ('engagement')"];
+    // As if the conversations predated the engagement table. Whatever rewrites engagement
+    // rows moves the tenant's engagement counter, or kept answers would still be served.
+    let wipe = [
+        "DELETE FROM engagement_daily",
+        "INSERT INTO pending_rebuilds (job) VALUES ('engagement')",
+        "UPDATE tenant_stats SET value = value + 1 WHERE stat_key = 'engagement_changes'",
+    ];
     match h.backend {
         crate::harness::Backend::Sqlite => {
             let pool = sqlx::SqlitePool::connect(&h.url).await.unwrap();
