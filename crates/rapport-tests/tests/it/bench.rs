@@ -41,7 +41,10 @@ async fn a_tiny_benchmark_runs_and_reports_every_operation() {
         assert_eq!(op["errors"], 0, "{name}");
         assert!(op["p99_ms"].as_f64().unwrap() >= op["p50_ms"].as_f64().unwrap());
     }
-    assert!(report["peak_rss_bytes"].as_u64().unwrap() > 0);
+    // The peak so far after each operation only grows, up to the whole run's.
+    let peaks: Vec<u64> = ops.iter().map(|o| o["peak_rss_bytes"].as_u64().unwrap()).collect();
+    assert!(peaks[0] > 0 && peaks.windows(2).all(|w| w[0] <= w[1]), "{peaks:?}");
+    assert!(peaks.last().copied() <= report["peak_rss_bytes"].as_u64());
     let dedup = &report["dedup"];
     // Returning people are counted; how many were linked right is a measurement, not a rule
     // of this test (people of the same name with no contradicting detail do link).

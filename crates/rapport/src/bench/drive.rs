@@ -21,6 +21,8 @@ pub struct OpResult {
     pub p50_ms: f64,
     pub p95_ms: f64,
     pub p99_ms: f64,
+    /// The server's peak resident memory when the operation ended.
+    pub peak_rss_bytes: u64,
     pub skipped: Option<String>,
 }
 
@@ -44,7 +46,7 @@ impl OpResult {
             p50_ms: pct(0.50),
             p95_ms: pct(0.95),
             p99_ms: pct(0.99),
-            skipped: None,
+            ..Default::default()
         }
     }
 }

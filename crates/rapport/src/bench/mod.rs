@@ -208,7 +208,9 @@ pub async fn run(mut a: BenchArgs, out: &mut (dyn Write + Send)) -> anyhow::Resu
     let _ = tenant_id;
 
     let mut results = Vec::new();
-    results.push(
+    record(
+        &mut results,
+        &server,
         drive::measure("list", &a, || {
             let (c, b, t) = (client.clone(), base.clone(), token.clone());
             async move {
@@ -225,7 +227,9 @@ pub async fn run(mut a: BenchArgs, out: &mut (dyn Write + Send)) -> anyhow::Resu
     let names: Vec<String> = people[0].iter().take(500).map(|(p, _)| p.name.clone()).collect();
     if drive::supported(&client, &format!("{base}/api/v1/customers?q=probe"), &token).await {
         let mut i = 0usize;
-        results.push(
+        record(
+            &mut results,
+            &server,
             drive::measure("search", &a, || {
                 i += 1;
                 let q = match i % 3 {
@@ -261,13 +265,15 @@ pub async fn run(mut a: BenchArgs, out: &mut (dyn Write + Send)) -> anyhow::Resu
         }
     }
     let (ingest, answers) = drive::ingest(&client, &base, &key, &a, bodies).await;
-    results.push(ingest);
+    record(&mut results, &server, ingest);
     let dedup = drive::dedup(&expected, &answers);
     let _ = largest;
     for (name, path) in [("stats", "/api/v1/customers/stats"), ("engagement", "/api/v1/analytics/engagement?window=7d")]
     {
         if drive::supported(&client, &format!("{base}{path}"), &token).await {
-            results.push(
+            record(
+                &mut results,
+                &server,
                 drive::measure(name, &a, || {
                     let (c, u, t) = (client.clone(), format!("{base}{path}"), token.clone());
                     async move { drive::get(&c, &u, &t).await }
@@ -307,10 +313,12 @@ pub async fn run(mut a: BenchArgs, out: &mut (dyn Write + Send)) -> anyhow::Resu
         "imported {} rows: {} created, {} updated, {} duplicates, {} errors",
         import.count, outcomes.create, outcomes.update, outcomes.duplicate, outcomes.error
     )?;
-    results.push(import);
+    record(&mut results, &server, import);
     // The duplicate scan of the largest tenant, one at a time: it is a batch job, not a
     // request served by the hundred.
-    results.push(
+    record(
+        &mut results,
+        &server,
         drive::measure_n("scan", a.scans, 1, || {
             let (c, u, t) = (client.clone(), format!("{base}/api/v1/duplicates/scan"), token.clone());
             async move { drive::post_json(&c, &u, &json!({}), &t).await }
@@ -322,21 +330,22 @@ pub async fn run(mut a: BenchArgs, out: &mut (dyn Write + Send)) -> anyhow::Resu
 
     writeln!(
         out,
-        "{:<12} {:>8} {:>12} {:>9} {:>9} {:>9}",
-        "operation", "count", "per second", "p50 ms", "p95 ms", "p99 ms"
+        "{:<12} {:>8} {:>12} {:>9} {:>9} {:>9} {:>9}",
+        "operation", "count", "per second", "p50 ms", "p95 ms", "p99 ms", "peak MiB"
     )?;
     for r in &results {
         match &r.skipped {
             Some(why) => writeln!(out, "{:<12} skipped: {why}", r.name)?,
             None => writeln!(
                 out,
-                "{:<12} {:>8} {:>12.0} {:>9.2} {:>9.2} {:>9.2}{}",
+                "{:<12} {:>8} {:>12.0} {:>9.2} {:>9.2} {:>9.2} {:>9.1}{}",
                 r.name,
                 r.count,
                 r.throughput_per_s,
                 r.p50_ms,
                 r.p95_ms,
                 r.p99_ms,
+                r.peak_rss_bytes as f64 / 1048576.0,
                 if r.errors > 0 { format!("  ({} errors)", r.errors) } else { String::new() }
             )?,
         }
@@ -348,7 +357,7 @@ pub async fn run(mut a: BenchArgs, out: &mut (dyn Write + Send)) -> anyhow::Resu
         dedup.total, dedup.missed_links, dedup.wrong_links
     )?;
     let report = json!({
-        "operations": results.iter().filter(|r| r.skipped.is_none()).map(|r| json!({"name": r.name, "count": r.count, "throughput_per_s": r.throughput_per_s, "p50_ms": r.p50_ms, "p95_ms": r.p95_ms, "p99_ms": r.p99_ms, "errors": r.errors})).collect::<Vec<_>>(),
+        "operations": results.iter().filter(|r| r.skipped.is_none()).map(|r| json!({"name": r.name, "count": r.count, "throughput_per_s": r.throughput_per_s, "p50_ms": r.p50_ms, "p95_ms": r.p95_ms, "p99_ms": r.p99_ms, "errors": r.errors, "peak_rss_bytes": r.peak_rss_bytes})).collect::<Vec<_>>(),
         "skipped": results.iter().filter_map(|r| r.skipped.as_ref().map(|w| json!({"name": r.name, "why": w}))).collect::<Vec<_>>(),
         "peak_rss_bytes": peak_rss,
         "dedup": {"missed_links": dedup.missed_links, "wrong_links": dedup.wrong_links, "total": dedup.total},
@@ -361,6 +370,13 @@ pub async fn run(mut a: BenchArgs, out: &mut (dyn Write + Send)) -> anyhow::Resu
         .with_context(|| format!("writing {}", a.out.display()))?;
     writeln!(out, "report written to {}", a.out.display())?;
     Ok(())
+}
+
+/// Adds a measured operation with the server's peak memory so far: the peak only grows, so
+/// the operation that raised it shows.
+fn record(results: &mut Vec<OpResult>, server: &drive::Server, mut op: OpResult) {
+    op.peak_rss_bytes = server.peak_rss_bytes();
+    results.push(op);
 }
 
 fn gen_index(g: &mut Generator, len: usize) -> usize {
