@@ -57,7 +57,10 @@ impl PgStore {
     }
 
     async fn open(&self, tenant: Uuid, read_only: bool) -> StoreResult<Box<dyn Tx>> {
-        let begin = if read_only { "BEGIN READ ONLY" } else { "BEGIN" };
+        // A read sees one snapshot, as a SQLite reader does: a list reads its ids and versions,
+        // then the rows it has not decoded, and the two must agree (under READ COMMITTED a
+        // customer deleted in between would have come back on a list of live ones).
+        let begin = if read_only { "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY" } else { "BEGIN" };
         let mut tx = self.pool.begin_with(begin).await.map_err(map_err)?;
         sqlx::query("SELECT set_config('role', 'rapport_app', true), set_config('rapport.tenant_id', $1, true)")
             .bind(tenant.to_string())
