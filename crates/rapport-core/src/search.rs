@@ -29,6 +29,11 @@ pub const MIN_SCORE: f64 = 0.5;
 /// Fewest letters of a word that a trigram index can look up.
 pub const MIN_INDEX_CHARS: usize = 3;
 
+/// The loose look-ups of a search (substrings, sound-alikes, halves) run only while the
+/// exact ones found fewer candidates than this: their matches rank below the others', and
+/// common ones match many names.
+pub const LOOSE_BELOW: usize = 50;
+
 /// Fewest letters of a word whose halves are looked up (each half has four or more: shorter
 /// ones are in too many names to narrow anything down).
 pub const HALVES_FROM_CHARS: usize = 8;
@@ -65,6 +70,11 @@ fn alt_keys<'a>(words: impl Iterator<Item = &'a str>) -> String {
     let mut seen = std::collections::HashSet::new();
     keys.retain(|k| seen.insert(k.clone()));
     keys.join(" ")
+}
+
+/// The runs of letters and digits of a text: its whole tokens.
+pub fn tokens(s: &str) -> impl Iterator<Item = &str> {
+    s.split(|c: char| !c.is_alphanumeric()).filter(|t| !t.is_empty())
 }
 
 fn words(s: &str) -> Vec<&str> {
@@ -118,6 +128,16 @@ impl Document {
             phone: phone_e164.map(phone_digits).unwrap_or_default(),
             alt: String::new(),
         }
+    }
+
+    /// The whole tokens of name, company and `alt`, sorted and deduplicated: what an index
+    /// of whole words holds (FTS5's `unicode61` tokenizer splits these texts the same way).
+    pub fn key_tokens(&self) -> Vec<String> {
+        let mut t: Vec<String> =
+            [&self.name, &self.company, &self.alt].into_iter().flat_map(|s| tokens(s)).map(str::to_string).collect();
+        t.sort_unstable();
+        t.dedup();
+        t
     }
 
     /// Every field in one text, for an index over a single column.

@@ -1,7 +1,7 @@
 //! What PostgreSQL does its own way: native timestamps, advisory locks that serialize
 //! writers deciding on the same identity keys, and search through pg_trgm.
 
-use rapport_core::search::{Document, Query};
+use rapport_core::search::{Document, Query, WordVariants, LOOSE_BELOW};
 use rapport_store::StoreResult;
 use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
@@ -91,66 +91,176 @@ pub fn push_key_hits(
     qb.push_bind(per_key).push(") k");
 }
 
-// ---- Search: pg_trgm ------------------------------------------------------------------------
+// ---- Search: pg_trgm and full-text keys -----------------------------------------------------
 //
-// `customer_search` holds one document per live customer, every field in one folded text
-// (`Document::flat`), under a GIN trigram index: candidates are documents with enough of the
-// query's trigrams in some stretch of the text (`%>`, word similarity), then the tenant's.
+// `customer_search` holds one document per live customer: `doc`, every field in one folded
+// text (`Document::flat`) under a GIN trigram index, and `keys`, the whole tokens of name,
+// company and their sorted-letters and phonetic keys (`Document::key_tokens`) as a tsvector
+// under a GIN index. The look-ups mirror SQLite's (see its dialect): whole words from
+// `keys` first, substrings (`LIKE`, which the trigram index answers by intersecting the
+// pattern's trigrams) only while few were found, and last, while nothing was, the word
+// similarity of pg_trgm (`%>`), which scores every document holding half of the query's
+// trigrams and is the costly one: a common name's trigrams are in thousands of documents.
 
-/// How much of the query's trigrams a document must hold (pg_trgm's default is 0.6).
+/// How much of the query's trigrams a document must hold for `%>` (pg_trgm's default is
+/// 0.6).
 const WORD_SIMILARITY_THRESHOLD: &str = "0.5";
 
-/// One look-up of search candidates: texts the document must resemble, with a weight.
+/// One look-up of search candidates.
 #[derive(Debug, Clone, PartialEq)]
-pub struct SearchPlan {
-    terms: Vec<(String, f64)>,
+pub enum SearchPlan {
+    /// Documents whose `keys` answer a tsquery (whole tokens).
+    Keys { query: String, below: Option<usize> },
+    /// Documents holding every substring of one of the groups.
+    Like { any_of: Vec<Vec<String>>, below: Option<usize> },
+    /// Documents resembling any of the weighted texts (word similarity), best first.
+    Similar { terms: Vec<(String, f64)>, below: Option<usize> },
 }
 
 impl SearchPlan {
-    /// Candidates come ordered by `s.score`, the weighted word similarity (lower is better).
+    /// Whether candidates come ordered by `s.score` (lower is better).
     pub fn ranked(&self) -> bool {
-        true
+        matches!(self, SearchPlan::Similar { .. })
     }
 
-    /// The one look-up always runs.
+    /// Run this look-up only while fewer candidates than this were found.
     pub fn below(&self) -> Option<usize> {
-        None
-    }
-}
-
-/// One look-up: the query's words, or their sorted-letters keys (transpositions), or their
-/// phonetic keys (sound-alikes), each weighing less in the index's order; or the digits of a
-/// phone number.
-pub fn search_plans(q: &Query) -> Vec<SearchPlan> {
-    let mut terms: Vec<(String, f64)> = Vec::new();
-    if q.phones.is_empty() {
-        terms.push((q.text(), 1.0));
-        terms.push((q.sorted_keys(), 0.5));
-        terms.push((q.phonetic_keys(), 0.3));
-    } else {
-        terms.extend(q.phones.iter().map(|p| (p.clone(), 1.0)));
-    }
-    terms.retain(|(t, _)| !t.is_empty());
-    if terms.is_empty() {
-        return Vec::new();
-    }
-    vec![SearchPlan { terms }]
-}
-
-/// Pushes the candidates of `plan` as `(…) s` with the columns `customer_id` and `score`.
-pub fn push_search_plan(qb: &mut QueryBuilder<'_, Db>, tenant: Uuid, plan: &SearchPlan) {
-    qb.push("(SELECT customer_id, -(0");
-    for (t, w) in &plan.terms {
-        qb.push(" + ").push_bind(*w).push(" * word_similarity(").push_bind(t.clone()).push(", doc)");
-    }
-    qb.push(") AS score FROM customer_search WHERE tenant_id = ").push_bind(tenant).push(" AND (");
-    for (i, (t, _)) in plan.terms.iter().enumerate() {
-        if i > 0 {
-            qb.push(" OR ");
+        match self {
+            SearchPlan::Keys { below, .. } | SearchPlan::Like { below, .. } | SearchPlan::Similar { below, .. } => {
+                *below
+            }
         }
-        qb.push("doc %> ").push_bind(t.clone());
     }
-    qb.push(")) s");
+}
+
+/// A tsquery lexeme: tokens are letters and digits only, so quoting is all it needs.
+fn lexeme(t: &str) -> String {
+    format!("'{}'", t.replace('\\', "\\\\").replace('\'', "''"))
+}
+
+/// A term as a tsquery: its tokens, all of them.
+fn term_query(term: &str) -> Option<String> {
+    let t: Vec<String> = rapport_core::search::tokens(term).map(lexeme).collect();
+    match t.len() {
+        0 => None,
+        1 => t.into_iter().next(),
+        _ => Some(format!("({})", t.join(" & "))),
+    }
+}
+
+/// Every word must appear, in any of the ways `alts` gives.
+fn all_words(words: &[WordVariants], alts: impl Fn(&WordVariants) -> Vec<String>) -> Option<String> {
+    let mut out = Vec::new();
+    for w in words {
+        let any: Vec<String> = alts(w).iter().filter_map(|a| term_query(a)).collect();
+        if any.is_empty() {
+            return None;
+        }
+        out.push(format!("({})", any.join(" | ")));
+    }
+    (!out.is_empty()).then(|| out.join(" & "))
+}
+
+/// A word, or its letters in another order (transpositions).
+fn key_alts(w: &WordVariants) -> Vec<String> {
+    let mut a = vec![w.word.clone()];
+    a.extend(w.sorted.iter().filter(|s| **s != w.word).cloned());
+    a
+}
+
+/// `text` anywhere in a document, as a LIKE pattern.
+fn substring(text: &str) -> String {
+    let mut p = String::from("%");
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    p.push('%');
+    p
+}
+
+/// The look-ups of a search, in order, as SQLite's dialect plans them: a phone number's
+/// digits as substrings; an email as typed as a substring, then (while few) its words as
+/// substrings; every word or its letters in another order as whole tokens, or the words run
+/// together; without an email, while few, every word as a substring; while few, words that
+/// sound alike. Last, while nothing was found, the word similarity of pg_trgm (beginnings
+/// of short words, typos the keys do not catch).
+pub fn search_plans(q: &Query) -> Vec<SearchPlan> {
+    if !q.phones.is_empty() {
+        return vec![SearchPlan::Like { any_of: q.phones.iter().map(|p| vec![substring(p)]).collect(), below: None }];
+    }
+    let mut plans = Vec::new();
+    let email = q.email_literal().map(|e| SearchPlan::Like { any_of: vec![vec![substring(e)]], below: None });
+    let words = q.index_words();
+    let exact = (!words.is_empty()).then(|| SearchPlan::Like {
+        any_of: vec![words.iter().map(|w| substring(&w.word)).collect()],
+        below: Some(LOOSE_BELOW),
+    });
+    let mut typos = all_words(&words, key_alts);
+    if let (Some(t), Some(c)) = (&typos, q.compact().as_deref().and_then(term_query)) {
+        // The name with a space typed one letter off ("PedroR ossi").
+        typos = Some(format!("({t}) | {c}"));
+    }
+    let typos = typos.map(|query| SearchPlan::Keys { query, below: None });
+    match email {
+        Some(e) => plans.extend([Some(e), exact, typos].into_iter().flatten()),
+        None => plans.extend([typos, exact].into_iter().flatten()),
+    }
+    if words.iter().any(|w| w.phonetic.is_some()) {
+        let sounds = all_words(&words, |w| {
+            let mut a = key_alts(w);
+            a.extend(w.phonetic.iter().cloned());
+            a
+        });
+        plans.extend(sounds.map(|query| SearchPlan::Keys { query, below: Some(LOOSE_BELOW) }));
+    }
+    let mut terms: Vec<(String, f64)> = vec![(q.text(), 1.0), (q.sorted_keys(), 0.5), (q.phonetic_keys(), 0.3)];
+    terms.retain(|(t, _)| !t.is_empty());
+    if !terms.is_empty() {
+        plans.push(SearchPlan::Similar { terms, below: Some(1) });
+    }
+    plans
+}
+
+/// Pushes the candidates of `plan` as `(…) s` with the column `customer_id` (and `score`
+/// when the plan is ranked).
+pub fn push_search_plan(qb: &mut QueryBuilder<'_, Db>, tenant: Uuid, plan: &SearchPlan) {
+    match plan {
+        SearchPlan::Keys { query, .. } => {
+            qb.push("(SELECT customer_id FROM customer_search WHERE tenant_id = ").push_bind(tenant);
+            qb.push(" AND keys @@ CAST(").push_bind(query.clone()).push(" AS tsquery)) s");
+        }
+        SearchPlan::Like { any_of, .. } => {
+            qb.push("(SELECT customer_id FROM customer_search WHERE tenant_id = ").push_bind(tenant).push(" AND (");
+            for (i, group) in any_of.iter().enumerate() {
+                qb.push(if i > 0 { " OR (" } else { "(" });
+                for (j, p) in group.iter().enumerate() {
+                    if j > 0 {
+                        qb.push(" AND ");
+                    }
+                    qb.push("doc LIKE ").push_bind(p.clone());
+                }
+                qb.push(")");
+            }
+            qb.push(")) s");
+        }
+        SearchPlan::Similar { terms, .. } => {
+            qb.push("(SELECT customer_id, -(0");
+            for (t, w) in terms {
+                qb.push(" + ").push_bind(*w).push(" * word_similarity(").push_bind(t.clone()).push(", doc)");
+            }
+            qb.push(") AS score FROM customer_search WHERE tenant_id = ").push_bind(tenant).push(" AND (");
+            for (i, (t, _)) in terms.iter().enumerate() {
+                if i > 0 {
+                    qb.push(" OR ");
+                }
+                qb.push("doc %> ").push_bind(t.clone());
+            }
+            qb.push(")) s");
+        }
+    }
 }
 
 /// Sets the word similarity threshold of `%>` for the rest of the transaction.
@@ -179,13 +289,44 @@ pub async fn insert_search(
     tenant: Uuid,
     docs: &[(Uuid, Document)],
 ) -> StoreResult<()> {
-    for chunk in docs.chunks(crate::sql::MAX_BINDS / 3) {
-        let mut qb = QueryBuilder::<Db>::new("INSERT INTO customer_search (tenant_id, customer_id, doc) ");
+    for chunk in docs.chunks(crate::sql::MAX_BINDS / 4) {
+        let mut qb = QueryBuilder::<Db>::new("INSERT INTO customer_search (tenant_id, customer_id, doc, keys) ");
         qb.push_values(chunk, |mut b, (customer, d)| {
             b.push_bind(tenant).push_bind(*customer).push_bind(d.flat());
+            b.push_unseparated(", array_to_tsvector(").push_bind_unseparated(d.key_tokens()).push_unseparated(")");
         });
-        qb.push(" ON CONFLICT (tenant_id, customer_id) DO UPDATE SET doc = excluded.doc");
+        qb.push(" ON CONFLICT (tenant_id, customer_id) DO UPDATE SET doc = excluded.doc, keys = excluded.keys");
         qb.build().execute(&mut **tx).await.map_err(map_err)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plans(q: &str) -> Vec<SearchPlan> {
+        search_plans(&Query::parse(q, "US").unwrap())
+    }
+
+    #[test]
+    fn a_name_is_looked_up_by_whole_words_first_and_by_similarity_only_when_nothing_else_found() {
+        let p = plans("Mraia García");
+        let SearchPlan::Keys { query, below: None } = &p[0] else { panic!("{p:?}") };
+        assert_eq!(query, "(('mraia' | 'aaimr') & ('garcia' | 'aacgir')) | 'mraiagarcia'");
+        assert!(matches!(&p[1], SearchPlan::Like { below: Some(LOOSE_BELOW), .. }), "{p:?}");
+        assert!(matches!(p.last(), Some(SearchPlan::Similar { below: Some(1), .. })), "{p:?}");
+        assert!(p.iter().filter(|x| x.ranked()).count() == 1);
+    }
+
+    #[test]
+    fn an_email_and_a_phone_are_substrings_with_like_wildcards_escaped() {
+        let p = plans("ann_o%b.");
+        let SearchPlan::Like { any_of, below: None } = &p[0] else { panic!("{p:?}") };
+        assert_eq!(any_of, &[vec![r"%ann\_o\%b.%".to_string()]]);
+        let p = plans("(617) 555-0100");
+        assert_eq!(p.len(), 1);
+        let SearchPlan::Like { any_of, .. } = &p[0] else { panic!("{p:?}") };
+        assert!(any_of.contains(&vec!["%16175550100%".to_string()]), "{any_of:?}");
+    }
 }

@@ -2,7 +2,7 @@
 //! single writer connection already serializes every write transaction), and search
 //! through an FTS5 trigram index.
 
-use rapport_core::search::{Document, Query, WordVariants};
+use rapport_core::search::{Document, Query, WordVariants, LOOSE_BELOW};
 use rapport_store::{StoreError, StoreResult};
 use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
@@ -122,10 +122,6 @@ pub enum SearchPlan {
     /// short for trigrams).
     NamePrefix(String),
 }
-
-/// The loose look-ups (sound-alikes, halves) run only when the others found fewer than this
-/// many candidates: their matches rank below the others', and common codes match many names.
-const LOOSE_BELOW: usize = 50;
 
 impl SearchPlan {
     /// Whether candidates come ordered by `s.score`. FTS5's bm25 costs more than it gives

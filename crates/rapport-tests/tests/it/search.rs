@@ -465,7 +465,8 @@ both!(a_rebuild_restores_documents_and_counters_of_earlier_customers, |h| {
 });
 
 /// On PostgreSQL, under row-level security and as the application's role, the search's
-/// trigram condition is an index condition of the GIN index: no scan of the tenant.
+/// conditions (word similarity, LIKE, whole words) are index conditions of the GIN indexes:
+/// no scan of the tenant.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_search_uses_the_trigram_index_under_row_level_security() {
     let Some(h) = Harness::new(Backend::Postgres).await else { return };
@@ -517,6 +518,29 @@ async fn postgres_search_uses_the_trigram_index_under_row_level_security() {
     assert!(plan.contains("Bitmap Index Scan on customer_search_trgm_idx"), "{plan}");
     assert!(plan.contains("Index Cond: (doc %> 'jhon smtih'::text)"), "{plan}");
     assert!(!plan.contains("Filter: ((doc %> "), "the trigram condition must not be a filter: {plan}");
+    // Whole words from the keys, substrings by LIKE: index conditions too.
+    for (sql, index, cond) in [
+        (
+            "EXPLAIN SELECT customer_id FROM customer_search WHERE tenant_id = $1 AND keys @@ CAST($2 AS tsquery)",
+            "customer_search_keys_idx",
+            "Index Cond: (keys @@ ",
+        ),
+        (
+            "EXPLAIN SELECT customer_id FROM customer_search WHERE tenant_id = $1 AND (doc LIKE $2)",
+            "customer_search_trgm_idx",
+            "Index Cond: (doc ~~ ",
+        ),
+    ] {
+        let plan: Vec<String> = sqlx::query_scalar(sql)
+            .bind(o.tenant_id)
+            .bind(if index.contains("keys") { "'john' & 'smith'" } else { "%smith%" })
+            .fetch_all(&mut *tx)
+            .await
+            .unwrap();
+        let plan = plan.join("\n");
+        assert!(plan.contains(&format!("Bitmap Index Scan on {index}")), "{plan}");
+        assert!(plan.contains(cond), "{plan}");
+    }
     drop(tx);
     pool.close().await;
 }
