@@ -84,7 +84,10 @@ impl App {
         let mut outcome = None;
         let previous = existing.as_ref().and_then(|e| e.customer_id);
         if contact_changed {
-            let o = self.find_or_create(tx.as_mut(), &trail, &contact, &tenant.phone_region).await?;
+            // A customer created now has this conversation only: its last contact is known
+            // before it is written, and it is written once.
+            let last = c.ended_at.or(c.started_at).unwrap_or(c.created_at);
+            let o = self.find_or_create(tx.as_mut(), &trail, &contact, &tenant.phone_region, last).await?;
             c.customer_id = Some(o.customer_id);
             outcome = Some(o);
         }
@@ -168,13 +171,15 @@ impl App {
 
     /// 000's find_or_create_customer_from_chat: links to the best match at or above the link
     /// threshold (never a vetoed one) and fills only the contact fields it lacks; otherwise
-    /// creates a prospect with source chat.
+    /// creates a prospect with source chat, last contacted at `last_contact` (the time of
+    /// the conversation's last activity, as its metrics will say).
     async fn find_or_create(
         &self,
         tx: &mut dyn Tx,
         trail: &Trail<'_>,
         contact: &Contact,
         region: &str,
+        last_contact: time::OffsetDateTime,
     ) -> AppResult<MatchOutcome> {
         let phone = contact.phone_raw.as_deref().map(|raw| Phone::parse("phone", raw, region));
         let probe = Probe {
@@ -219,8 +224,9 @@ impl App {
             input.insert("address".into(), a.chars().take(500).collect::<String>().into());
         }
         let ctx = InputContext { region, default_source: Source::Chat, require_contact_point: false };
-        let applied = apply_input(None, &Value::Object(input), &ctx)?;
-        let row = self.insert_customer(tx, trail, applied.data, None).await?;
+        let mut data = apply_input(None, &Value::Object(input), &ctx)?.data;
+        data.last_contact_at = Some(last_contact);
+        let row = self.insert_customer(tx, trail, data, None).await?;
         crate::duplicates::queue(tx, row.id, &ranked, th.review, "ingest").await?;
         Ok(MatchOutcome {
             customer_id: row.id,

@@ -111,6 +111,13 @@ both!(checklist_6_metrics_follow_every_chat_in_real_time, |h| {
     let s1 = session();
     let r = put(&h, &key, &s1, json!({"contact": {"email": email}, "interaction_count": 4, "view_count": 2, "duration_seconds": 100, "started_at": "2026-03-01T10:00:00Z", "ended_at": "2026-03-01T10:01:40Z"})).await;
     let cid = r["customer_id"].as_str().unwrap().to_string();
+    // Created by the chat with its last contact already set: one write, one audit entry.
+    let c = h.get(&o, &format!("/api/v1/customers/{cid}")).await;
+    assert_eq!(c.body["last_contact_at"], "2026-03-01T10:01:40.000000Z");
+    assert_eq!(c.body["version"], 1, "{:?}", c.body);
+    let a = h.get(&o, &format!("/api/v1/customers/{cid}/audit")).await;
+    assert_eq!(a.body["data"].as_array().unwrap().len(), 1, "{:?}", a.body);
+    assert_eq!(a.body["data"][0]["new_values"]["last_contact_at"], "2026-03-01T10:01:40.000000Z");
     put(&h, &key, &session(), json!({"contact": {"email": email}, "interaction_count": 6, "view_count": 1, "duration_seconds": 300, "started_at": "2026-03-05T09:00:00Z", "ended_at": "2026-03-05T09:05:00Z"})).await;
     let m = h.get(&o, &format!("/api/v1/customers/{cid}/metrics")).await;
     assert_eq!(m.status, StatusCode::OK, "{:?}", m.body);
