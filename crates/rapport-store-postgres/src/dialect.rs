@@ -44,6 +44,9 @@ impl<'r> Decode<'r, Db> for Ts {
 /// The UTC day (days since 1970-01-01) of a conversation's activity, as SQL over its row.
 pub const ACTIVITY_DAY: &str = "CAST(floor(extract(epoch FROM COALESCE(started_at, created_at)) / 86400) AS BIGINT)";
 
+/// `strpos(haystack, needle)`: where `needle` begins in `haystack` (1-based), 0 when absent.
+pub const POSITION: &str = "strpos";
+
 /// Takes a transaction-scoped advisory lock per key, in sorted order so that two writers
 /// never wait on each other in a cycle; all in one statement.
 pub async fn lock_identity(tx: &mut sqlx::Transaction<'static, Db>, keys: &[String]) -> StoreResult<()> {

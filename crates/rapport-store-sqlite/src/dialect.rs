@@ -49,6 +49,9 @@ impl<'r> Decode<'r, Db> for Ts {
 /// The UTC day (days since 1970-01-01) of a conversation's activity, as SQL over its row.
 pub const ACTIVITY_DAY: &str = "COALESCE(started_at, created_at) / 86400000000";
 
+/// `instr(haystack, needle)`: where `needle` begins in `haystack` (1-based), 0 when absent.
+pub const POSITION: &str = "instr";
+
 pub async fn lock_identity(_tx: &mut sqlx::Transaction<'static, Db>, _keys: &[String]) -> StoreResult<()> {
     Ok::<(), StoreError>(())
 }

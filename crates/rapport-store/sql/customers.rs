@@ -139,7 +139,7 @@ impl TryFrom<CustomerRecord> for CustomerRow {
 }
 
 /// The writable columns, in the order `bind_writable` binds them from `$3`.
-const WRITABLE: [&str; 44] = [
+const WRITABLE: [&str; 45] = [
     "name",
     "company_name",
     "job_title",
@@ -160,6 +160,7 @@ const WRITABLE: [&str; 44] = [
     "lifecycle_stage",
     "lifecycle_updated_at",
     "tags",
+    "tag_keys",
     "source",
     "source_detail",
     "assigned_to",
@@ -210,6 +211,7 @@ fn bind_writable<'q>(q: Query<'q>, c: &'q CustomerRow) -> Query<'q> {
         .bind(d.lifecycle_stage.as_str())
         .bind(Ts(c.lifecycle_updated_at))
         .bind(Json(&d.tags))
+        .bind(tag_keys(&d.tags))
         .bind(d.source.as_str())
         .bind(&d.source_detail)
         .bind(d.assigned_to)
@@ -252,9 +254,6 @@ pub(super) async fn insert(tx: &mut SqlTx, rows: &[CustomerRow]) -> StoreResult<
         }
         q.execute(&mut *tx.tx).await.map_err(map_err)?;
     }
-    let tags: Vec<(Uuid, String)> =
-        rows.iter().flat_map(|c| c.data.tags.iter().map(|t| (c.id, t.to_lowercase()))).collect();
-    insert_tags(tx, &tags).await?;
     let mut keys = Vec::new();
     for c in rows.iter().filter(|c| c.deleted_at.is_none()) {
         // Nothing is merged into a customer being inserted: its keys are its own.
@@ -290,12 +289,9 @@ pub(super) async fn update(tx: &mut SqlTx, c: &CustomerRow) -> StoreResult<()> {
             None => StoreError::NotFound,
         });
     }
-    // The tag index and the matching keys are rewritten only when what they are made of
-    // changed: most updates (a chat advancing last_contact_at) touch neither.
+    // The matching keys are rewritten only when what they are made of changed: most
+    // updates (a chat advancing last_contact_at) do not touch them.
     let after = Indexed::of(c);
-    if before.as_ref().is_none_or(|b| b.tags.0 != after.tags.0) {
-        rewrite_tags(tx, c).await?;
-    }
     if before.as_ref().is_none_or(|b| b.identity() != after.identity()) {
         rewrite_keys(tx, c).await?;
     }
@@ -459,28 +455,27 @@ struct CandidateRecord {
     postal_code: Option<String>,
 }
 
-/// Rewrites the folded tag index of a stored customer.
-async fn rewrite_tags(tx: &mut SqlTx, c: &CustomerRow) -> StoreResult<()> {
-    sqlx::query("DELETE FROM customer_tags WHERE tenant_id = $1 AND customer_id = $2")
-        .bind(tx.tenant)
-        .bind(c.id)
-        .execute(&mut *tx.tx)
-        .await
-        .map_err(map_err)?;
-    let tags: Vec<(Uuid, String)> = c.data.tags.iter().map(|t| (c.id, t.to_lowercase())).collect();
-    insert_tags(tx, &tags).await
+/// What closes each folded tag in `tag_keys` (and opens the first): a tag cannot hold a
+/// control character.
+const TAG_SEPARATOR: char = '\u{1f}';
+
+/// A customer's tags as its row's `tag_keys` holds them: folded, each closed by the
+/// separator, after a leading one ("", or "\u{1f}vip\u{1f}new\u{1f}").
+pub(crate) fn tag_keys(tags: &[String]) -> String {
+    if tags.is_empty() {
+        return String::new();
+    }
+    let mut s = String::from(TAG_SEPARATOR);
+    for t in tags {
+        s.push_str(&t.to_lowercase());
+        s.push(TAG_SEPARATOR);
+    }
+    s
 }
 
-/// Inserts `(customer, folded tag)` rows, many to a statement.
-async fn insert_tags(tx: &mut SqlTx, tags: &[(Uuid, String)]) -> StoreResult<()> {
-    for chunk in tags.chunks(MAX_BINDS / 3) {
-        let mut qb = QueryBuilder::<Db>::new("INSERT INTO customer_tags (tenant_id, customer_id, tag_folded) ");
-        qb.push_values(chunk, |mut b, (id, tag)| {
-            b.push_bind(tx.tenant).push_bind(*id).push_bind(tag.clone());
-        });
-        qb.build().execute(&mut *tx.tx).await.map_err(map_err)?;
-    }
-    Ok(())
+/// What `tag_keys` holds when a customer carries `tag`.
+fn tag_needle(tag: &str) -> String {
+    format!("{TAG_SEPARATOR}{}{TAG_SEPARATOR}", tag.to_lowercase())
 }
 
 pub(super) async fn get(tx: &mut SqlTx, id: Uuid) -> StoreResult<Option<CustomerRow>> {
@@ -646,18 +641,16 @@ fn list_sql<'a>(
         }
         None => {}
     }
+    // From the row's `tag_keys`, which the list page's index holds.
     for tag in &q.tags_all {
-        qb.push(" AND EXISTS (SELECT 1 FROM customer_tags t WHERE t.tenant_id = c.tenant_id AND t.customer_id = c.id AND t.tag_folded = ")
-            .push_bind(tag.to_lowercase())
-            .push(")");
+        qb.push(format!(" AND {}(c.tag_keys, ", dialect::POSITION)).push_bind(tag_needle(tag)).push(") > 0");
     }
-    if !q.tags_any.is_empty() {
-        qb.push(" AND EXISTS (SELECT 1 FROM customer_tags t WHERE t.tenant_id = c.tenant_id AND t.customer_id = c.id AND t.tag_folded IN (");
-        let mut sep = qb.separated(", ");
-        for tag in &q.tags_any {
-            sep.push_bind(tag.to_lowercase());
+    for (i, tag) in q.tags_any.iter().enumerate() {
+        qb.push(if i == 0 { " AND (" } else { " OR " });
+        qb.push(format!("{}(c.tag_keys, ", dialect::POSITION)).push_bind(tag_needle(tag)).push(") > 0");
+        if i + 1 == q.tags_any.len() {
+            qb.push(")");
         }
-        qb.push("))");
     }
     push_range(&mut qb, "c.created_at", q.created_after, q.created_before);
     push_range(&mut qb, "c.updated_at", q.updated_after, q.updated_before);
@@ -730,7 +723,6 @@ struct Indexed {
     lifecycle_stage: String,
     total_revenue: i64,
     deleted_at: Option<Ts>,
-    tags: Json<Vec<String>>,
     merged_into_customer_id: Option<Uuid>,
 }
 
@@ -752,7 +744,6 @@ impl Indexed {
             lifecycle_stage: d.lifecycle_stage.as_str().to_string(),
             total_revenue: c.derived.total_revenue,
             deleted_at: ts(c.deleted_at),
-            tags: Json(d.tags.clone()),
             merged_into_customer_id: c.merged_into_customer_id,
         }
     }
@@ -783,7 +774,7 @@ impl Indexed {
 async fn indexed_before(tx: &mut SqlTx, id: Uuid) -> StoreResult<Option<Indexed>> {
     sqlx::query_as(
         "SELECT name, company_name, email_normalized, phone_e164, customer_type, status, lifecycle_stage, \
-         total_revenue, deleted_at, tags, merged_into_customer_id FROM customers WHERE tenant_id = $1 AND id = $2",
+         total_revenue, deleted_at, merged_into_customer_id FROM customers WHERE tenant_id = $1 AND id = $2",
     )
     .bind(tx.tenant)
     .bind(id)

@@ -4,7 +4,7 @@ use http::{Method, StatusCode};
 use serde_json::json;
 
 use crate::both;
-use crate::harness::unique_email;
+use crate::harness::{unique_email, Backend};
 
 both!(crud_flow_with_etags_and_soft_delete, |h| {
     let o = h.tenant("Acme").await;
@@ -220,6 +220,92 @@ both!(list_filters_and_stable_keyset_pages, |h| {
     assert_eq!(mismatch.status, StatusCode::UNPROCESSABLE_ENTITY, "a cursor belongs to its sort");
     let unknown = h.get(&o, "/api/v1/customers?colour=red").await;
     assert_eq!(unknown.status, StatusCode::BAD_REQUEST);
+});
+
+both!(tag_filters_match_whole_tags_in_any_case_and_follow_changes, |h| {
+    let o = h.tenant("Tag filters").await;
+    let names = |page: &serde_json::Value| -> Vec<String> {
+        let mut n: Vec<String> =
+            page["data"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap().to_string()).collect();
+        n.sort();
+        n
+    };
+    let a = h.customer(&o, json!({"name": "Ana", "email": unique_email("a"), "tags": ["VIP", "Été"]})).await;
+    h.customer(&o, json!({"name": "Ben", "email": unique_email("b"), "tags": ["vip-gold"]})).await;
+    h.customer(&o, json!({"name": "Cat", "email": unique_email("c"), "tags": ["gold", "vip"]})).await;
+    h.customer(&o, json!({"name": "Dov", "email": unique_email("d")})).await;
+    let list = |q: &'static str| {
+        let (h, o) = (&h, &o);
+        async move { names(&h.get(o, &format!("/api/v1/customers?limit=50&{q}")).await.body) }
+    };
+    assert_eq!(list("tag=vip").await, ["Ana", "Cat"], "a whole tag, not a part of another");
+    assert_eq!(list("tag=vi").await, Vec::<String>::new());
+    assert_eq!(list("tag=%C3%A9T%C3%89").await, ["Ana"], "any case, beyond ASCII too");
+    assert_eq!(list("tag=vip,gold").await, ["Cat"], "every tag given");
+    assert_eq!(list("any_tag=gold,vip-gold").await, ["Ben", "Cat"], "any tag given");
+    assert_eq!(list("any_tag=vip&tag=gold").await, ["Cat"]);
+    // A change of tags shows in the filter at once.
+    let r = h.patch(&o, &format!("/api/v1/customers/{}", a.id()), json!({"tags": ["gold"]})).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(list("tag=vip").await, ["Cat"]);
+    assert_eq!(list("tag=gold").await, ["Ana", "Cat"]);
+    let r = h.patch(&o, &format!("/api/v1/customers/{}", a.id()), json!({"tags": null})).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(list("tag=gold").await, ["Cat"]);
+});
+
+both!(upgrading_moves_the_table_of_tags_onto_the_rows, |h| {
+    // Migration 0016 replaced the table of folded tags by `customers.tag_keys`: a database
+    // put back in the shape before it must come out with every customer's tags filterable.
+    let o = h.tenant("Tag upgrade").await;
+    let a = h.customer(&o, json!({"name": "Ana", "email": unique_email("a"), "tags": ["VIP", "Été"]})).await;
+    let b = h.customer(&o, json!({"name": "Ben", "email": unique_email("b"), "tags": ["vip"]})).await;
+    h.customer(&o, json!({"name": "Cy", "email": unique_email("c")})).await;
+    let before = [
+        "CREATE TABLE customer_tags (tenant_id {id} NOT NULL, customer_id {id} NOT NULL, tag_folded TEXT NOT NULL, \
+         PRIMARY KEY (tenant_id, customer_id, tag_folded))",
+        "INSERT INTO customer_tags SELECT tenant_id, id, 'vip' FROM customers WHERE name IN ('Ana', 'Ben')",
+        "INSERT INTO customer_tags SELECT tenant_id, id, 'été' FROM customers WHERE name = 'Ana'",
+        "DROP INDEX customers_lifecycle_updated_idx",
+        "ALTER TABLE customers DROP COLUMN tag_keys",
+        "CREATE INDEX customers_lifecycle_updated_idx ON customers (tenant_id, lifecycle_stage, updated_at, id)",
+        "DELETE FROM _sqlx_migrations WHERE version = 16",
+    ];
+    match h.backend {
+        Backend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(&h.url).await.unwrap();
+            for s in before {
+                sqlx::query(&s.replace("{id}", "BLOB")).execute(&pool).await.unwrap();
+            }
+            pool.close().await;
+        }
+        Backend::Postgres => {
+            let pool = sqlx::PgPool::connect(&h.url).await.unwrap();
+            for s in before {
+                sqlx::query(&s.replace("{id}", "UUID")).execute(&pool).await.unwrap();
+            }
+            pool.close().await;
+        }
+    }
+    let store: std::sync::Arc<dyn rapport_store::Store> = match h.backend {
+        Backend::Sqlite => std::sync::Arc::new(rapport_store_sqlite::SqliteStore::connect(&h.url, 2).await.unwrap()),
+        Backend::Postgres => std::sync::Arc::new(rapport_store_postgres::PgStore::connect(&h.url, 2).await.unwrap()),
+    };
+    let mut tx = store.read(o.tenant_id).await.unwrap();
+    let with =
+        |tag: &str| rapport_store::CustomerQuery { limit: 50, tags_all: vec![tag.to_string()], ..Default::default() };
+    let ids = |rows: Vec<rapport_store::CustomerRow>| {
+        let mut v: Vec<uuid::Uuid> = rows.into_iter().map(|c| c.id).collect();
+        v.sort();
+        v
+    };
+    let mut want = vec![a.id(), b.id()];
+    want.sort();
+    assert_eq!(ids(tx.list_customers(&with("VIP")).await.unwrap()), want);
+    assert_eq!(ids(tx.list_customers(&with("ÉTÉ")).await.unwrap()), [a.id()]);
+    assert!(tx.list_customers(&with("vi")).await.unwrap().is_empty());
+    drop(tx);
+    store.close().await;
 });
 
 both!(list_pages_show_every_change_at_once, |h| {
