@@ -212,32 +212,12 @@ both!(engagement_of_earlier_conversations_is_rebuilt_at_start, |h| {
         "INSERT INTO pending_rebuilds (job) VALUES ('engagement')",
         "UPDATE tenant_stats SET value = value + 1 WHERE stat_key = 'engagement_changes'",
     ];
-    match h.backend {
-        crate::harness::Backend::Sqlite => {
-            let pool = sqlx::SqlitePool::connect(&h.url).await.unwrap();
-            for s in wipe {
-                sqlx::query(s).execute(&pool).await.unwrap();
-            }
-            pool.close().await;
-        }
-        crate::harness::Backend::Postgres => {
-            let pool = sqlx::PgPool::connect(&h.url).await.unwrap();
-            for s in wipe {
-                sqlx::query(s).execute(&pool).await.unwrap();
-            }
-            pool.close().await;
-        }
+    for s in wipe {
+        h.raw(s).await.unwrap();
     }
     assert_eq!(h.get(&o, "/api/v1/analytics/engagement?window=7d").await.body["data"], json!([]));
     // Opening the store runs the rebuild the job asks for.
-    let store: std::sync::Arc<dyn rapport_store::Store> = match h.backend {
-        crate::harness::Backend::Sqlite => {
-            std::sync::Arc::new(rapport_store_sqlite::SqliteStore::connect(&h.url, 2).await.unwrap())
-        }
-        crate::harness::Backend::Postgres => {
-            std::sync::Arc::new(rapport_store_postgres::PgStore::connect(&h.url, 2).await.unwrap())
-        }
-    };
+    let store = h.reopen_store().await;
     store.close().await;
     assert_eq!(h.get(&o, "/api/v1/analytics/engagement?window=7d").await.body, before);
 });

@@ -58,33 +58,15 @@ both!(audit_records_old_and_new_values_with_actor_and_request, |h| {
     assert_eq!(h.get(&viewer, "/api/v1/audit").await.status, StatusCode::FORBIDDEN);
 });
 
-/// Runs raw SQL as the database owner, past the application.
-async fn raw(h: &crate::harness::Harness, sql: &str) -> Result<u64, String> {
-    match h.backend {
-        Backend::Sqlite => {
-            let pool = sqlx::SqlitePool::connect(&h.url).await.map_err(|e| e.to_string())?;
-            let r = sqlx::query(sql).execute(&pool).await.map(|r| r.rows_affected()).map_err(|e| e.to_string());
-            pool.close().await;
-            r
-        }
-        Backend::Postgres => {
-            let pool = sqlx::PgPool::connect(&h.url).await.map_err(|e| e.to_string())?;
-            let r = sqlx::query(sql).execute(&pool).await.map(|r| r.rows_affected()).map_err(|e| e.to_string());
-            pool.close().await;
-            r
-        }
-    }
-}
-
 both!(audit_log_is_append_only_and_tampering_is_detected, |h| {
     let o = h.tenant("Tamper").await;
     for i in 0..4 {
         h.customer(&o, json!({"name": format!("T{i}"), "email": unique_email("t")})).await;
     }
     // The database itself refuses changes to the log, even from its owner.
-    let upd = raw(&h, "UPDATE audit_log SET action = 'forged'").await;
+    let upd = h.raw("UPDATE audit_log SET action = 'forged'").await;
     assert!(upd.is_err_and(|e| e.contains("append-only")), "UPDATE must be rejected");
-    let del = raw(&h, "DELETE FROM audit_log").await;
+    let del = h.raw("DELETE FROM audit_log").await;
     assert!(del.is_err_and(|e| e.contains("append-only")), "DELETE must be rejected");
 
     // Someone with the power to drop the guard alters an entry's values...
@@ -95,15 +77,15 @@ both!(audit_log_is_append_only_and_tampering_is_detected, |h| {
             "ALTER TABLE audit_log ENABLE TRIGGER audit_log_append_only",
         ),
     };
-    raw(&h, off).await.expect("disable guard");
+    h.raw(off).await.expect("disable guard");
     let json_set = match h.backend {
         Backend::Sqlite => "UPDATE audit_log SET new_values = json_set(new_values, '$.name', 'Mallory') WHERE seq = 3",
         Backend::Postgres => {
             "UPDATE audit_log SET new_values = jsonb_set(new_values, '{name}', '\"Mallory\"') WHERE seq = 3"
         }
     };
-    assert_eq!(raw(&h, json_set).await.expect("alter"), 1);
-    raw(&h, on).await.expect("enable guard");
+    assert_eq!(h.raw(json_set).await.expect("alter"), 1);
+    h.raw(on).await.expect("enable guard");
     let v = h.get(&o, "/api/v1/audit/verify").await;
     assert_eq!(v.body["ok"], false);
     assert_eq!(v.body["first_broken_seq"], 3, "{:?}", v.body);
@@ -140,7 +122,7 @@ both!(a_forged_entry_appended_with_raw_sql_breaks_the_chain, |h| {
         "INSERT INTO audit_log (tenant_id, seq, table_name, record_id, action, old_values, new_values, values_digest, actor_type, at, prev_hash, hash) \
          VALUES ({id_expr}, 3, 'customers', {id_expr}, 'delete', {json_empty}, {json_empty}, 'x', 'user', {at}, 'y', 'z')"
     );
-    raw(&h, &sql).await.expect("insert forged row");
+    h.raw(&sql).await.expect("insert forged row");
     let v = h.get(&o, "/api/v1/audit/verify").await;
     assert_eq!(v.body["ok"], false);
     assert_eq!(v.body["first_broken_seq"], 3);

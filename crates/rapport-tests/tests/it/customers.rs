@@ -271,26 +271,14 @@ both!(upgrading_moves_the_table_of_tags_onto_the_rows, |h| {
         "CREATE INDEX customers_lifecycle_updated_idx ON customers (tenant_id, lifecycle_stage, updated_at, id)",
         "DELETE FROM _sqlx_migrations WHERE version = 16",
     ];
-    match h.backend {
-        Backend::Sqlite => {
-            let pool = sqlx::SqlitePool::connect(&h.url).await.unwrap();
-            for s in before {
-                sqlx::query(&s.replace("{id}", "BLOB")).execute(&pool).await.unwrap();
-            }
-            pool.close().await;
-        }
-        Backend::Postgres => {
-            let pool = sqlx::PgPool::connect(&h.url).await.unwrap();
-            for s in before {
-                sqlx::query(&s.replace("{id}", "UUID")).execute(&pool).await.unwrap();
-            }
-            pool.close().await;
-        }
-    }
-    let store: std::sync::Arc<dyn rapport_store::Store> = match h.backend {
-        Backend::Sqlite => std::sync::Arc::new(rapport_store_sqlite::SqliteStore::connect(&h.url, 2).await.unwrap()),
-        Backend::Postgres => std::sync::Arc::new(rapport_store_postgres::PgStore::connect(&h.url, 2).await.unwrap()),
+    let id_type = match h.backend {
+        Backend::Sqlite => "BLOB",
+        Backend::Postgres => "UUID",
     };
+    for s in before {
+        h.raw(&s.replace("{id}", id_type)).await.unwrap();
+    }
+    let store = h.reopen_store().await;
     let mut tx = store.read(o.tenant_id).await.unwrap();
     let with =
         |tag: &str| rapport_store::CustomerQuery { limit: 50, tags_all: vec![tag.to_string()], ..Default::default() };

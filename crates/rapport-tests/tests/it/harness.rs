@@ -207,6 +207,33 @@ impl Harness {
         Some(Self { backend, app, router, url, guard })
     }
 
+    /// Runs raw SQL as the database owner, past the application (and row-level security).
+    pub async fn raw(&self, sql: &str) -> Result<u64, String> {
+        match self.backend {
+            Backend::Sqlite => {
+                let pool = sqlx::SqlitePool::connect(&self.url).await.map_err(|e| e.to_string())?;
+                let r = sqlx::query(sql).execute(&pool).await.map(|r| r.rows_affected()).map_err(|e| e.to_string());
+                pool.close().await;
+                r
+            }
+            Backend::Postgres => {
+                let pool = sqlx::PgPool::connect(&self.url).await.map_err(|e| e.to_string())?;
+                let r = sqlx::query(sql).execute(&pool).await.map(|r| r.rows_affected()).map_err(|e| e.to_string());
+                pool.close().await;
+                r
+            }
+        }
+    }
+
+    /// Opens the database again, as a restarted server would: migrations and pending
+    /// rebuilds run.
+    pub async fn reopen_store(&self) -> Arc<dyn Store> {
+        match self.backend {
+            Backend::Sqlite => Arc::new(rapport_store_sqlite::SqliteStore::connect(&self.url, 2).await.unwrap()),
+            Backend::Postgres => Arc::new(rapport_store_postgres::PgStore::connect(&self.url, 2).await.unwrap()),
+        }
+    }
+
     /// Sends a request; `token` signs it, `body` is sent as JSON.
     pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Reply {
         self.call_with(method, path, token, body, &[]).await

@@ -429,30 +429,14 @@ both!(a_rebuild_restores_documents_and_counters_of_earlier_customers, |h| {
         "DELETE FROM tenant_stats",
         "INSERT INTO pending_rebuilds (job) VALUES ('customer_index')",
     ];
-    match h.backend {
-        Backend::Sqlite => {
-            let pool = sqlx::SqlitePool::connect(&h.url).await.unwrap();
-            for s in wipe {
-                sqlx::query(s).execute(&pool).await.unwrap();
-            }
-            pool.close().await;
-        }
-        Backend::Postgres => {
-            let pool = sqlx::PgPool::connect(&h.url).await.unwrap();
-            for s in wipe {
-                sqlx::query(s).execute(&pool).await.unwrap();
-            }
-            pool.close().await;
-        }
+    for s in wipe {
+        h.raw(s).await.unwrap();
     }
     assert!(search(&h, &o, "Old Timer", "").await.is_empty());
     assert_eq!(stats(&h, &o).await["total_customers"], 0);
 
     // Opening the store runs the rebuild the job asks for.
-    let store: std::sync::Arc<dyn rapport_store::Store> = match h.backend {
-        Backend::Sqlite => std::sync::Arc::new(rapport_store_sqlite::SqliteStore::connect(&h.url, 2).await.unwrap()),
-        Backend::Postgres => std::sync::Arc::new(rapport_store_postgres::PgStore::connect(&h.url, 2).await.unwrap()),
-    };
+    let store = h.reopen_store().await;
     let mut tx = store.read(o.tenant_id).await.unwrap();
     assert_eq!(sorted(tx.customer_counters().await.unwrap()), sorted(tx.count_customers_afresh().await.unwrap()));
     drop(tx);
