@@ -299,7 +299,7 @@ pub async fn insert_search(
             b.push_unseparated(", array_to_tsvector(").push_bind_unseparated(d.key_tokens()).push_unseparated(")");
         });
         qb.push(" ON CONFLICT (tenant_id, customer_id) DO UPDATE SET doc = excluded.doc, keys = excluded.keys");
-        qb.build().execute(&mut **tx).await.map_err(map_err)?;
+        qb.build().persistent(crate::sql::keep_prepared(chunk.len() * 4)).execute(&mut **tx).await.map_err(map_err)?;
     }
     Ok(())
 }

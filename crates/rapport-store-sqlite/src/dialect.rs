@@ -327,7 +327,7 @@ pub async fn insert_search(
                 .push_bind(d.phone.clone())
                 .push_bind(d.alt.clone());
         });
-        qb.build().execute(&mut **tx).await.map_err(map_err)?;
+        qb.build().persistent(crate::sql::keep_prepared(chunk.len() * 8)).execute(&mut **tx).await.map_err(map_err)?;
     }
     Ok(())
 }

@@ -6,7 +6,7 @@ use sqlx::{FromRow, QueryBuilder};
 use uuid::Uuid;
 
 use super::dialect::Db;
-use super::{map_err, values_rows, SqlTx, Ts, MAX_BINDS};
+use super::{keep_prepared, map_err, values_rows, SqlTx, Ts, MAX_BINDS};
 
 #[derive(FromRow)]
 struct EventRecord {
@@ -54,7 +54,7 @@ pub(super) async fn flush_appends(tx: &mut SqlTx) -> StoreResult<()> {
                 .bind(e.actor_id)
                 .bind(Ts(e.at));
         }
-        q.execute(&mut *tx.tx).await.map_err(map_err)?;
+        q.persistent(keep_prepared(chunk.len() * 8)).execute(&mut *tx.tx).await.map_err(map_err)?;
     }
     let audit = std::mem::take(&mut tx.appends.audit);
     for chunk in audit.chunks(MAX_BINDS / 17) {
@@ -85,7 +85,7 @@ pub(super) async fn flush_appends(tx: &mut SqlTx) -> StoreResult<()> {
                 .bind(&a.prev_hash)
                 .bind(&a.hash);
         }
-        q.execute(&mut *tx.tx).await.map_err(map_err)?;
+        q.persistent(keep_prepared(chunk.len() * 17)).execute(&mut *tx.tx).await.map_err(map_err)?;
     }
     Ok(())
 }

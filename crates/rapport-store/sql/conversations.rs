@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::dialect::{self, Db};
-use super::{map_err, ts, un_ts, values_rows, SqlTx, Ts, MAX_BINDS};
+use super::{keep_prepared, map_err, ts, un_ts, values_rows, SqlTx, Ts, MAX_BINDS};
 
 #[derive(FromRow)]
 struct ConversationRecord {
@@ -105,7 +105,7 @@ pub(super) async fn insert(tx: &mut SqlTx, rows: &[ConversationRow]) -> StoreRes
         for c in chunk {
             q = bind_columns(q.bind(tx.tenant).bind(c.id), c).bind(&c.session_id).bind(Ts(c.created_at));
         }
-        q.execute(&mut *tx.tx).await.map_err(map_err)?;
+        q.persistent(keep_prepared(chunk.len() * COLS)).execute(&mut *tx.tx).await.map_err(map_err)?;
     }
     let mut topics = Vec::new();
     for c in rows {
@@ -134,7 +134,7 @@ async fn insert_topics(tx: &mut SqlTx, rows: &[(String, Ts, Uuid)]) -> StoreResu
         qb.push_values(chunk, |mut b, (topic, at, id)| {
             b.push_bind(tx.tenant).push_bind(topic.clone()).push_bind(*at).push_bind(*id);
         });
-        qb.build().execute(&mut *tx.tx).await.map_err(map_err)?;
+        qb.build().persistent(keep_prepared(chunk.len() * 4)).execute(&mut *tx.tx).await.map_err(map_err)?;
     }
     Ok(())
 }
@@ -264,7 +264,12 @@ pub(super) async fn refresh_metrics(tx: &mut SqlTx, customers: &[Uuid]) -> Store
              RETURNING customer_id, total_conversations, total_interactions, total_views, total_duration_seconds, \
              first_interaction_at, last_interaction_at",
         );
-        let rs: Vec<MetricsRecord> = qb.build_query_as().fetch_all(&mut *tx.tx).await.map_err(map_err)?;
+        let rs: Vec<MetricsRecord> = qb
+            .build_query_as()
+            .persistent(keep_prepared(chunk.len() + 2))
+            .fetch_all(&mut *tx.tx)
+            .await
+            .map_err(map_err)?;
         out.extend(rs.into_iter().map(MetricsRow::from));
     }
     refresh_engagement(tx, &customers).await?;
@@ -295,7 +300,7 @@ pub(super) async fn refresh_engagement(tx: &mut SqlTx, customers: &[Uuid]) -> St
         qb.push_bind(tx.tenant).push(" AND customer_id IN (SELECT column1 FROM ");
         push_id_values(&mut qb, chunk);
         qb.push(" AS ids)");
-        qb.build().execute(&mut *tx.tx).await.map_err(map_err)?;
+        qb.build().persistent(keep_prepared(chunk.len() + 1)).execute(&mut *tx.tx).await.map_err(map_err)?;
         let day = dialect::ACTIVITY_DAY;
         let mut qb = QueryBuilder::<Db>::new(
             "INSERT INTO engagement_daily (tenant_id, day, customer_id, conversations, interactions) SELECT ",
@@ -310,7 +315,7 @@ pub(super) async fn refresh_engagement(tx: &mut SqlTx, customers: &[Uuid]) -> St
         qb.push(" AS ids) AND deleted_at IS NULL AND EXISTS (SELECT 1 FROM customers c WHERE c.tenant_id = ");
         qb.push_bind(tx.tenant);
         qb.push(format!(" AND c.id = conversations.customer_id AND c.deleted_at IS NULL) GROUP BY customer_id, {day}"));
-        qb.build().execute(&mut *tx.tx).await.map_err(map_err)?;
+        qb.build().persistent(keep_prepared(chunk.len() + 3)).execute(&mut *tx.tx).await.map_err(map_err)?;
     }
     Ok(())
 }
@@ -346,7 +351,7 @@ pub(super) async fn move_to(tx: &mut SqlTx, ids: &[Uuid], to: Uuid) -> StoreResu
             sep.push_bind(*id);
         }
         qb.push(")");
-        qb.build().execute(&mut *tx.tx).await.map_err(map_err)?;
+        qb.build().persistent(keep_prepared(chunk.len() + 2)).execute(&mut *tx.tx).await.map_err(map_err)?;
     }
     Ok(())
 }

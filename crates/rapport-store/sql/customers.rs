@@ -11,7 +11,7 @@ use sqlx::{FromRow, QueryBuilder};
 use uuid::Uuid;
 
 use super::dialect::{self, Db};
-use super::{decode_err, map_err, ts, un_ts, values_rows, SqlTx, Ts, MAX_BINDS};
+use super::{decode_err, keep_prepared, map_err, ts, un_ts, values_rows, SqlTx, Ts, MAX_BINDS};
 
 #[derive(FromRow)]
 struct CustomerRecord {
@@ -252,7 +252,7 @@ pub(super) async fn insert(tx: &mut SqlTx, rows: &[CustomerRow]) -> StoreResult<
         for c in chunk {
             q = bind_writable(q.bind(tx.tenant).bind(c.id), c).bind(Ts(c.created_at)).bind(c.created_by);
         }
-        q.execute(&mut *tx.tx).await.map_err(map_err)?;
+        q.persistent(keep_prepared(chunk.len() * cols)).execute(&mut *tx.tx).await.map_err(map_err)?;
     }
     let mut keys = Vec::new();
     for c in rows.iter().filter(|c| c.deleted_at.is_none()) {
@@ -359,7 +359,7 @@ async fn insert_keys(tx: &mut SqlTx, keys: &[(Uuid, &'static str, String)]) -> S
         qb.push_values(chunk, |mut b, (id, kind, value)| {
             b.push_bind(tx.tenant).push_bind(*kind).push_bind(value.clone()).push_bind(*id);
         });
-        qb.build().execute(&mut *tx.tx).await.map_err(map_err)?;
+        qb.build().persistent(keep_prepared(chunk.len() * 4)).execute(&mut *tx.tx).await.map_err(map_err)?;
     }
     Ok(())
 }
@@ -377,7 +377,7 @@ pub(super) async fn contact_keys_of(tx: &mut SqlTx, ids: &[Uuid]) -> StoreResult
         sep.push_bind(*id);
     }
     qb.push(")");
-    qb.build_query_as().fetch_all(&mut *tx.tx).await.map_err(map_err)
+    qb.build_query_as().persistent(keep_prepared(ids.len() + 1)).fetch_all(&mut *tx.tx).await.map_err(map_err)
 }
 
 /// Live customers sharing any of `keys`, most recently updated first.
@@ -423,7 +423,9 @@ async fn find_by_keys_once(
     qb.push(") h GROUP BY h.probe, h.customer_id) r WHERE rn <= ").push_bind(i64::from(limit));
     qb.push(") m ON c.id = m.customer_id WHERE c.tenant_id = ").push_bind(tx.tenant);
     qb.push(" AND c.deleted_at IS NULL ORDER BY m.probe, m.hits DESC, c.updated_at DESC, c.id DESC");
-    let rs: Vec<CandidateRecord> = qb.build_query_as().fetch_all(&mut *tx.tx).await.map_err(map_err)?;
+    let keys: usize = sets.iter().map(Vec::len).sum();
+    let rs: Vec<CandidateRecord> =
+        qb.build_query_as().persistent(keep_prepared(keys * 3)).fetch_all(&mut *tx.tx).await.map_err(map_err)?;
     Ok(rs
         .into_iter()
         .map(|r| {
@@ -968,15 +970,23 @@ pub(super) async fn get_many(tx: &mut SqlTx, ids: &[Uuid]) -> StoreResult<Vec<Cu
         return Ok(Vec::new());
     }
     let Some(cache) = tx.row_cache.clone() else { return read_many(tx, ids).await };
-    let page: Vec<(Uuid, i64)> =
-        by_ids(tx.tenant, "id, version", ids).build_query_as().fetch_all(&mut *tx.tx).await.map_err(map_err)?;
+    let page: Vec<(Uuid, i64)> = by_ids(tx.tenant, "id, version", ids)
+        .build_query_as()
+        .persistent(keep_prepared(ids.len() + 1))
+        .fetch_all(&mut *tx.tx)
+        .await
+        .map_err(map_err)?;
     through_cache(tx, &cache, &page).await
 }
 
 /// These customers of the tenant read whole from the database.
 async fn read_many(tx: &mut SqlTx, ids: &[Uuid]) -> StoreResult<Vec<CustomerRow>> {
-    let rs: Vec<CustomerRecord> =
-        by_ids(tx.tenant, "*", ids).build_query_as().fetch_all(&mut *tx.tx).await.map_err(map_err)?;
+    let rs: Vec<CustomerRecord> = by_ids(tx.tenant, "*", ids)
+        .build_query_as()
+        .persistent(keep_prepared(ids.len() + 1))
+        .fetch_all(&mut *tx.tx)
+        .await
+        .map_err(map_err)?;
     rs.into_iter().map(CustomerRow::try_from).collect()
 }
 

@@ -6,7 +6,7 @@ use sqlx::FromRow;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{map_err, values_rows, SqlTx, Ts, MAX_BINDS};
+use super::{keep_prepared, map_err, values_rows, SqlTx, Ts, MAX_BINDS};
 
 #[derive(FromRow)]
 struct PairRecord {
@@ -78,7 +78,7 @@ pub(super) async fn upsert(tx: &mut SqlTx, rows: &[DuplicatePairRow]) -> StoreRe
                 .bind(Ts(d.created_at))
                 .bind(Ts(d.updated_at));
         }
-        q.execute(&mut *tx.tx).await.map_err(map_err)?;
+        q.persistent(keep_prepared(chunk.len() * 12)).execute(&mut *tx.tx).await.map_err(map_err)?;
     }
     Ok(())
 }

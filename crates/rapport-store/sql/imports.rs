@@ -6,7 +6,7 @@ use sqlx::{FromRow, QueryBuilder};
 use uuid::Uuid;
 
 use super::dialect::Db;
-use super::{map_err, ts, un_ts, values_rows, SqlTx, Ts, MAX_BINDS};
+use super::{keep_prepared, map_err, ts, un_ts, values_rows, SqlTx, Ts, MAX_BINDS};
 
 #[derive(FromRow)]
 struct ImportRecord {
@@ -133,7 +133,7 @@ pub(super) async fn insert_items(tx: &mut SqlTx, items: &[ImportItemRow]) -> Sto
                 .bind(i.customer_id)
                 .bind(Json(&i.changes));
         }
-        q.execute(&mut *tx.tx).await.map_err(map_err)?;
+        q.persistent(keep_prepared(chunk.len() * COLS)).execute(&mut *tx.tx).await.map_err(map_err)?;
     }
     Ok(())
 }

@@ -50,6 +50,19 @@ pub(crate) fn map_err(e: sqlx::Error) -> StoreError {
 /// Bound values per statement at most: SQLite allows 32,766 and PostgreSQL 65,535.
 pub(crate) const MAX_BINDS: usize = 30_000;
 
+/// Statements of more bound values than this are not kept prepared. Their text varies with
+/// the number of rows or ids (a bulk load's batch, an import's chunk, a candidate look-up of
+/// many probes), so a kept one is seldom used again, and a prepared statement of thousands
+/// of values holds megabytes in the statement cache of every connection that ran it (an
+/// import of 5,000 rows kept about 30 MB of them). The statements of one request's few rows
+/// stay prepared.
+const KEEP_PREPARED_BINDS: usize = 64;
+
+/// Whether a statement of `binds` bound values is kept in its connection's statement cache.
+pub(crate) fn keep_prepared(binds: usize) -> bool {
+    binds <= KEEP_PREPARED_BINDS
+}
+
 /// `($1, …), (…)`: `rows` rows of `cols` placeholders, for a multi-row INSERT whose every
 /// value is bound in order. On SQLite they are anonymous `?`: a numbered or named
 /// placeholder has a name there, and the driver asks each one's name by a linear search of
