@@ -6,9 +6,10 @@
 //! Rows are decided against the customers on file before the import: those it creates are
 //! never candidates for its later rows, so a dry run and the import itself agree row for
 //! row. Within the file, a row repeating an earlier row's email or phone, or matching the
-//! customer an earlier row updates, is a duplicate of that row. The file is written in
-//! chunks of `CHUNK` rows, one transaction each (other writers get the database between
-//! them); the import's status says whether every chunk landed.
+//! customer an earlier row updates, is a duplicate of that row. The file is read, checked,
+//! decided and written in chunks of `CHUNK` rows, one transaction each (other writers get the
+//! database between them, and only one chunk is held decoded); the import's status says
+//! whether every chunk landed.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -79,12 +80,35 @@ pub struct RowReport {
     pub changed_fields: Vec<String>,
     /// The best match on file, for an update or a duplicate.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub matched: Option<Value>,
+    pub matched: Option<Matched>,
     /// The earlier row of the file this one repeats.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub duplicate_of_line: Option<u64>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<RowError>,
+}
+
+/// A customer on file a row may be, as a row's report names it (typed, not a JSON tree: a
+/// report of a large file holds one per row).
+#[derive(Debug, Clone, Serialize)]
+pub struct Matched {
+    pub customer_id: Uuid,
+    pub name: String,
+    pub confidence: u8,
+    pub reasons: Vec<rapport_core::identity::Reason>,
+    pub vetoed: bool,
+}
+
+impl From<&RankedMatch> for Matched {
+    fn from(m: &RankedMatch) -> Self {
+        Matched {
+            customer_id: m.customer.id,
+            name: m.customer.data.name.clone(),
+            confidence: m.m.confidence,
+            reasons: m.m.reasons.clone(),
+            vetoed: m.m.vetoed,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -144,6 +168,36 @@ struct Progress {
     created: HashSet<Uuid>,
     /// Customers on file updated so far, with the line that did it.
     updated: HashMap<Uuid, u64>,
+}
+
+/// An import as it goes: what it has done, its counts and the report of every row read
+/// (a row waiting for its chunk's decision has none yet).
+struct Run {
+    progress: Progress,
+    counts: Counts,
+    reports: Vec<Option<RowReport>>,
+}
+
+impl Run {
+    /// A row decided as soon as it was read (an error, a repeat of an earlier row).
+    fn push(&mut self, r: RowReport) {
+        self.counts.add(r.outcome);
+        self.reports.push(Some(r));
+    }
+
+    /// A chunk committed (or, in a dry run, decided): later chunks decide against it.
+    fn landed(&mut self, chunk: &[(usize, Pending)], done: ChunkDone) {
+        self.progress.created.extend(done.created);
+        for ((slot, _), r) in chunk.iter().zip(done.rows) {
+            self.counts.add(r.outcome);
+            if r.outcome == Outcome::Update {
+                if let Some(id) = r.customer_id {
+                    self.progress.updated.insert(id, r.line);
+                }
+            }
+            self.reports[*slot] = Some(r);
+        }
+    }
 }
 
 /// What every chunk of one import shares.
@@ -230,44 +284,6 @@ impl App {
             default_source: Source::Import,
             require_contact_point: true,
         };
-
-        // Every row is read and checked first; repeats within the file are found here.
-        let mut reports: Vec<Option<RowReport>> = Vec::with_capacity(records.len());
-        let mut pending: Vec<(usize, Pending)> = Vec::new();
-        let mut seen: HashMap<String, u64> = HashMap::new();
-        for r in &records {
-            let cells = match &r.cells {
-                Ok(c) => c,
-                Err(e) => {
-                    reports.push(Some(error_row(r.line, vec![e.clone()])));
-                    continue;
-                }
-            };
-            let applied = match apply_input(None, &mapping.row_input(cells), &ctx) {
-                Ok(a) => a,
-                Err(e) => {
-                    reports.push(Some(error_row(r.line, e.0)));
-                    continue;
-                }
-            };
-            if applied.delete_requested {
-                let e = FieldError::new("status", "invalid_value", "an imported customer cannot be deleted");
-                reports.push(Some(error_row(r.line, vec![e])));
-                continue;
-            }
-            let probe = probe_of(&applied.data);
-            let keys = contact_keys(&probe);
-            if let Some(first) = keys.iter().find_map(|k| seen.get(k)) {
-                reports.push(Some(RowReport { duplicate_of_line: Some(*first), ..row(r.line, Outcome::Duplicate) }));
-                continue;
-            }
-            for k in keys {
-                seen.insert(k, r.line);
-            }
-            pending.push((reports.len(), Pending { line: r.line, data: applied.data, probe }));
-            reports.push(None);
-        }
-
         let by = (actor.actor_type == "user").then_some(actor.actor_id).flatten();
         let mut journal = if options.dry_run {
             None
@@ -295,42 +311,71 @@ impl App {
             Some(row)
         };
 
-        let mut progress = Progress::default();
+        // Rows are read, checked and decided a chunk at a time: only one chunk of the file is
+        // held decoded. Repeats within the file are found as the rows are read.
         let trail = Trail { actor, meta };
-        let mut counts = Counts::default();
-        for r in reports.iter().flatten() {
-            counts.add(r.outcome);
-        }
-        for chunk in pending.chunks(CHUNK) {
-            let step = Step { tenant, by, progress: &progress, th, options, journal: journal.as_ref(), counts };
-            let done = retry_on_conflict(|| self.import_chunk(&trail, chunk, &step)).await;
-            let done = match done {
-                Ok(d) => d,
-                Err(e) => {
-                    if let Some(j) = journal.as_mut() {
-                        j.status = "failed".into();
-                        j.counts = json!(counts);
-                        j.finished_at = Some(now());
-                        j.updated_at = now();
-                        let mut tx = self.store.begin(tenant).await?;
-                        tx.update_import(j).await?;
-                        tx.commit().await?;
+        let mut run = Run { progress: Progress::default(), counts: Counts::default(), reports: Vec::new() };
+        let mut pending: Vec<(usize, Pending)> = Vec::with_capacity(CHUNK);
+        let mut seen: HashMap<String, u64> = HashMap::new();
+        let mut records = records.peekable();
+        while let Some(r) = records.next() {
+            let checked = match &r.cells {
+                Err(e) => Err(error_row(r.line, vec![e.clone()])),
+                Ok(cells) => match apply_input(None, &mapping.row_input(cells), &ctx) {
+                    Err(e) => Err(error_row(r.line, e.0)),
+                    Ok(a) if a.delete_requested => {
+                        let e = FieldError::new("status", "invalid_value", "an imported customer cannot be deleted");
+                        Err(error_row(r.line, vec![e]))
                     }
-                    return Err(e);
-                }
+                    Ok(a) => Ok(a.data),
+                },
             };
-            progress.created.extend(done.created);
-            for ((slot, _), r) in chunk.iter().zip(done.rows) {
-                counts.add(r.outcome);
-                if r.outcome == Outcome::Update {
-                    if let Some(id) = r.customer_id {
-                        progress.updated.insert(id, r.line);
+            match checked {
+                Err(report) => run.push(report),
+                Ok(data) => {
+                    let probe = probe_of(&data);
+                    let keys = contact_keys(&probe);
+                    if let Some(first) = keys.iter().find_map(|k| seen.get(k)) {
+                        run.push(RowReport { duplicate_of_line: Some(*first), ..row(r.line, Outcome::Duplicate) });
+                    } else {
+                        for k in keys {
+                            seen.insert(k, r.line);
+                        }
+                        pending.push((run.reports.len(), Pending { line: r.line, data, probe }));
+                        run.reports.push(None);
                     }
                 }
-                reports[*slot] = Some(r);
+            }
+            if pending.len() == CHUNK || (records.peek().is_none() && !pending.is_empty()) {
+                let step = Step {
+                    tenant,
+                    by,
+                    progress: &run.progress,
+                    th,
+                    options,
+                    journal: journal.as_ref(),
+                    counts: run.counts,
+                };
+                match retry_on_conflict(|| self.import_chunk(&trail, &pending, &step)).await {
+                    Ok(done) => run.landed(&pending, done),
+                    Err(e) => {
+                        if let Some(j) = journal.as_mut() {
+                            j.status = "failed".into();
+                            j.counts = json!(run.counts);
+                            j.finished_at = Some(now());
+                            j.updated_at = now();
+                            let mut tx = self.store.begin(tenant).await?;
+                            tx.update_import(j).await?;
+                            tx.commit().await?;
+                        }
+                        return Err(e);
+                    }
+                }
+                pending.clear();
             }
         }
 
+        let counts = run.counts;
         if let Some(j) = journal.as_mut() {
             j.status = "completed".into();
             j.counts = json!(counts);
@@ -355,7 +400,7 @@ impl App {
             dry_run: options.dry_run,
             mapping: mapping.describe(),
             counts,
-            rows: reports.into_iter().flatten().collect(),
+            rows: run.reports.into_iter().flatten().collect(),
         })
     }
 
@@ -394,7 +439,7 @@ impl App {
                 if let Some(line) = progress.updated.get(&id).or_else(|| updated_here.get(&id)) {
                     rows.push(RowReport {
                         duplicate_of_line: Some(*line),
-                        matched: Some(best.to_json()),
+                        matched: Some(Matched::from(best)),
                         ..row(r.line, Outcome::Duplicate)
                     });
                     continue;
@@ -427,7 +472,7 @@ impl App {
                 rows.push(RowReport {
                     customer_id: Some(id),
                     changed_fields,
-                    matched: Some(best.to_json()),
+                    matched: Some(Matched::from(best)),
                     ..row(r.line, Outcome::Update)
                 });
                 continue;
@@ -437,11 +482,11 @@ impl App {
             // and queued for review as the chat feed does.
             let maybe_same = ranked.iter().find(|m| m.m.confidence >= th.review && !m.m.vetoed);
             if let (Some(m), OnDuplicate::Skip) = (maybe_same, options.on_duplicate) {
-                rows.push(RowReport { matched: Some(m.to_json()), ..row(r.line, Outcome::Duplicate) });
+                rows.push(RowReport { matched: Some(Matched::from(m)), ..row(r.line, Outcome::Duplicate) });
                 continue;
             }
             let to_review = maybe_same.or_else(|| ranked.iter().find(|m| m.m.confidence >= th.review || m.m.vetoed));
-            let mut report = RowReport { matched: to_review.map(RankedMatch::to_json), ..row(r.line, Outcome::Create) };
+            let mut report = RowReport { matched: to_review.map(Matched::from), ..row(r.line, Outcome::Create) };
             if let Some(import_id) = import {
                 let c = new_customer_row(tenant, r.data.clone(), by);
                 report.customer_id = Some(c.id);

@@ -269,13 +269,14 @@ pub struct CsvRow {
     pub cells: Result<Vec<String>, FieldError>,
 }
 
-/// A whole CSV file: the header and every record. A leading byte order mark is skipped;
-/// a record with more cells than the header, or a cell that is not UTF-8, is an error of
-/// that row alone; missing trailing cells are empty.
-pub fn read_csv(bytes: &[u8]) -> Result<(Vec<String>, Vec<CsvRow>), Invalid> {
+/// A CSV file: its header, and its records read one at a time (an import of a large file
+/// holds one chunk of rows, not the whole file decoded). A leading byte order mark is
+/// skipped; a record with more cells than the header, or a cell that is not UTF-8, is an
+/// error of that row alone; missing trailing cells are empty; blank rows are skipped.
+pub fn read_csv(bytes: &[u8]) -> Result<(Vec<String>, CsvRows<'_>), Invalid> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF".as_slice()).unwrap_or(bytes);
-    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(bytes);
-    let mut records = reader.byte_records();
+    let mut records =
+        csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(bytes).into_byte_records();
     let headers: Vec<String> = match records.next() {
         None => return Err(Invalid::one("", "empty_file", "the file is empty: it needs a header row")),
         Some(Err(e)) => return Err(Invalid::one("", "malformed_csv", format!("the header row cannot be read: {e}"))),
@@ -284,38 +285,63 @@ pub fn read_csv(bytes: &[u8]) -> Result<(Vec<String>, Vec<CsvRow>), Invalid> {
             Err(_) => return Err(Invalid::one("", "invalid_encoding", "the header row is not UTF-8")),
         },
     };
-    let mut rows = Vec::new();
-    for r in records {
-        let r = match r {
-            Ok(r) => r,
-            Err(e) => {
-                let line = e.position().map(|p| p.line()).unwrap_or(0);
-                rows.push(CsvRow { line, cells: Err(FieldError::new("", "malformed_row", e.to_string())) });
-                continue;
-            }
-        };
-        let line = r.position().map(|p| p.line()).unwrap_or(0);
-        if r.iter().all(|c| c.iter().all(u8::is_ascii_whitespace)) {
-            continue;
-        }
-        let cells = if r.len() > headers.len() {
-            Err(FieldError::new(
-                "",
-                "too_many_cells",
-                format!("the row has {} cells and the header {}", r.len(), headers.len()),
-            ))
-        } else {
-            r.iter()
-                .map(|c| String::from_utf8(c.to_vec()))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|_| FieldError::new("", "invalid_encoding", "the row is not UTF-8"))
-        };
-        rows.push(CsvRow { line, cells });
-    }
-    if rows.is_empty() {
+    let mut rows = CsvRows { records, width: headers.len(), first: None };
+    rows.first = rows.next();
+    if rows.first.is_none() {
         return Err(Invalid::one("", "empty_file", "the file has a header and no rows"));
     }
     Ok((headers, rows))
+}
+
+/// The records of a CSV file after its header, in order.
+pub struct CsvRows<'a> {
+    records: csv::ByteRecordsIntoIter<&'a [u8]>,
+    /// Cells in the header.
+    width: usize,
+    /// The first record, read ahead to tell a file without rows.
+    first: Option<CsvRow>,
+}
+
+impl std::fmt::Debug for CsvRows<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CsvRows").field("width", &self.width).finish_non_exhaustive()
+    }
+}
+
+impl Iterator for CsvRows<'_> {
+    type Item = CsvRow;
+
+    fn next(&mut self) -> Option<CsvRow> {
+        if let Some(r) = self.first.take() {
+            return Some(r);
+        }
+        loop {
+            let r = match self.records.next()? {
+                Ok(r) => r,
+                Err(e) => {
+                    let line = e.position().map(|p| p.line()).unwrap_or(0);
+                    return Some(CsvRow { line, cells: Err(FieldError::new("", "malformed_row", e.to_string())) });
+                }
+            };
+            if r.iter().all(|c| c.iter().all(u8::is_ascii_whitespace)) {
+                continue;
+            }
+            let line = r.position().map(|p| p.line()).unwrap_or(0);
+            let cells = if r.len() > self.width {
+                Err(FieldError::new(
+                    "",
+                    "too_many_cells",
+                    format!("the row has {} cells and the header {}", r.len(), self.width),
+                ))
+            } else {
+                r.iter()
+                    .map(|c| String::from_utf8(c.to_vec()))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|_| FieldError::new("", "invalid_encoding", "the row is not UTF-8"))
+            };
+            return Some(CsvRow { line, cells });
+        }
+    }
 }
 
 #[cfg(test)]
@@ -387,6 +413,7 @@ mod tests {
     fn reading_keeps_lines_and_isolates_bad_rows() {
         let file = "\u{feff}name,email\nAna,a@x.es\n\"Bo\nBo\",b@x.es\nC,c@x.es,extra\n\n,\nD\n";
         let (h, rows) = read_csv(file.as_bytes()).unwrap();
+        let rows: Vec<CsvRow> = rows.collect();
         assert_eq!(h, ["name", "email"]);
         let lines: Vec<u64> = rows.iter().map(|r| r.line).collect();
         assert_eq!(lines, [2, 3, 5, 8]);
@@ -395,7 +422,7 @@ mod tests {
         assert_eq!(rows[3].cells.as_ref().unwrap(), &["D"]);
         assert_eq!(read_csv(b"").unwrap_err().0[0].code, "empty_file");
         assert_eq!(read_csv(b"name,email\n").unwrap_err().0[0].code, "empty_file");
-        let (_, rows) = read_csv(b"name,email\n\xff,a@b.c\n").unwrap();
-        assert_eq!(rows[0].cells.as_ref().unwrap_err().code, "invalid_encoding");
+        let (_, mut rows) = read_csv(b"name,email\n\xff,a@b.c\n").unwrap();
+        assert_eq!(rows.next().unwrap().cells.as_ref().unwrap_err().code, "invalid_encoding");
     }
 }
