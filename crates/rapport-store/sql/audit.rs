@@ -132,20 +132,17 @@ pub(super) async fn head(tx: &mut SqlTx) -> StoreResult<(i64, String)> {
     if let Some(h) = &tx.audit_head {
         return Ok((h.seq, h.hash.clone()));
     }
-    // Inserting the genesis head is a no-op after the first time; the UPDATE then takes
-    // the row lock that serializes this tenant's appends until commit.
-    sqlx::query("INSERT INTO audit_heads (tenant_id, seq, hash) VALUES ($1, 0, $2) ON CONFLICT (tenant_id) DO NOTHING")
-        .bind(tx.tenant)
-        .bind(rapport_core::audit::GENESIS)
-        .execute(&mut *tx.tx)
-        .await
-        .map_err(map_err)?;
-    let (seq, hash): (i64, String) =
-        sqlx::query_as("UPDATE audit_heads SET seq = seq WHERE tenant_id = $1 RETURNING seq, hash")
-            .bind(tx.tenant)
-            .fetch_one(&mut *tx.tx)
-            .await
-            .map_err(map_err)?;
+    // One statement: the genesis head the first time, else a no-op update of the head,
+    // which takes the row lock that serializes this tenant's appends until commit.
+    let (seq, hash): (i64, String) = sqlx::query_as(
+        "INSERT INTO audit_heads (tenant_id, seq, hash) VALUES ($1, 0, $2) \
+         ON CONFLICT (tenant_id) DO UPDATE SET seq = audit_heads.seq RETURNING seq, hash",
+    )
+    .bind(tx.tenant)
+    .bind(rapport_core::audit::GENESIS)
+    .fetch_one(&mut *tx.tx)
+    .await
+    .map_err(map_err)?;
     tx.audit_head = Some(super::AuditHead { seq, hash: hash.clone(), moved: false });
     Ok((seq, hash))
 }
