@@ -4,13 +4,78 @@
 
 use super::features::Features;
 
-/// Where the candidate pairs came from.
+/// The candidate pairs, as the blocks they come from: each pair is made when it is visited
+/// (`for_each_pair`), never stored. At 100,000 records the pairs are millions (eight bytes
+/// each, and twice that while sorted), the blocks about a million entries.
 pub(super) struct Candidates {
-    /// `(i, j)` with `i < j`, indexes into the records, packed by `pack`, sorted and without
-    /// repeats: eight bytes a pair.
-    pub pairs: Vec<u64>,
+    /// The records of every kept block (2 to `max_block` records), ascending, block after
+    /// block; block `b` is `members[block_start[b]..block_start[b + 1]]`.
+    members: Vec<u32>,
+    block_start: Vec<u32>,
+    /// The kept blocks of every record; record `i`'s are
+    /// `record_blocks[record_start[i]..record_start[i + 1]]`.
+    record_blocks: Vec<u32>,
+    record_start: Vec<u32>,
     /// Blocks left out because they were larger than `max_block`.
     pub skipped_blocks: u64,
+}
+
+impl Candidates {
+    /// Records in all.
+    pub fn records(&self) -> u32 {
+        u32::try_from(self.record_start.len().saturating_sub(1)).unwrap_or(u32::MAX)
+    }
+
+    /// Every distinct pair `(i, j)`, `i < j`, of records sharing a kept block, for the
+    /// records `i` of `range`, in order of `i` (the `j` of one `i` in no particular order).
+    /// A pair sharing several blocks is made once: `j` is marked with the `i` it last met.
+    pub fn for_each_pair(&self, range: std::ops::Range<u32>, mut f: impl FnMut(u32, u32)) {
+        let mut met = vec![u32::MAX; self.records() as usize];
+        for i in range {
+            let (from, to) = (self.record_start[i as usize] as usize, self.record_start[i as usize + 1] as usize);
+            for &b in &self.record_blocks[from..to] {
+                let block =
+                    &self.members[self.block_start[b as usize] as usize..self.block_start[b as usize + 1] as usize];
+                for &j in &block[block.partition_point(|&x| x <= i)..] {
+                    if met[j as usize] != i {
+                        met[j as usize] = i;
+                        f(i, j);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The records cut into at most `parts` ranges of about as many pairs each, in order.
+    pub fn split(&self, parts: usize) -> Vec<std::ops::Range<u32>> {
+        let n = self.records();
+        let mut per_record = vec![0u64; n as usize];
+        self.for_each_pair(0..n, |i, _| per_record[i as usize] += 1);
+        let total: u64 = per_record.iter().sum();
+        let per = total.div_ceil(parts.max(1) as u64).max(1);
+        let mut out = Vec::new();
+        let (mut start, mut acc) = (0u32, 0u64);
+        for (i, c) in (0..n).zip(&per_record) {
+            acc += c;
+            if acc >= per && out.len() + 1 < parts {
+                out.push(start..i + 1);
+                (start, acc) = (i + 1, 0);
+            }
+        }
+        if start < n || out.is_empty() {
+            out.push(start..n);
+        }
+        out
+    }
+
+    /// Every pair, packed by `pack`, sorted.
+    #[cfg(test)]
+    pub fn pairs(&self) -> Vec<u64> {
+        let mut out = Vec::new();
+        self.for_each_pair(0..self.records(), |i, j| out.push(pack(i, j)));
+        out.sort_unstable();
+        out
+    }
 }
 
 /// FNV-1a: tiny, stable across Rust versions and platforms, good enough to group keys. A
@@ -86,18 +151,12 @@ pub(super) fn keys(f: &Features, out: &mut Vec<u64>) {
 }
 
 /// Two record indexes in one number, the smaller first.
+#[cfg(test)]
 pub(super) fn pack(i: u32, j: u32) -> u64 {
     u64::from(i) << 32 | u64::from(j)
 }
 
-/// The two record indexes of a packed pair.
-pub(super) fn unpack(p: u64) -> (u32, u32) {
-    // The low half fits u32 by construction; the truncation is the unpacking.
-    #[allow(clippy::cast_possible_truncation)]
-    ((p >> 32) as u32, p as u32)
-}
-
-/// All pairs that share a key, from blocks of at most `max_block` records.
+/// The blocks of records that share a key, of at most `max_block` records.
 ///
 /// A larger block is skipped whole: its pairs grow with the square of its size, so one key
 /// shared by thousands of records (a very common surname with a common initial, a shared
@@ -116,24 +175,35 @@ pub(super) fn candidates(features: &[Features], max_block: usize) -> Candidates 
         entries.extend(buf.iter().map(|k| (*k, i)));
     }
     entries.sort_unstable();
-    let blocks = || entries.chunk_by(|x, y| x.0 == y.0).filter(|b| b.len() >= 2);
-    // Counted first, so the list is allocated once at its size: at 100,000 records it holds
-    // millions of pairs, and a growing vector would briefly need twice that.
-    let total: usize = blocks().filter(|b| b.len() <= max_block).map(|b| b.len() * (b.len() - 1) / 2).sum();
-    let skipped_blocks = blocks().filter(|b| b.len() > max_block).count() as u64;
-    let mut pairs: Vec<u64> = Vec::with_capacity(total);
-    for block in blocks().filter(|b| b.len() <= max_block) {
-        for (n, x) in block.iter().enumerate() {
-            for y in &block[n + 1..] {
-                pairs.push(pack(x.1, y.1));
-            }
+    let mut skipped_blocks = 0u64;
+    let (mut members, mut block_start) = (Vec::new(), vec![0u32]);
+    // (record, block) of every membership, to be grouped by record below.
+    let mut memberships: Vec<(u32, u32)> = Vec::new();
+    for block in entries.chunk_by(|x, y| x.0 == y.0).filter(|b| b.len() >= 2) {
+        if block.len() > max_block {
+            skipped_blocks += 1;
+            continue;
         }
+        let b = u32::try_from(block_start.len() - 1).unwrap_or(u32::MAX);
+        for &(_, i) in block {
+            members.push(i);
+            memberships.push((i, b));
+        }
+        block_start.push(u32::try_from(members.len()).unwrap_or(u32::MAX));
     }
     drop(entries);
-    pairs.sort_unstable();
-    pairs.dedup();
-    pairs.shrink_to_fit();
-    Candidates { pairs, skipped_blocks }
+    memberships.sort_unstable();
+    let mut record_start = Vec::with_capacity(features.len() + 1);
+    let mut at = 0usize;
+    for i in 0..features.len() {
+        record_start.push(u32::try_from(at).unwrap_or(u32::MAX));
+        while at < memberships.len() && memberships[at].0 as usize == i {
+            at += 1;
+        }
+    }
+    record_start.push(u32::try_from(at).unwrap_or(u32::MAX));
+    let record_blocks = memberships.into_iter().map(|(_, b)| b).collect();
+    Candidates { members, block_start, record_blocks, record_start, skipped_blocks }
 }
 
 #[cfg(test)]
@@ -155,7 +225,7 @@ mod tests {
             rec(4, "Wojciech Kowalski"),
         ];
         let c = candidates(&build(&records), 200);
-        assert_eq!(c.pairs, vec![pack(0, 1), pack(0, 2), pack(1, 2)]);
+        assert_eq!(c.pairs(), vec![pack(0, 1), pack(0, 2), pack(1, 2)]);
     }
 
     #[test]
@@ -169,14 +239,14 @@ mod tests {
         c.phones = vec!["+447700900123".into()];
         d.phones = vec!["+493010900123".into()];
         let got = candidates(&build(&[a, b, c, d]), 200);
-        assert_eq!(got.pairs, vec![pack(0, 1), pack(2, 3)]);
+        assert_eq!(got.pairs(), vec![pack(0, 1), pack(2, 3)]);
     }
 
     #[test]
     fn oversized_blocks_are_skipped() {
         let records: Vec<ScanRecord> = (0..5).map(|n| rec(n, "John Smith")).collect();
         let c = candidates(&build(&records), 3);
-        assert!(c.pairs.is_empty());
+        assert!(c.pairs().is_empty());
         assert!(c.skipped_blocks > 0);
     }
 }

@@ -156,7 +156,7 @@ pub fn scan(records: &[ScanRecord], opts: &ScanOptions) -> ScanReport {
     let features = features::build(records);
     let candidates = blocking::candidates(&features, opts.max_block.max(2));
 
-    let patterns = count_patterns(records, &features, &candidates.pairs);
+    let patterns = count_patterns(records, &features, &candidates);
 
     let u = chance::unrelated(&features);
     let (params, iterations, converged) = em::estimate(&patterns, &u);
@@ -164,22 +164,24 @@ pub fn scan(records: &[ScanRecord], opts: &ScanOptions) -> ScanReport {
     let scored: Vec<model::Score> = patterns.levels.iter().map(|l| params.score(&compare::vector(l))).collect();
     let index: HashMap<Levels, u32> =
         patterns.levels.iter().enumerate().map(|(p, l)| (*l, u32::try_from(p).unwrap_or(u32::MAX))).collect();
-    // The pairs are compared a second time rather than remembering each pair's pattern: on a
-    // large tenant that is millions of entries the server's memory budget does not have.
-    let mut hits: Vec<(f64, f64, Uuid, Uuid, u32)> = on_every_core(&candidates.pairs, |comparer, part| {
-        part.iter()
-            .filter_map(|&pair| {
-                let (i, j) = blocking::unpack(pair);
-                let (a, b) = (records[i as usize].id, records[j as usize].id);
-                if a == b {
-                    return None;
-                }
-                let p = *index.get(&comparer.compare(&features[i as usize], &features[j as usize]))?;
-                let model::Score { probability: prob, weight: w, .. } = scored[p as usize];
-                let (a, b) = if a < b { (a, b) } else { (b, a) };
-                (prob >= opts.threshold).then_some((prob, w, a, b, p))
-            })
-            .collect::<Vec<_>>()
+    // The pairs are made and compared a second time rather than remembering each pair's
+    // pattern: on a large tenant that is millions of entries the server's memory budget does
+    // not have.
+    let mut hits: Vec<(f64, f64, Uuid, Uuid, u32)> = on_every_core(&candidates, |comparer, part| {
+        let mut out = Vec::new();
+        candidates.for_each_pair(part, |i, j| {
+            let (a, b) = (records[i as usize].id, records[j as usize].id);
+            if a == b {
+                return;
+            }
+            let Some(&p) = index.get(&comparer.compare(&features[i as usize], &features[j as usize])) else { return };
+            let model::Score { probability: prob, weight: w, .. } = scored[p as usize];
+            let (a, b) = if a < b { (a, b) } else { (b, a) };
+            if prob >= opts.threshold {
+                out.push((prob, w, a, b, p));
+            }
+        });
+        out
     })
     .into_iter()
     .flatten()
@@ -207,15 +209,21 @@ pub fn scan(records: &[ScanRecord], opts: &ScanOptions) -> ScanReport {
     }
 }
 
-/// Runs `work` over the pairs split across the machine's cores, each worker with its own
-/// comparer; answers the workers' results in the order of their parts.
-fn on_every_core<T: Send>(pairs: &[u64], work: impl Fn(&mut Comparer, &[u64]) -> T + Sync) -> Vec<T> {
+/// Runs `work` over the candidate pairs split across the machine's cores (by ranges of
+/// records), each worker with its own comparer; answers the workers' results in the order
+/// of their parts.
+fn on_every_core<T: Send>(
+    candidates: &blocking::Candidates,
+    work: impl Fn(&mut Comparer, std::ops::Range<u32>) -> T + Sync,
+) -> Vec<T> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
-    let chunk = pairs.len().div_ceil(threads).max(1);
     let work = &work;
     std::thread::scope(|s| {
-        let workers: Vec<_> =
-            pairs.chunks(chunk).map(|part| s.spawn(move || work(&mut Comparer::default(), part))).collect();
+        let workers: Vec<_> = candidates
+            .split(threads)
+            .into_iter()
+            .map(|part| s.spawn(move || work(&mut Comparer::default(), part)))
+            .collect();
         // A worker that panicked is a bug in the comparison: fail loudly rather than report a
         // scan that silently left pairs out.
         workers.into_iter().map(|w| w.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect()
@@ -225,17 +233,16 @@ fn on_every_core<T: Send>(pairs: &[u64], work: impl Fn(&mut Comparer, &[u64]) ->
 /// The distinct comparison vectors of the candidate pairs and how many pairs have each, in a
 /// canonical order, so that EM adds the same numbers in the same order however the pairs were
 /// split. The same records give the same answer whatever the number of threads.
-fn count_patterns(records: &[ScanRecord], features: &[Features], pairs: &[u64]) -> Patterns {
-    let parts = on_every_core(pairs, |comparer, part| {
+fn count_patterns(records: &[ScanRecord], features: &[Features], candidates: &blocking::Candidates) -> Patterns {
+    let parts = on_every_core(candidates, |comparer, part| {
         let mut patterns = Patterns::default();
         let mut index: HashMap<Levels, u32> = HashMap::new();
-        for &pair in part {
-            let (i, j) = blocking::unpack(pair);
+        candidates.for_each_pair(part, |i, j| {
             let (x, y) = (i as usize, j as usize);
             if records[x].id != records[y].id {
                 patterns.add(&mut index, comparer.compare(&features[x], &features[y]));
             }
-        }
+        });
         patterns
     });
     let mut merged: HashMap<Levels, u64> = HashMap::new();
