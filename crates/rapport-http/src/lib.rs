@@ -6,6 +6,7 @@ mod context;
 mod extract;
 mod health;
 mod idempotency;
+mod json_body;
 mod limiter;
 mod metrics;
 pub mod openapi;

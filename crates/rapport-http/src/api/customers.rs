@@ -16,6 +16,7 @@ use uuid::Uuid;
 
 use super::cursor;
 use crate::extract::{etag, Auth, IfMatch, JsonBody, Meta, PathId, QueryParams};
+use crate::json_body::SizedJson;
 use crate::problem::ApiResult;
 use crate::views::{AuditList, CustomerList, CustomerView, EventList, EventView};
 use crate::AppState;
@@ -407,15 +408,17 @@ pub async fn list(
     State(s): State<AppState>,
     Auth(p): Auth,
     QueryParams(l): QueryParams<ListParams>,
-) -> ApiResult<Json<CustomerList>> {
+) -> ApiResult<SizedJson<CustomerList>> {
     let q = to_query(&p, &l)?;
     let sort = sort_name(q.sort);
     let page = s.app.list_customers(&p, q).await?;
     let currency = s.base_currency(p.tenant_id).await?;
-    Ok(Json(CustomerList {
+    let list = CustomerList {
         data: page.rows.iter().map(|c| CustomerView::new(c, &currency)).collect(),
         next_cursor: page.next.as_ref().map(|c| cursor::encode(&sort, c)),
-    }))
+    };
+    // About 1.3 KB a customer as the generator's data sets have them.
+    Ok(SizedJson { capacity: 256 + list.data.len() * 1536, value: list })
 }
 
 /// The tenant's customer figures (002's totals: customers, active, per type, lifecycle
