@@ -187,8 +187,7 @@ impl App {
         )
         .map_err(|_| AppError::InvalidToken)?;
         let c = data.claims;
-        let mut tx = self.store.read(c.tid).await?;
-        let user = tx.get_user(c.sub).await?.ok_or(AppError::InvalidToken)?;
+        let user = self.store.auth_user(c.tid, c.sub).await?.ok_or(AppError::InvalidToken)?;
         if !user.active {
             return Err(AppError::InvalidToken);
         }
@@ -198,9 +197,7 @@ impl App {
 
     async fn authenticate_api_key(&self, secret: &str) -> AppResult<Principal> {
         let (tenant, id) = parse_secret(API_KEY_PREFIX, secret).ok_or(AppError::InvalidToken)?;
-        let mut tx = self.store.read(tenant).await?;
-        let key = tx.get_api_key(id).await?.ok_or(AppError::InvalidToken)?;
-        drop(tx);
+        let key = self.store.auth_api_key(tenant, id).await?.ok_or(AppError::InvalidToken)?;
         if key.revoked_at.is_some() || key.secret_hash != sha256_hex(secret) {
             return Err(AppError::InvalidToken);
         }

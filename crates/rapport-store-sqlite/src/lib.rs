@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use rapport_store::row_cache::RowCache;
-use rapport_store::{Backend, Store, StoreError, StoreResult, Tx};
+use rapport_store::{ApiKeyRow, Backend, Store, StoreError, StoreResult, Tx, UserRow};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::ConnectOptions;
 use uuid::Uuid;
@@ -132,6 +132,14 @@ impl Store for SqliteStore {
             .fetch_all(&self.reader)
             .await
             .map_err(map_err)
+    }
+
+    async fn auth_user(&self, tenant: Uuid, id: Uuid) -> StoreResult<Option<UserRow>> {
+        sql::user_by_id(&self.reader, tenant, id).await
+    }
+
+    async fn auth_api_key(&self, tenant: Uuid, id: Uuid) -> StoreResult<Option<ApiKeyRow>> {
+        sql::api_key_by_id(&self.reader, tenant, id).await
     }
 
     async fn ping(&self) -> StoreResult<()> {

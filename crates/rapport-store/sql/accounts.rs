@@ -6,6 +6,7 @@ use sqlx::FromRow;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::dialect::Db;
 use super::{map_err, ts, un_ts, SqlTx, Ts};
 
 #[derive(FromRow)]
@@ -150,17 +151,34 @@ pub(super) async fn insert_user(tx: &mut SqlTx, u: &UserRow) -> StoreResult<()> 
 }
 
 pub(super) async fn get_user(tx: &mut SqlTx, id: Option<Uuid>, email: Option<&str>) -> StoreResult<Option<UserRow>> {
-    let r: Option<UserRecord> = match (id, email) {
-        (Some(id), _) => {
-            sqlx::query_as("SELECT * FROM users WHERE tenant_id = $1 AND id = $2").bind(tx.tenant).bind(id)
+    match (id, email) {
+        (Some(id), _) => user_by_id(&mut *tx.tx, tx.tenant, id).await,
+        (None, e) => {
+            let r: Option<UserRecord> =
+                sqlx::query_as("SELECT * FROM users WHERE tenant_id = $1 AND email_normalized = $2")
+                    .bind(tx.tenant)
+                    .bind(e.unwrap_or_default().to_string())
+                    .fetch_optional(&mut *tx.tx)
+                    .await
+                    .map_err(map_err)?;
+            Ok(r.map(UserRow::from))
         }
-        (None, e) => sqlx::query_as("SELECT * FROM users WHERE tenant_id = $1 AND email_normalized = $2")
-            .bind(tx.tenant)
-            .bind(e.unwrap_or_default().to_string()),
     }
-    .fetch_optional(&mut *tx.tx)
-    .await
-    .map_err(map_err)?;
+}
+
+/// A user of `tenant` by id, through any executor (a transaction, or a pool for one
+/// statement).
+pub(crate) async fn user_by_id<'e>(
+    e: impl sqlx::Executor<'e, Database = Db>,
+    tenant: Uuid,
+    id: Uuid,
+) -> StoreResult<Option<UserRow>> {
+    let r: Option<UserRecord> = sqlx::query_as("SELECT * FROM users WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant)
+        .bind(id)
+        .fetch_optional(e)
+        .await
+        .map_err(map_err)?;
     Ok(r.map(UserRow::from))
 }
 
@@ -249,10 +267,19 @@ pub(super) async fn insert_api_key(tx: &mut SqlTx, k: &ApiKeyRow) -> StoreResult
 }
 
 pub(super) async fn get_api_key(tx: &mut SqlTx, id: Uuid) -> StoreResult<Option<ApiKeyRow>> {
+    api_key_by_id(&mut *tx.tx, tx.tenant, id).await
+}
+
+/// An API key of `tenant` by id, through any executor.
+pub(crate) async fn api_key_by_id<'e>(
+    e: impl sqlx::Executor<'e, Database = Db>,
+    tenant: Uuid,
+    id: Uuid,
+) -> StoreResult<Option<ApiKeyRow>> {
     let r: Option<ApiKeyRecord> = sqlx::query_as("SELECT * FROM api_keys WHERE tenant_id = $1 AND id = $2")
-        .bind(tx.tenant)
+        .bind(tenant)
         .bind(id)
-        .fetch_optional(&mut *tx.tx)
+        .fetch_optional(e)
         .await
         .map_err(map_err)?;
     Ok(r.map(ApiKeyRow::from))

@@ -7,6 +7,10 @@
 //! so one text serves both and the backends cannot drift apart.
 
 mod accounts;
+// One-statement reads for authentication: SQLite runs them on its reader pool; PostgreSQL,
+// whose row-level security needs the tenant set in a transaction, does not use them.
+#[allow(unused_imports)]
+pub(crate) use accounts::{api_key_by_id, user_by_id};
 mod audit;
 mod conversations;
 mod customers;
