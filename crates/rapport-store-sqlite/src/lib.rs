@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use rapport_store::row_cache::RowCache;
-use rapport_store::{ApiKeyRow, Backend, Store, StoreError, StoreResult, Tx, UserRow};
+use rapport_store::{ApiKeyRow, Backend, CustomerQuery, CustomerRow, Store, StoreError, StoreResult, Tx, UserRow};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::ConnectOptions;
 use uuid::Uuid;
@@ -140,6 +140,11 @@ impl Store for SqliteStore {
 
     async fn auth_api_key(&self, tenant: Uuid, id: Uuid) -> StoreResult<Option<ApiKeyRow>> {
         sql::api_key_by_id(&self.reader, tenant, id).await
+    }
+
+    async fn list_page(&self, tenant: Uuid, q: &CustomerQuery) -> StoreResult<Vec<CustomerRow>> {
+        let mut conn = self.reader.acquire().await.map_err(map_err)?;
+        sql::list_once(&mut conn, tenant, q, &self.rows).await
     }
 
     async fn ping(&self) -> StoreResult<()> {

@@ -554,15 +554,42 @@ pub(super) async fn list(tx: &mut SqlTx, q: &CustomerQuery) -> StoreResult<Vec<C
         let rs: Vec<CustomerRecord> = qb.build_query_as().fetch_all(&mut *tx.tx).await.map_err(map_err)?;
         return rs.into_iter().map(CustomerRow::try_from).collect();
     };
-    // The page's ids and versions, then whole rows only for those not kept at that version:
-    // decoding a customer (about fifty columns, four JSON documents) was most of a page.
-    let mut qb = list_sql(tx.tenant, q, None, "c.id, c.version")?;
-    let page: Vec<(Uuid, i64)> = qb.build_query_as().fetch_all(&mut *tx.tx).await.map_err(map_err)?;
-    through_cache(tx, &cache, &page).await
+    // The page's ids and versions, then whole rows only when some are not kept at that
+    // version: decoding a customer (about fifty columns, four JSON documents) was most of a
+    // page.
+    list_once(&mut tx.tx, tx.tenant, q, &cache).await
 }
 
 /// The rows of `page` (ids with the versions just read), in its order: those kept at that
 /// version from `cache`, the others read whole (and kept). A row erased since is left out.
+/// A page of the list (no search) for a reader: its ids and versions in one statement and,
+/// when every row is kept at its version (`row_cache`), nothing more; else the page again,
+/// whole, in one statement. Either answer is one statement, so one snapshot even outside a
+/// transaction: SQLite runs it so (`Store::list_page`), and the common answer (a page whose
+/// rows did not change) costs its reader no BEGIN and no ROLLBACK, each a round trip to the
+/// driver's thread.
+pub(crate) async fn list_once(
+    conn: &mut <Db as sqlx::Database>::Connection,
+    tenant: Uuid,
+    q: &CustomerQuery,
+    cache: &rapport_store::row_cache::RowCache,
+) -> StoreResult<Vec<CustomerRow>> {
+    let page: Vec<(Uuid, i64)> =
+        list_sql(tenant, q, None, "c.id, c.version")?.build_query_as().fetch_all(&mut *conn).await.map_err(map_err)?;
+    let kept: Option<Vec<CustomerRow>> =
+        page.iter().map(|&(id, version)| cache.get(tenant, id, version).map(|r| CustomerRow::clone(&r))).collect();
+    if let Some(rows) = kept {
+        return Ok(rows);
+    }
+    let rs: Vec<CustomerRecord> =
+        list_sql(tenant, q, None, "c.*")?.build_query_as().fetch_all(&mut *conn).await.map_err(map_err)?;
+    let rows = rs.into_iter().map(CustomerRow::try_from).collect::<StoreResult<Vec<_>>>()?;
+    for c in &rows {
+        cache.put(std::sync::Arc::new(c.clone()));
+    }
+    Ok(rows)
+}
+
 async fn through_cache(
     tx: &mut SqlTx,
     cache: &rapport_store::row_cache::RowCache,

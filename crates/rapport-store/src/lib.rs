@@ -59,6 +59,13 @@ pub trait Store: Send + Sync + 'static {
         self.read(tenant).await?.get_user(id).await
     }
 
+    /// A page of `tenant`'s customer list without a search: by default in a read
+    /// transaction; SQLite answers it in one statement when the page's rows are kept (see
+    /// `row_cache`), or two, each its own snapshot, without a transaction.
+    async fn list_page(&self, tenant: Uuid, q: &CustomerQuery) -> StoreResult<Vec<CustomerRow>> {
+        self.read(tenant).await?.list_customers(q).await
+    }
+
     /// An API key of `tenant`, read to authenticate a request (as `auth_user`).
     async fn auth_api_key(&self, tenant: Uuid, id: Uuid) -> StoreResult<Option<ApiKeyRow>> {
         self.read(tenant).await?.get_api_key(id).await

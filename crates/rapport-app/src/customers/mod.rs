@@ -388,15 +388,15 @@ impl App {
             p.require(Permission::CustomersReadDeleted, "see deleted customers")?;
         }
         let limit = q.limit.clamp(1, 200);
-        let mut tx = self.store.read(p.tenant_id).await?;
         if let Some(raw) = q.q.clone() {
+            let mut tx = self.store.read(p.tenant_id).await?;
             return self.search_page(tx.as_mut(), &raw, &q, limit).await;
         }
         if q.sort.field == SortField::Relevance {
             return Err(AppError::invalid("sort", "invalid_value", "sort by relevance needs q"));
         }
         q.limit = limit + 1;
-        let mut rows = tx.list_customers(&q).await?;
+        let mut rows = self.store.list_page(p.tenant_id, &q).await?;
         let next = if rows.len() > limit as usize {
             rows.truncate(limit as usize);
             rows.last().map(|c| Cursor { value: sort_value(c, q.sort.field), id: c.id })
