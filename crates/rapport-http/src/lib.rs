@@ -103,3 +103,36 @@ async fn deadline(req: axum::extract::Request, next: middleware::Next) -> axum::
         ),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    use tower::ServiceExt;
+
+    use super::*;
+
+    /// Routes that take two minutes, behind the deadline.
+    fn slow() -> Router {
+        let two_minutes = || async {
+            tokio::time::sleep(Duration::from_secs(120)).await;
+            "done"
+        };
+        Router::new()
+            .route("/api/v1/customers", axum::routing::get(two_minutes))
+            .route("/api/v1/imports", axum::routing::post(two_minutes))
+            .layer(middleware::from_fn(deadline))
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_request_past_its_deadline_answers_timeout_and_an_import_may_take_longer() {
+        let res = slow().oneshot(Request::get("/api/v1/customers").body(Body::empty()).unwrap()).await.unwrap();
+        assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let body = axum::body::to_bytes(res.into_body(), usize::MAX).await.unwrap();
+        let problem: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(problem["code"], "timeout");
+
+        let res = slow().oneshot(Request::post("/api/v1/imports").body(Body::empty()).unwrap()).await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "an import has ten minutes");
+    }
+}
