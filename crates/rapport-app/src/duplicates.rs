@@ -61,15 +61,21 @@ impl App {
     pub async fn list_duplicates(&self, p: &Principal, limit: u32) -> AppResult<Vec<QueuedPair>> {
         p.require(Permission::CustomersMerge, "review duplicates")?;
         let mut tx = self.store.read(p.tenant_id).await?;
-        let mut out = Vec::new();
-        for pair in tx.list_duplicate_pairs(limit.clamp(1, 200)).await? {
-            let (Some(a), Some(b)) = (tx.get_customer(pair.customer_a).await?, tx.get_customer(pair.customer_b).await?)
-            else {
-                continue;
-            };
-            out.push(QueuedPair { pair, a, b });
-        }
-        Ok(out)
+        let pairs = tx.list_duplicate_pairs(limit.clamp(1, 200)).await?;
+        // Both sides of every pair in one read, not two statements a pair.
+        let mut ids: Vec<Uuid> = pairs.iter().flat_map(|p| [p.customer_a, p.customer_b]).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let customers: std::collections::HashMap<Uuid, rapport_store::CustomerRow> =
+            tx.get_customers(&ids).await?.into_iter().map(|c| (c.id, c)).collect();
+        Ok(pairs
+            .into_iter()
+            .filter_map(|pair| {
+                let a = customers.get(&pair.customer_a)?.clone();
+                let b = customers.get(&pair.customer_b)?.clone();
+                Some(QueuedPair { pair, a, b })
+            })
+            .collect())
     }
 
     async fn open_pair(&self, tx: &mut dyn Tx, x: Uuid, y: Uuid) -> AppResult<DuplicatePairRow> {
