@@ -58,10 +58,16 @@ pub(crate) async fn queue(
 }
 
 impl App {
-    pub async fn list_duplicates(&self, p: &Principal, limit: u32) -> AppResult<Vec<QueuedPair>> {
+    /// A page of the review queue, most likely first, after `after`.
+    pub async fn list_duplicates(
+        &self,
+        p: &Principal,
+        after: Option<&rapport_store::PairCursor>,
+        limit: u32,
+    ) -> AppResult<Vec<QueuedPair>> {
         p.require(Permission::CustomersMerge, "review duplicates")?;
         let mut tx = self.store.read(p.tenant_id).await?;
-        let pairs = tx.list_duplicate_pairs(limit.clamp(1, 200)).await?;
+        let pairs = tx.list_duplicate_pairs(after, limit.clamp(1, 200)).await?;
         // Both sides of every pair in one read, not two statements a pair.
         let mut ids: Vec<Uuid> = pairs.iter().flat_map(|p| [p.customer_a, p.customer_b]).collect();
         ids.sort_unstable();

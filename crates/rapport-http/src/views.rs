@@ -715,6 +715,8 @@ impl From<&rapport_app::duplicates::QueuedPair> for DuplicatePairView {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DuplicateList {
     pub data: Vec<DuplicatePairView>,
+    /// The next page's `cursor`; none after the last page.
+    pub next_cursor: Option<String>,
 }
 
 /// Live customers per type.

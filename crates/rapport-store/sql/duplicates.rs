@@ -6,6 +6,7 @@ use sqlx::FromRow;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::dialect::Db;
 use super::{keep_prepared, map_err, values_rows, SqlTx, Ts, MAX_BINDS};
 
 #[derive(FromRow)]
@@ -108,18 +109,35 @@ pub(super) async fn set_status(tx: &mut SqlTx, a: Uuid, b: Uuid, status: &str, a
     Ok(())
 }
 
-pub(super) async fn list(tx: &mut SqlTx, limit: u32) -> StoreResult<Vec<DuplicatePairRow>> {
-    let rs: Vec<PairRecord> = sqlx::query_as(
+/// A page of the open pairs, by confidence, probability (0 when none) and last update, then
+/// the pair's ids, all descending; after `after` (a keyset: one row value comparison).
+pub(super) async fn list(tx: &mut SqlTx, after: Option<&PairCursor>, limit: u32) -> StoreResult<Vec<DuplicatePairRow>> {
+    let mut qb = sqlx::QueryBuilder::<Db>::new(
         "SELECT p.* FROM duplicate_pairs p \
          JOIN customers a ON a.tenant_id = p.tenant_id AND a.id = p.customer_a AND a.deleted_at IS NULL \
          JOIN customers b ON b.tenant_id = p.tenant_id AND b.id = p.customer_b AND b.deleted_at IS NULL \
-         WHERE p.tenant_id = $1 AND p.status = 'open' ORDER BY p.confidence DESC, COALESCE(p.probability, 0) DESC, p.updated_at DESC LIMIT $2",
+         WHERE p.tenant_id = ",
+    );
+    qb.push_bind(tx.tenant).push(" AND p.status = 'open'");
+    if let Some(c) = after {
+        qb.push(" AND (p.confidence, COALESCE(p.probability, 0), p.updated_at, p.customer_a, p.customer_b) < (")
+            .push_bind(c.confidence)
+            .push(", ")
+            .push_bind(c.probability)
+            .push(", ")
+            .push_bind(Ts(c.updated_at))
+            .push(", ")
+            .push_bind(c.customer_a)
+            .push(", ")
+            .push_bind(c.customer_b)
+            .push(")");
+    }
+    qb.push(
+        " ORDER BY p.confidence DESC, COALESCE(p.probability, 0) DESC, p.updated_at DESC, p.customer_a DESC, \
+         p.customer_b DESC LIMIT ",
     )
-    .bind(tx.tenant)
-    .bind(i64::from(limit))
-    .fetch_all(&mut *tx.tx)
-    .await
-    .map_err(map_err)?;
+    .push_bind(i64::from(limit));
+    let rs: Vec<PairRecord> = qb.build_query_as().fetch_all(&mut *tx.tx).await.map_err(map_err)?;
     Ok(rs.into_iter().map(DuplicatePairRow::from).collect())
 }
 

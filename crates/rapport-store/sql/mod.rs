@@ -340,8 +340,12 @@ impl Tx for SqlTx {
     async fn set_duplicate_status(&mut self, a: Uuid, b: Uuid, status: &str, at: OffsetDateTime) -> StoreResult<()> {
         duplicates::set_status(self, a, b, status, at).await
     }
-    async fn list_duplicate_pairs(&mut self, limit: u32) -> StoreResult<Vec<DuplicatePairRow>> {
-        duplicates::list(self, limit).await
+    async fn list_duplicate_pairs(
+        &mut self,
+        after: Option<&PairCursor>,
+        limit: u32,
+    ) -> StoreResult<Vec<DuplicatePairRow>> {
+        duplicates::list(self, after, limit).await
     }
     async fn scan_sources(&mut self, after: Option<Uuid>, limit: u32) -> StoreResult<Vec<ScanSourceRow>> {
         duplicates::scan_sources(self, after, limit).await

@@ -12,7 +12,8 @@ pub mod stats;
 
 pub use error::{StoreError, StoreResult};
 pub use query::{
-    AssignedFilter, AuditQuery, ConversationQuery, Cursor, CustomerQuery, CustomerSort, SearchHit, SortField, SortValue,
+    AssignedFilter, AuditQuery, ConversationQuery, Cursor, CustomerQuery, CustomerSort, PairCursor, SearchHit,
+    SortField, SortValue,
 };
 pub use rows::*;
 
@@ -224,8 +225,12 @@ pub trait Tx: Send {
         status: &str,
         at: time::OffsetDateTime,
     ) -> StoreResult<()>;
-    /// Open pairs whose customers are both live, most likely first.
-    async fn list_duplicate_pairs(&mut self, limit: u32) -> StoreResult<Vec<DuplicatePairRow>>;
+    /// Open pairs whose customers are both live, most likely first, after `after`.
+    async fn list_duplicate_pairs(
+        &mut self,
+        after: Option<&PairCursor>,
+        limit: u32,
+    ) -> StoreResult<Vec<DuplicatePairRow>>;
     /// Live customers with ids after `after`, in id order, as the duplicate scan reads them.
     async fn scan_sources(&mut self, after: Option<Uuid>, limit: u32) -> StoreResult<Vec<ScanSourceRow>>;
 

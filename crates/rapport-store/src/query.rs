@@ -78,6 +78,30 @@ pub struct Cursor {
     pub id: Uuid,
 }
 
+/// Where the next page of the review queue starts: after the pair with these sort values
+/// (confidence, probability or 0, last update, then the pair's ids, all descending).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PairCursor {
+    pub confidence: i32,
+    pub probability: f64,
+    pub updated_at: time::OffsetDateTime,
+    pub customer_a: Uuid,
+    pub customer_b: Uuid,
+}
+
+impl PairCursor {
+    /// The cursor after `p`.
+    pub fn after(p: &crate::DuplicatePairRow) -> Self {
+        Self {
+            confidence: p.confidence,
+            probability: p.probability.unwrap_or(0.0),
+            updated_at: p.updated_at,
+            customer_a: p.customer_a,
+            customer_b: p.customer_b,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum AssignedFilter {
     User(Uuid),

@@ -43,6 +43,31 @@ pub fn decode(sort: &str, raw: &str) -> Result<Cursor, AppError> {
     Ok(Cursor { value, id })
 }
 
+/// The review queue's cursor after `c`.
+pub fn encode_pair(c: &rapport_store::PairCursor) -> String {
+    let u = (c.updated_at.unix_timestamp_nanos() / 1000) as i64;
+    let v = json!({"s": "pairs", "c": c.confidence, "p": c.probability, "u": u, "a": c.customer_a, "b": c.customer_b});
+    URL_SAFE_NO_PAD.encode(v.to_string())
+}
+
+/// Decodes a cursor of the review queue.
+pub fn decode_pair(raw: &str) -> Result<rapport_store::PairCursor, AppError> {
+    let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| bad())?;
+    let v: Value = serde_json::from_slice(&bytes).map_err(|_| bad())?;
+    if v["s"].as_str() != Some("pairs") {
+        return Err(bad());
+    }
+    let id = |k: &str| v[k].as_str().and_then(|s| Uuid::parse_str(s).ok()).ok_or_else(bad);
+    let u = v["u"].as_i64().ok_or_else(bad)?;
+    Ok(rapport_store::PairCursor {
+        confidence: v["c"].as_i64().and_then(|c| i32::try_from(c).ok()).ok_or_else(bad)?,
+        probability: v["p"].as_f64().ok_or_else(bad)?,
+        updated_at: OffsetDateTime::from_unix_timestamp_nanos(i128::from(u) * 1000).map_err(|_| bad())?,
+        customer_a: id("a")?,
+        customer_b: id("b")?,
+    })
+}
+
 /// A simple cursor over ids or sequence numbers.
 pub fn encode_plain(v: &str) -> String {
     URL_SAFE_NO_PAD.encode(v)

@@ -64,8 +64,14 @@ pub async fn list(
     Auth(p): Auth,
     QueryParams(q): QueryParams<super::customers::PageParams>,
 ) -> ApiResult<Json<DuplicateList>> {
-    let pairs = s.app.list_duplicates(&p, q.limit.unwrap_or(50)).await?;
-    Ok(Json(DuplicateList { data: pairs.iter().map(DuplicatePairView::from).collect() }))
+    let after = q.cursor.as_deref().map(super::cursor::decode_pair).transpose()?;
+    let limit = q.limit.unwrap_or(50).clamp(1, 200);
+    let pairs = s.app.list_duplicates(&p, after.as_ref(), limit).await?;
+    // A full page may have more after it.
+    let next_cursor = (pairs.len() == limit as usize)
+        .then(|| pairs.last().map(|q| super::cursor::encode_pair(&rapport_store::PairCursor::after(&q.pair))))
+        .flatten();
+    Ok(Json(DuplicateList { data: pairs.iter().map(DuplicatePairView::from).collect(), next_cursor }))
 }
 
 /// Never propose this pair again.

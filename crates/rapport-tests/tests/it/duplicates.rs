@@ -85,3 +85,53 @@ both!(uncertain_matches_are_queued_then_merged_or_dismissed, |h| {
     let viewer = h.user(&o, "viewer").await;
     assert_eq!(h.get(&viewer, "/api/v1/duplicates").await.status, StatusCode::FORBIDDEN);
 });
+
+both!(the_review_queue_pages_with_a_cursor, |h| {
+    let o = h.tenant("Queue pages").await;
+    let k = h.post(&o, "/api/v1/api-keys", json!({"name": "chat"})).await;
+    let key = Client { token: k.body["secret"].as_str().unwrap().to_string(), user_id: k.id(), tenant_id: o.tenant_id };
+    h.customer(&o, json!({"name": "Robert Brown", "email": unique_email("rb")})).await;
+    // Three more Robert Browns by chat, each with another email: every two of the four are
+    // a vetoed pair in the queue, six in all.
+    for i in 0..3 {
+        let r = h
+            .call(
+                Method::PUT,
+                &format!("/api/v1/conversations/page-{i}"),
+                Some(&key.token),
+                Some(json!({"contact": {"name": "Robert Brown", "email": unique_email("bob")}})),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    }
+    let all = h.get(&o, "/api/v1/duplicates?limit=200").await;
+    assert_eq!(all.body["data"].as_array().unwrap().len(), 6, "{:?}", all.body);
+    assert_eq!(all.body["next_cursor"], serde_json::Value::Null);
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..10 {
+        let path = match &cursor {
+            Some(c) => format!("/api/v1/duplicates?limit=4&cursor={c}"),
+            None => "/api/v1/duplicates?limit=4".to_string(),
+        };
+        let page = h.get(&o, &path).await;
+        assert_eq!(page.status, StatusCode::OK, "{:?}", page.body);
+        for p in page.body["data"].as_array().unwrap() {
+            seen.push(format!("{}/{}", p["customer_a"].as_str().unwrap(), p["customer_b"].as_str().unwrap()));
+        }
+        match page.body["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => break,
+        }
+    }
+    let in_order: Vec<String> = all.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| format!("{}/{}", p["customer_a"].as_str().unwrap(), p["customer_b"].as_str().unwrap()))
+        .collect();
+    assert_eq!(seen, in_order, "the pages are the whole queue, in its order, each pair once");
+    let bad = h.get(&o, "/api/v1/duplicates?cursor=bm90IGEgY3Vyc29y").await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(bad.body["errors"][0]["code"], "invalid_cursor");
+});
