@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
-use crate::customers::matching::{thresholds_of, RankedMatch};
+use crate::customers::matching::{thresholds_of, Matched, RankedMatch};
 use crate::customers::{audit_values, new_customer_row, record_created};
 use crate::record::{retry_on_conflict, Trail};
 use crate::{Actor, App, AppError, AppResult, Principal, RequestMeta};
@@ -86,29 +86,6 @@ pub struct RowReport {
     pub duplicate_of_line: Option<u64>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<RowError>,
-}
-
-/// A customer on file a row may be, as a row's report names it (typed, not a JSON tree: a
-/// report of a large file holds one per row).
-#[derive(Debug, Clone, Serialize)]
-pub struct Matched {
-    pub customer_id: Uuid,
-    pub name: String,
-    pub confidence: u8,
-    pub reasons: Vec<rapport_core::identity::Reason>,
-    pub vetoed: bool,
-}
-
-impl From<&RankedMatch> for Matched {
-    fn from(m: &RankedMatch) -> Self {
-        Matched {
-            customer_id: m.customer.id,
-            name: m.customer.data.name.clone(),
-            confidence: m.m.confidence,
-            reasons: m.m.reasons.clone(),
-            vetoed: m.m.vetoed,
-        }
-    }
 }
 
 #[derive(Debug, Clone, Serialize)]

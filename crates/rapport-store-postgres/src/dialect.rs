@@ -266,8 +266,12 @@ pub fn push_search_plan(qb: &mut QueryBuilder<'_, Db>, tenant: Uuid, plan: &Sear
     }
 }
 
-/// Sets the word similarity threshold of `%>` for the rest of the transaction.
-pub async fn before_search(tx: &mut sqlx::Transaction<'static, Db>) -> StoreResult<()> {
+/// Sets the word similarity threshold of `%>` for the rest of the transaction, before the
+/// look-up that uses it (most searches never reach it).
+pub async fn before_plan(tx: &mut sqlx::Transaction<'static, Db>, plan: &SearchPlan) -> StoreResult<()> {
+    if !matches!(plan, SearchPlan::Similar { .. }) {
+        return Ok(());
+    }
     sqlx::query("SELECT set_config('pg_trgm.word_similarity_threshold', $1, true)")
         .bind(WORD_SIMILARITY_THRESHOLD)
         .execute(&mut **tx)

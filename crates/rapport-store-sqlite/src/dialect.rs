@@ -252,7 +252,7 @@ pub fn push_search_plan(qb: &mut QueryBuilder<'_, Db>, tenant: Uuid, plan: &Sear
 }
 
 /// Nothing to set up on SQLite.
-pub async fn before_search(_tx: &mut sqlx::Transaction<'static, Db>) -> StoreResult<()> {
+pub async fn before_plan(_tx: &mut sqlx::Transaction<'static, Db>, _plan: &SearchPlan) -> StoreResult<()> {
     Ok(())
 }
 

@@ -560,8 +560,6 @@ pub(super) async fn list(tx: &mut SqlTx, q: &CustomerQuery) -> StoreResult<Vec<C
     list_once(&mut tx.tx, tx.tenant, q, &cache).await
 }
 
-/// The rows of `page` (ids with the versions just read), in its order: those kept at that
-/// version from `cache`, the others read whole (and kept). A row erased since is left out.
 /// A page of the list (no search) for a reader: its ids and versions in one statement and,
 /// when every row is kept at its version (`row_cache`), nothing more; else the page again,
 /// whole, in one statement. Either answer is one statement, so one snapshot even outside a
@@ -590,6 +588,8 @@ pub(crate) async fn list_once(
     Ok(rows)
 }
 
+/// The rows of `page` (ids with the versions just read), in its order: those kept at that
+/// version from `cache`, the others read whole (and kept). A row erased since is left out.
 async fn through_cache(
     tx: &mut SqlTx,
     cache: &rapport_store::row_cache::RowCache,
@@ -671,15 +671,22 @@ fn list_sql<'a>(
         None => {}
     }
     // From the row's `tag_keys`, which the list page's index holds.
-    for tag in &q.tags_all {
-        qb.push(format!(" AND {}(c.tag_keys, ", dialect::POSITION)).push_bind(tag_needle(tag)).push(") > 0");
-    }
-    for (i, tag) in q.tags_any.iter().enumerate() {
-        qb.push(if i == 0 { " AND (" } else { " OR " });
+    let has_tag = |qb: &mut QueryBuilder<'a, Db>, tag: &str| {
         qb.push(format!("{}(c.tag_keys, ", dialect::POSITION)).push_bind(tag_needle(tag)).push(") > 0");
-        if i + 1 == q.tags_any.len() {
-            qb.push(")");
+    };
+    for tag in &q.tags_all {
+        qb.push(" AND ");
+        has_tag(&mut qb, tag);
+    }
+    if !q.tags_any.is_empty() {
+        qb.push(" AND (");
+        for (i, tag) in q.tags_any.iter().enumerate() {
+            if i > 0 {
+                qb.push(" OR ");
+            }
+            has_tag(&mut qb, tag);
         }
+        qb.push(")");
     }
     push_range(&mut qb, "c.created_at", q.created_after, q.created_before);
     push_range(&mut qb, "c.updated_at", q.updated_after, q.updated_before);
@@ -960,7 +967,6 @@ pub(super) async fn search(
     s: &rapport_core::search::Query,
     limit: u32,
 ) -> StoreResult<Vec<SearchHit>> {
-    dialect::before_search(&mut tx.tx).await?;
     let mut sub = q.clone();
     // Deleted customers have no search document.
     sub.include_deleted = false;
@@ -972,6 +978,7 @@ pub(super) async fn search(
             break;
         }
         sub.limit = want as u32;
+        dialect::before_plan(&mut tx.tx, &plan).await?;
         let mut qb =
             list_sql(tx.tenant, &sub, Some(&plan), "c.id, c.name, c.company_name, c.email_normalized, c.phone_e164")?;
         let hits: Vec<HitRecord> = qb.build_query_as().fetch_all(&mut *tx.tx).await.map_err(map_err)?;

@@ -10,9 +10,10 @@ mod accounts;
 // One-statement reads (authentication, a list page): SQLite runs them on its reader pool;
 // PostgreSQL, whose row-level security needs the tenant set in a transaction, does not.
 #[allow(unused_imports)]
-pub(crate) use accounts::{api_key_by_id, user_by_id};
-#[allow(unused_imports)]
-pub(crate) use customers::list_once;
+pub(crate) use {
+    accounts::{api_key_by_id, user_by_id},
+    customers::list_once,
+};
 mod audit;
 mod conversations;
 mod customers;

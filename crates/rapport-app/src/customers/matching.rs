@@ -31,7 +31,30 @@ pub struct RankedMatch {
 
 impl RankedMatch {
     pub fn to_json(&self) -> Value {
-        json!({"customer_id": self.customer.id, "name": self.customer.data.name, "confidence": self.m.confidence, "reasons": self.m.reasons, "vetoed": self.m.vetoed})
+        json!(Matched::from(self))
+    }
+}
+
+/// A customer on file someone may be, as answers name it: typed rather than a JSON tree,
+/// since an import's report holds one per row.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Matched {
+    pub customer_id: Uuid,
+    pub name: String,
+    pub confidence: u8,
+    pub reasons: Vec<rapport_core::identity::Reason>,
+    pub vetoed: bool,
+}
+
+impl From<&RankedMatch> for Matched {
+    fn from(m: &RankedMatch) -> Self {
+        Matched {
+            customer_id: m.customer.id,
+            name: m.customer.data.name.clone(),
+            confidence: m.m.confidence,
+            reasons: m.m.reasons.clone(),
+            vetoed: m.m.vetoed,
+        }
     }
 }
 
