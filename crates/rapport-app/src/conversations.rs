@@ -16,6 +16,7 @@ use uuid::Uuid;
 
 use crate::conversation_input::{apply_body, checked_fields, new_row, session, summarize, vocabulary, Contact};
 use crate::customers::matching::{thresholds, RankedMatch};
+use crate::ingest_queue::IngestJob;
 use crate::record::Trail;
 use crate::{Actor, App, AppError, AppResult, Principal, RequestMeta};
 
@@ -44,7 +45,8 @@ impl App {
     }
 
     /// `PUT /conversations/{session_id}`: creates or updates the conversation; on create, and
-    /// whenever the contact details change, finds or creates its customer.
+    /// whenever the contact details change, finds or creates its customer. Written with the
+    /// tenant's other ingests of the moment in one transaction (`ingest_queue`).
     pub async fn put_conversation(
         &self,
         p: &Principal,
@@ -52,32 +54,43 @@ impl App {
         session_id: &str,
         body: &Value,
     ) -> AppResult<Ingested> {
-        crate::record::retry_on_conflict(|| self.put_conversation_once(p, meta, session_id, body)).await
+        p.require(Permission::CustomersCreate, "ingest conversations")?;
+        let job = IngestJob { p: p.clone(), meta: meta.clone(), session: session(session_id)?, body: body.clone() };
+        self.queue_ingest(job).await
     }
 
-    async fn put_conversation_once(
-        &self,
-        p: &Principal,
-        meta: &RequestMeta,
-        session_id: &str,
-        body: &Value,
-    ) -> AppResult<Ingested> {
-        p.require(Permission::CustomersCreate, "ingest conversations")?;
-        let session = session(session_id)?;
+    /// The same alone in its own transaction, run again when another writer changed a
+    /// record it read (PostgreSQL).
+    pub(crate) async fn put_conversation_alone(&self, job: &IngestJob) -> AppResult<Ingested> {
+        crate::record::retry_on_conflict(|| async {
+            let mut tx = self.store.begin(job.p.tenant_id).await?;
+            self.lock_ingests(tx.as_mut()).await?;
+            let done = self.ingest_in(tx.as_mut(), job).await?;
+            tx.commit().await?;
+            Ok(done)
+        })
+        .await
+    }
+
+    /// One ingest at a time per tenant decides who a person is, so concurrent chats of one
+    /// person create exactly one customer.
+    pub(crate) async fn lock_ingests(&self, tx: &mut dyn Tx) -> AppResult<()> {
+        Ok(tx.lock_identity(&["ingest".to_string()]).await?)
+    }
+
+    /// Writes one ingest in `tx`, which holds the tenant's ingest lock.
+    pub(crate) async fn ingest_in(&self, tx: &mut dyn Tx, job: &IngestJob) -> AppResult<Ingested> {
+        let IngestJob { p, meta, session, body } = job;
         let (obj, mut errs) = checked_fields(body)?;
-        let mut tx = self.store.begin(p.tenant_id).await?;
-        // One ingest at a time per tenant decides who a person is, so concurrent chats of one
-        // person create exactly one customer.
-        tx.lock_identity(&["ingest".to_string()]).await?;
-        let existing = tx.get_conversation_by_session(&session).await?;
+        let existing = tx.get_conversation_by_session(session).await?;
         let at = now();
-        let mut c = existing.clone().unwrap_or_else(|| new_row(p.tenant_id, &session, at));
+        let mut c = existing.clone().unwrap_or_else(|| new_row(p.tenant_id, session, at));
         let (contact, given_topics) = apply_body(&mut c, body, &mut errs);
         errs.into_result()?;
 
         let tenant = tx.get_tenant().await?.ok_or(AppError::NotFound("tenant"))?;
         summarize(&mut c, obj.contains_key("summary"), given_topics, &vocabulary(&tenant.settings));
-        let actor = App::ingest_actor(p, &session);
+        let actor = App::ingest_actor(p, session);
         let trail = Trail { actor: &actor, meta };
         let contact_changed = existing.as_ref().is_none_or(|e| e.contact != c.contact)
             || existing.as_ref().is_some_and(|e| e.deleted_at.is_some());
@@ -87,7 +100,7 @@ impl App {
             // A customer created now has this conversation only: its last contact is known
             // before it is written, and it is written once.
             let last = c.ended_at.or(c.started_at).unwrap_or(c.created_at);
-            let o = self.find_or_create(tx.as_mut(), &trail, &contact, &tenant.phone_region, last).await?;
+            let o = self.find_or_create(tx, &trail, &contact, &tenant.phone_region, last).await?;
             c.customer_id = Some(o.customer_id);
             outcome = Some(o);
         }
@@ -101,7 +114,7 @@ impl App {
         }
         trail
             .audit(
-                tx.as_mut(),
+                tx,
                 "conversations",
                 c.id,
                 if existing.is_some() { "update" } else { "insert" },
@@ -113,26 +126,18 @@ impl App {
             if previous != Some(cid) {
                 if let Some(old) = previous {
                     trail
-                        .event(
-                            tx.as_mut(),
-                            old,
-                            "conversation_unlinked",
-                            json!({"session_id": session, "moved_to": cid}),
-                        )
+                        .event(tx, old, "conversation_unlinked", json!({"session_id": session, "moved_to": cid}))
                         .await?;
                     tx.refresh_metrics(old).await?;
                 }
-                trail
-                    .event(tx.as_mut(), cid, "conversation_linked", json!({"session_id": session, "topics": c.topics}))
-                    .await?;
+                trail.event(tx, cid, "conversation_linked", json!({"session_id": session, "topics": c.topics})).await?;
             }
             let m = tx.refresh_metrics(cid).await?;
             match outcome.as_ref().and_then(|o| o.customer.as_ref()).filter(|row| row.id == cid) {
-                Some(row) => self.touch_last_contact_of(tx.as_mut(), &trail, row, &m).await?,
-                None => self.touch_last_contact(tx.as_mut(), &trail, cid, &m).await?,
+                Some(row) => self.touch_last_contact_of(tx, &trail, row, &m).await?,
+                None => self.touch_last_contact(tx, &trail, cid, &m).await?,
             }
         }
-        tx.commit().await?;
         Ok(Ingested { conversation: c, outcome })
     }
 

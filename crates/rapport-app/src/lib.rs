@@ -18,6 +18,7 @@ pub mod duplicates;
 mod error;
 pub mod idempotency;
 pub mod imports;
+mod ingest_queue;
 mod principal;
 pub mod record;
 pub mod tenant_settings;
@@ -72,10 +73,12 @@ pub struct App {
     pub settings: Arc<AppSettings>,
     /// Answers of "top engaged" kept while the tenant's engagement has not changed.
     engagement: Arc<analytics::EngagementCache>,
+    /// Ingests waiting to be written together, per tenant.
+    ingests: Arc<ingest_queue::IngestQueue>,
 }
 
 impl App {
     pub fn new(store: Arc<dyn Store>, settings: AppSettings) -> Self {
-        Self { store, settings: Arc::new(settings), engagement: Default::default() }
+        Self { store, settings: Arc::new(settings), engagement: Default::default(), ingests: Default::default() }
     }
 }

@@ -126,6 +126,7 @@ pub(crate) async fn run_pending_rebuilds(store: &dyn Store, pool: &sqlx::Pool<Db
 }
 
 /// The audit chain head as a transaction holds it.
+#[derive(Clone)]
 pub(crate) struct AuditHead {
     pub seq: i64,
     pub hash: String,
@@ -150,7 +151,20 @@ pub struct SqlTx {
     pub(crate) tenant_row: Option<TenantRow>,
     /// Decoded customers by version, for read-only transactions only (see `row_cache`).
     pub(crate) row_cache: Option<std::sync::Arc<rapport_store::row_cache::RowCache>>,
+    /// What the transaction held in memory at its savepoint, restored on rollback to it.
+    pub(crate) savepoint: Option<Held>,
 }
+
+/// The state a transaction keeps in memory to write at commit, as a savepoint found it
+/// (the appends are written before a savepoint is set, so it holds none).
+pub(crate) struct Held {
+    counter_deltas: std::collections::BTreeMap<String, i64>,
+    audit_head: Option<AuditHead>,
+    tenant_row: Option<TenantRow>,
+}
+
+/// The one savepoint's name.
+const SAVEPOINT: &str = "rapport_change";
 
 impl SqlTx {
     pub(crate) fn new(tx: sqlx::Transaction<'static, Db>, tenant: Uuid) -> Self {
@@ -162,6 +176,7 @@ impl SqlTx {
             appends: Default::default(),
             tenant_row: None,
             row_cache: None,
+            savepoint: None,
         }
     }
 
@@ -186,6 +201,37 @@ impl Tx for SqlTx {
         audit::flush_head(&mut self).await?;
         customers::flush_counters(&mut self).await?;
         self.tx.commit().await.map_err(map_err)
+    }
+
+    async fn savepoint(&mut self) -> StoreResult<()> {
+        if self.savepoint.is_some() {
+            return Err(StoreError::Other("a savepoint is already set".into()));
+        }
+        audit::flush_appends(self).await?;
+        sqlx::query(&format!("SAVEPOINT {SAVEPOINT}")).execute(&mut *self.tx).await.map_err(map_err)?;
+        self.savepoint = Some(Held {
+            counter_deltas: self.counter_deltas.clone(),
+            audit_head: self.audit_head.clone(),
+            tenant_row: self.tenant_row.clone(),
+        });
+        Ok(())
+    }
+
+    async fn release_savepoint(&mut self) -> StoreResult<()> {
+        self.savepoint.take().ok_or_else(|| StoreError::Other("no savepoint is set".into()))?;
+        sqlx::query(&format!("RELEASE SAVEPOINT {SAVEPOINT}")).execute(&mut *self.tx).await.map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn rollback_to_savepoint(&mut self) -> StoreResult<()> {
+        let held = self.savepoint.take().ok_or_else(|| StoreError::Other("no savepoint is set".into()))?;
+        sqlx::query(&format!("ROLLBACK TO SAVEPOINT {SAVEPOINT}")).execute(&mut *self.tx).await.map_err(map_err)?;
+        sqlx::query(&format!("RELEASE SAVEPOINT {SAVEPOINT}")).execute(&mut *self.tx).await.map_err(map_err)?;
+        self.appends = Default::default();
+        self.counter_deltas = held.counter_deltas;
+        self.audit_head = held.audit_head;
+        self.tenant_row = held.tenant_row;
+        Ok(())
     }
 
     async fn insert_tenant(&mut self, t: &TenantRow) -> StoreResult<()> {

@@ -96,6 +96,15 @@ pub trait Tx: Send {
 
     async fn commit(self: Box<Self>) -> StoreResult<()>;
 
+    /// Marks the point `rollback_to_savepoint` returns to: one change of several written in
+    /// one transaction (a group commit) is undone alone when it fails. One at a time.
+    async fn savepoint(&mut self) -> StoreResult<()>;
+    /// Keeps what was written since the savepoint and forgets the savepoint.
+    async fn release_savepoint(&mut self) -> StoreResult<()>;
+    /// Undoes everything written since the savepoint, in the database and in what the
+    /// transaction holds to write at commit, and forgets the savepoint.
+    async fn rollback_to_savepoint(&mut self) -> StoreResult<()>;
+
     // Tenants
     async fn insert_tenant(&mut self, t: &TenantRow) -> StoreResult<()>;
     async fn get_tenant(&mut self) -> StoreResult<Option<TenantRow>>;

@@ -338,3 +338,86 @@ both!(chats_and_edits_of_one_customer_at_once_all_succeed, |h| {
     let m = h.get(&o, &format!("/api/v1/customers/{id}/metrics")).await;
     assert_eq!(m.body["total_conversations"], 7);
 });
+
+both!(a_bad_chat_among_concurrent_ones_fails_alone, |h| {
+    // Concurrent chats of a tenant are written in one transaction; one that fails inside it
+    // (an unknown channel is only found while the batch writes) answers its own 422 and
+    // leaves no trace, and every other chat lands whole.
+    let o = h.tenant("Batch").await;
+    let key = integration_key(&h, &o).await;
+    let tasks: Vec<_> = (0..24)
+        .map(|i| {
+            let (h, key) = (&h, key.clone());
+            let channel = if i % 4 == 3 { "carrier_pigeon" } else { "web_chat" };
+            let body = json!({"channel": channel, "contact": {"name": format!("Batch Person {i}"),
+                "email": format!("batch-{i}@group.example")}, "interaction_count": 2});
+            async move {
+                h.call(Method::PUT, &format!("/api/v1/conversations/batch-{i}"), Some(&key.token), Some(body)).await
+            }
+        })
+        .collect();
+    let replies = futures::future::join_all(tasks).await;
+    for (i, r) in replies.iter().enumerate() {
+        if i % 4 == 3 {
+            assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{i}: {:?}", r.body);
+            assert_eq!(h.get(&o, &format!("/api/v1/conversations/batch-{i}")).await.status, StatusCode::NOT_FOUND);
+        } else {
+            assert_eq!(r.status, StatusCode::OK, "{i}: {:?}", r.body);
+            assert_eq!(r.body["match"]["created"], true);
+        }
+    }
+    let list = h.get(&o, "/api/v1/customers?limit=200").await;
+    assert_eq!(list.body["data"].as_array().unwrap().len(), 18);
+    let stats = h.get(&o, "/api/v1/customers/stats").await;
+    assert_eq!(stats.body["total_customers"], 18, "{:?}", stats.body);
+    let v = h.get(&o, "/api/v1/audit/verify").await;
+    assert_eq!(v.body["ok"], true, "{:?}", v.body);
+    // Each landed chat wrote two entries (its customer, its conversation); the owner's and
+    // the key's entries come first.
+    let convs = h.get(&o, "/api/v1/audit?table=conversations&limit=200").await;
+    assert_eq!(convs.body["data"].as_array().unwrap().len(), 18);
+});
+
+both!(a_savepoint_undoes_its_writes_and_keeps_what_came_before, |h| {
+    use rapport_store::EventRow;
+    let o = h.tenant("Savepoints").await;
+    let c = h.customer(&o, json!({"name": "Sam Point", "email": unique_email("sam")})).await;
+    let id = c.id();
+    let event = |kind: &str| EventRow {
+        id: uuid::Uuid::now_v7(),
+        tenant_id: o.tenant_id,
+        customer_id: id,
+        event_type: kind.into(),
+        data: json!({}),
+        actor_type: "system".into(),
+        actor_id: None,
+        at: time::OffsetDateTime::now_utc(),
+    };
+    let stats = h.get(&o, "/api/v1/customers/stats").await.body;
+    let mut tx = h.app.store.begin(o.tenant_id).await.unwrap();
+    let (seq, head) = tx.audit_head().await.unwrap();
+    tx.insert_event(&event("kept_before")).await.unwrap();
+    tx.savepoint().await.unwrap();
+    tx.insert_event(&event("undone")).await.unwrap();
+    let mut row = tx.get_customer(id).await.unwrap().unwrap();
+    row.data.name = "Undone Name".into();
+    row.data.lifecycle_stage = rapport_core::customer::LifecycleStage::Customer;
+    row.version += 1;
+    tx.update_customer(&row).await.unwrap();
+    tx.rollback_to_savepoint().await.unwrap();
+    assert!(tx.rollback_to_savepoint().await.is_err(), "the savepoint is gone");
+    tx.savepoint().await.unwrap();
+    tx.insert_event(&event("kept_after")).await.unwrap();
+    tx.release_savepoint().await.unwrap();
+    assert_eq!(tx.audit_head().await.unwrap(), (seq, head), "the chain head did not move");
+    tx.commit().await.unwrap();
+
+    let mut tx = h.app.store.read(o.tenant_id).await.unwrap();
+    let kinds: Vec<String> =
+        tx.list_events(id, &[], None, 50).await.unwrap().into_iter().map(|e| e.event_type).collect();
+    assert!(kinds.contains(&"kept_before".to_string()) && kinds.contains(&"kept_after".to_string()), "{kinds:?}");
+    assert!(!kinds.contains(&"undone".to_string()), "{kinds:?}");
+    assert_eq!(tx.get_customer(id).await.unwrap().unwrap().data.name, "Sam Point");
+    drop(tx);
+    assert_eq!(h.get(&o, "/api/v1/customers/stats").await.body, stats, "the counters did not move");
+});
