@@ -15,7 +15,7 @@ use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
 use crate::conversation_input::{apply_body, checked_fields, new_row, session, summarize, vocabulary, Contact};
-use crate::customers::matching::{thresholds, RankedMatch};
+use crate::customers::matching::{best_link, thresholds, RankedMatch};
 use crate::ingest_queue::IngestJob;
 use crate::record::Trail;
 use crate::{Actor, App, AppError, AppResult, Principal, RequestMeta};
@@ -199,11 +199,11 @@ impl App {
         };
         let th = thresholds(tx).await?;
         let ranked = self.rank_matches(tx, &probe, None).await?;
-        if let Some(best) = ranked.iter().find(|r| r.m.confidence >= th.link && !r.m.vetoed).cloned() {
+        if let Some(best) = best_link(&ranked, &th).cloned() {
             let row = self.fill_missing(tx, trail, &best, contact, phone.and_then(Result::ok)).await?;
-            crate::duplicates::queue(tx, best.customer.id, &ranked, th.review, "ingest").await?;
+            crate::duplicates::queue(tx, best.id, &ranked, th.review, "ingest").await?;
             return Ok(MatchOutcome {
-                customer_id: best.customer.id,
+                customer_id: best.id,
                 created: false,
                 confidence: Some(best.m.confidence),
                 reasons: best.m.reasons,
@@ -252,7 +252,8 @@ impl App {
         contact: &Contact,
         phone: Option<Phone>,
     ) -> AppResult<CustomerRow> {
-        let old: &CustomerRow = &best.customer;
+        let old = tx.get_customer(best.id).await?.ok_or(AppError::NotFound("customer"))?;
+        let old = &old;
         let mut d: CustomerData = old.data.clone();
         let mut noted = Vec::new();
         match (&d.email, &contact.email) {

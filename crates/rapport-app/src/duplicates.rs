@@ -36,8 +36,8 @@ pub(crate) async fn queue(
 ) -> AppResult<()> {
     let at = now();
     let mut rows = Vec::new();
-    for r in ranked.iter().filter(|r| r.customer.id != customer && (r.m.confidence >= review || r.m.vetoed)) {
-        let (a, b) = ordered(customer, r.customer.id);
+    for r in ranked.iter().filter(|r| r.id != customer && (r.m.confidence >= review || r.m.vetoed)) {
+        let (a, b) = ordered(customer, r.id);
         rows.push(DuplicatePairRow {
             tenant_id: tx.tenant_id(),
             customer_a: a,

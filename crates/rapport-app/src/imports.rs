@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
-use crate::customers::matching::{thresholds_of, Matched, RankedMatch};
+use crate::customers::matching::{best_link, thresholds_of, Matched, RankedMatch};
 use crate::customers::{audit_values, new_customer_row, record_created};
 use crate::record::{retry_on_conflict, Trail};
 use crate::{Actor, App, AppError, AppResult, Principal, RequestMeta};
@@ -403,6 +403,8 @@ impl App {
         let started = std::time::Instant::now();
         let probes: Vec<Probe> = chunk.iter().map(|(_, r)| r.probe.clone()).collect();
         let ranked = self.rank_many(tx.as_mut(), &probes, &progress.created, true).await?;
+        // Whole records of the customers rows would update only.
+        let whole = self.whole_rows(tx.as_mut(), ranked.iter().filter_map(|r| best_link(r, &th))).await?;
         let matched_in = started.elapsed();
         let mut rows = Vec::with_capacity(chunk.len());
         let mut updated_here: HashMap<Uuid, u64> = HashMap::new();
@@ -410,9 +412,8 @@ impl App {
         let mut queued: Vec<(Uuid, Vec<RankedMatch>)> = Vec::new();
         let mut items: Vec<ImportItemRow> = Vec::new();
         for ((_, r), ranked) in chunk.iter().zip(ranked) {
-            let best_link = ranked.iter().find(|m| m.m.confidence >= th.link && !m.m.vetoed);
-            if let Some(best) = best_link {
-                let id = best.customer.id;
+            if let Some(best) = best_link(&ranked, &th) {
+                let id = best.id;
                 if let Some(line) = progress.updated.get(&id).or_else(|| updated_here.get(&id)) {
                     rows.push(RowReport {
                         duplicate_of_line: Some(*line),
@@ -422,7 +423,7 @@ impl App {
                     continue;
                 }
                 updated_here.insert(id, r.line);
-                let old: &CustomerRow = &best.customer;
+                let old = whole.get(&id).ok_or(AppError::NotFound("customer"))?;
                 let mut new: CustomerRow = old.clone();
                 new.data = plan_merge(&old.data, &[&r.data]);
                 let (before, after) = diff(&audit_values(old), &new.data.to_audit_map());

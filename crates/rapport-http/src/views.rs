@@ -424,8 +424,8 @@ pub struct MatchView {
 impl From<&rapport_app::customers::matching::RankedMatch> for MatchView {
     fn from(r: &rapport_app::customers::matching::RankedMatch) -> Self {
         Self {
-            customer_id: r.customer.id,
-            name: r.customer.data.name.clone(),
+            customer_id: r.id,
+            name: r.name.clone(),
             confidence: r.m.confidence,
             reasons: r
                 .m

@@ -415,7 +415,7 @@ async fn find_by_keys_once(
 ) -> StoreResult<Vec<(usize, MatchCandidateRow)>> {
     const PER_KEY: i64 = 200;
     let mut qb = QueryBuilder::<Db>::new(
-        "SELECT m.probe, c.id, c.name, c.email_normalized, c.phone_e164, c.company_name, c.city, c.postal_code \
+        "SELECT m.probe, c.id, c.name, c.updated_at, c.email_normalized, c.phone_e164, c.company_name, c.city, c.postal_code \
          FROM customers c JOIN (SELECT probe, customer_id, hits FROM (SELECT h.probe, h.customer_id, COUNT(*) AS hits, \
          ROW_NUMBER() OVER (PARTITION BY h.probe ORDER BY COUNT(*) DESC, h.customer_id DESC) AS rn FROM (",
     );
@@ -434,6 +434,7 @@ async fn find_by_keys_once(
                 MatchCandidateRow {
                     id: r.id,
                     name: r.name,
+                    updated_at: r.updated_at.0,
                     email_normalized: r.email_normalized,
                     phone_e164: r.phone_e164,
                     company_name: r.company_name,
@@ -450,6 +451,7 @@ struct CandidateRecord {
     probe: i64,
     id: Uuid,
     name: String,
+    updated_at: Ts,
     email_normalized: Option<String>,
     phone_e164: Option<String>,
     company_name: Option<String>,

@@ -245,6 +245,8 @@ pub struct ImportItemRow {
 pub struct MatchCandidateRow {
     pub id: Uuid,
     pub name: String,
+    /// Orders candidates of equal confidence (the most recently updated first).
+    pub updated_at: OffsetDateTime,
     pub email_normalized: Option<String>,
     /// E.164, or the digits of a number that did not parse.
     pub phone_e164: Option<String>,

@@ -2,7 +2,6 @@
 //! the confidence ladder of rapport-core.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
 
 use rapport_core::contact::{Email, Phone};
 use rapport_core::identity::{key, needs_word_keys, phone_digits, probe_keys, score, Match, Probe, Thresholds};
@@ -21,11 +20,14 @@ const CANDIDATES: u32 = 200;
 /// keys (tokens and their sounds), so a common first name alone does not fill the list.
 const NAME_CANDIDATES: u32 = 50;
 
-/// A customer with how sure Rapport is that it is the person asked about.
+/// A customer with how sure Rapport is that it is the person asked about: what ranking
+/// needs of it, not its whole record (which is read only for the few matches acted on, see
+/// `whole_rows`: a common name has fifty candidates, an import chunk thousands).
 #[derive(Debug, Clone)]
 pub struct RankedMatch {
-    /// Shared: one customer is often a candidate of many rows of an import.
-    pub customer: Arc<CustomerRow>,
+    pub id: Uuid,
+    pub name: String,
+    pub updated_at: time::OffsetDateTime,
     pub m: Match,
 }
 
@@ -49,8 +51,8 @@ pub struct Matched {
 impl From<&RankedMatch> for Matched {
     fn from(m: &RankedMatch) -> Self {
         Matched {
-            customer_id: m.customer.id,
-            name: m.customer.data.name.clone(),
+            customer_id: m.id,
+            name: m.name.clone(),
             confidence: m.m.confidence,
             reasons: m.m.reasons.clone(),
             vetoed: m.m.vetoed,
@@ -67,6 +69,12 @@ pub(crate) async fn thresholds(tx: &mut dyn Tx) -> AppResult<Thresholds> {
 /// The thresholds in a tenant's settings, or the defaults.
 pub(crate) fn thresholds_of(settings: &Value) -> Thresholds {
     serde_json::from_value(settings["match_thresholds"].clone()).unwrap_or_default()
+}
+
+/// The match find-or-create links to: the best at or above the link threshold that
+/// nothing contradicts.
+pub(crate) fn best_link<'a>(ranked: &'a [RankedMatch], th: &Thresholds) -> Option<&'a RankedMatch> {
+    ranked.iter().find(|r| r.m.confidence >= th.link && !r.m.vetoed)
 }
 
 /// Keys that must not be decided on by two writers at once: emails and phones.
@@ -145,11 +153,12 @@ impl App {
         for (id, kind, value) in tx.contact_keys_of(&ids).await? {
             contact_keys.entry(id).or_default().push((kind, value));
         }
-        let scored: Vec<Vec<(Uuid, Match)>> = probes
+        let ranked: Vec<Vec<RankedMatch>> = probes
             .iter()
             .zip(candidates)
             .map(|(probe, list)| {
-                list.into_iter()
+                let mut ranked: Vec<RankedMatch> = list
+                    .into_iter()
                     .filter_map(|c| {
                         let mut facts = candidate_facts(&c);
                         for (kind, value) in contact_keys.get(&c.id).into_iter().flatten() {
@@ -158,45 +167,39 @@ impl App {
                                 list.push(value.clone());
                             }
                         }
-                        score(probe, &facts).map(|m| (c.id, m))
+                        score(probe, &facts).map(|m| RankedMatch {
+                            id: c.id,
+                            name: c.name,
+                            updated_at: c.updated_at,
+                            m,
+                        })
                     })
-                    .collect()
+                    .collect();
+                ranked.sort_by(|a, b| b.m.confidence.cmp(&a.m.confidence).then(b.updated_at.cmp(&a.updated_at)));
+                ranked
             })
             .collect();
-        // Whole records only for those that scored.
-        let mut ids: Vec<Uuid> = scored.iter().flatten().map(|(id, _)| *id).collect();
-        ids.sort_unstable();
-        ids.dedup();
-        let scored_at = started.elapsed();
-        let rows: HashMap<Uuid, Arc<CustomerRow>> =
-            tx.get_customers(&ids).await?.into_iter().map(|c| (c.id, Arc::new(c))).collect();
         tracing::debug!(
             probes = probes.len(),
             candidates_found,
-            scored = ids.len(),
             ?by_contact,
             ?by_name,
-            ?scored_at,
-            read = ?started.elapsed(),
+            scored = ?started.elapsed(),
             "candidates ranked"
         );
-        Ok(scored
-            .into_iter()
-            .map(|list| {
-                let mut ranked: Vec<RankedMatch> = list
-                    .into_iter()
-                    .filter_map(|(id, m)| {
-                        rows.get(&id)
-                            .filter(|c| c.deleted_at.is_none())
-                            .map(|customer| RankedMatch { customer: customer.clone(), m })
-                    })
-                    .collect();
-                ranked.sort_by(|a, b| {
-                    b.m.confidence.cmp(&a.m.confidence).then(b.customer.updated_at.cmp(&a.customer.updated_at))
-                });
-                ranked
-            })
-            .collect())
+        Ok(ranked)
+    }
+
+    /// The whole records of `matches`, by id (those deleted since they were ranked left out).
+    pub(crate) async fn whole_rows<'a>(
+        &self,
+        tx: &mut dyn Tx,
+        matches: impl IntoIterator<Item = &'a RankedMatch>,
+    ) -> AppResult<HashMap<Uuid, CustomerRow>> {
+        let mut ids: Vec<Uuid> = matches.into_iter().map(|m| m.id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        Ok(tx.get_customers(&ids).await?.into_iter().filter(|c| c.deleted_at.is_none()).map(|c| (c.id, c)).collect())
     }
 
     /// `POST /customers/match`: the best matches for a name, email or phone; writes nothing.
@@ -206,7 +209,8 @@ impl App {
         let region = tx.get_tenant().await?.map(|t| t.phone_region).unwrap_or_else(|| "US".into());
         let probe = parse_probe(input, &region)?;
         let ranked = self.rank_matches(tx.as_mut(), &probe, None).await?;
-        Ok(ranked.into_iter().filter(|r| visible(p, &r.customer)).take(10).collect())
+        let rows = self.whole_rows(tx.as_mut(), &ranked).await?;
+        Ok(ranked.into_iter().filter(|r| rows.get(&r.id).is_some_and(|c| visible(p, c))).take(10).collect())
     }
 }
 

@@ -145,7 +145,9 @@ impl App {
             return Ok(ranked);
         }
         let field = if blocking[0].m.reasons.iter().any(|r| r.signal == "email") { "email" } else { "phone" };
-        let matches = blocking.iter().filter(|r| visible(p, &r.customer)).map(|r| r.to_json()).collect();
+        let rows = self.whole_rows(tx, blocking.iter().copied()).await?;
+        let matches =
+            blocking.iter().filter(|r| rows.get(&r.id).is_some_and(|c| visible(p, c))).map(|r| r.to_json()).collect();
         Err(AppError::CustomerDuplicate { field, matches: Value::Array(matches) })
     }
 
