@@ -9,6 +9,7 @@ mod dialect;
 mod sql;
 
 use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -33,7 +34,44 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
+    /// The connection that checkpoints the WAL (see `checkpoints`).
+    checkpointer: SqlitePool,
+    /// Set when the WAL has grown long enough for the writer to start it over.
+    restart_wal: Arc<AtomicBool>,
     rows: Arc<RowCache>,
+}
+
+/// The size the WAL file is cut back to once it starts over.
+const WAL_KEPT_BYTES: u64 = 64 << 20;
+/// How often the WAL is checkpointed.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+/// WAL pages beyond which the writer starts the WAL over itself (about 64 MiB).
+const WAL_RESTART_PAGES: i64 = 16_384;
+
+/// Copies committed pages from the WAL into the database file, on a connection of its own,
+/// until the store closes: a passive checkpoint never blocks the writer or the readers.
+///
+/// The writer starts the WAL over when it finds every page copied and no reader reading
+/// from the WAL; under steady load it rarely finds both (it adds pages while the copy runs),
+/// and the WAL would grow without end. So past `WAL_RESTART_PAGES` this asks the writer
+/// (`restart`) to run a restart checkpoint before its next transaction: it copies what is
+/// left, waits for the readers of the moment, and the WAL starts over, cut back to
+/// `WAL_KEPT_BYTES`.
+async fn checkpoints(pool: SqlitePool, restart: Arc<AtomicBool>) {
+    let mut every = tokio::time::interval(CHECKPOINT_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        if pool.is_closed() {
+            return;
+        }
+        match sqlx::query_as::<_, (i64, i64, i64)>("PRAGMA wal_checkpoint(PASSIVE)").fetch_one(&pool).await {
+            Ok((_, wal_pages, _)) if wal_pages > WAL_RESTART_PAGES => restart.store(true, Ordering::Relaxed),
+            Ok(_) => {}
+            Err(sqlx::Error::PoolClosed) => return,
+            Err(e) => tracing::warn!(error = %e, "WAL checkpoint failed"),
+        }
+    }
 }
 
 impl SqliteStore {
@@ -56,16 +94,19 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(10))
             .pragma("cache_size", format!("-{}", u64::from(cache_mib) * 1024))
             .pragma("temp_store", "memory")
+            .pragma("journal_size_limit", WAL_KEPT_BYTES.to_string())
             // ANALYZE reads at most about this many rows per index: statistics in milliseconds
             // even for a million customers.
             .pragma("analysis_limit", "1000")
             // A slow statement is logged at debug, not warn: a statement of a thousand rows
             // would print all its text (the request's own log line has its time).
             .log_slow_statements(log::LevelFilter::Debug, Duration::from_secs(1));
+        // The writer never checkpoints: a commit that did (every 1,000 pages of WAL) copied
+        // and synced them on the one writer's time. A connection of its own does, beside it.
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .acquire_timeout(Duration::from_secs(30))
-            .connect_with(base.clone())
+            .connect_with(base.clone().pragma("wal_autocheckpoint", "0"))
             .await
             .map_err(map_err)?;
         MIGRATOR.run(&writer).await.map_err(|e| StoreError::Other(format!("migration failed: {e}")))?;
@@ -81,10 +122,17 @@ impl SqliteStore {
         let reader = SqlitePoolOptions::new()
             .max_connections(readers.max(1))
             .acquire_timeout(Duration::from_secs(30))
-            .connect_with(base.read_only(true).pragma("cache_size", format!("-{reader_cache_kib}")))
+            .connect_with(base.clone().read_only(true).pragma("cache_size", format!("-{reader_cache_kib}")))
             .await
             .map_err(map_err)?;
-        let store = Self { writer, reader, rows: Default::default() };
+        let checkpointer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(base.pragma("cache_size", "-1024"))
+            .await
+            .map_err(map_err)?;
+        let restart_wal = Arc::new(AtomicBool::new(false));
+        tokio::spawn(checkpoints(checkpointer.clone(), restart_wal.clone()));
+        let store = Self { writer, reader, checkpointer, restart_wal, rows: Default::default() };
         sql::run_pending_rebuilds(&store, &store.writer).await?;
         Ok(store)
     }
@@ -110,6 +158,11 @@ impl Store for SqliteStore {
     async fn begin(&self, tenant: Uuid) -> StoreResult<Box<dyn Tx>> {
         // IMMEDIATE takes the write lock up front, so a transaction that reads before it
         // writes never fails to upgrade its lock.
+        if self.restart_wal.swap(false, Ordering::Relaxed) {
+            let (busy, wal_pages, _): (i64, i64, i64) =
+                sqlx::query_as("PRAGMA wal_checkpoint(RESTART)").fetch_one(&self.writer).await.map_err(map_err)?;
+            tracing::debug!(busy, wal_pages, "the writer started the WAL over");
+        }
         let tx = self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
         Ok(Box::new(SqlTx::new(tx, tenant)))
     }
@@ -163,6 +216,7 @@ impl Store for SqliteStore {
     }
 
     async fn close(&self) {
+        self.checkpointer.close().await;
         self.reader.close().await;
         self.writer.close().await;
     }
