@@ -34,27 +34,42 @@ pub(crate) async fn queue(
     review: u8,
     origin: &str,
 ) -> AppResult<()> {
-    let at = now();
-    let mut rows = Vec::new();
-    for r in ranked.iter().filter(|r| r.id != customer && (r.m.confidence >= review || r.m.vetoed)) {
-        let (a, b) = ordered(customer, r.id);
-        rows.push(DuplicatePairRow {
-            tenant_id: tx.tenant_id(),
-            customer_a: a,
-            customer_b: b,
-            confidence: i32::from(r.m.confidence),
-            reasons: json!(r.m.reasons),
-            vetoed: r.m.vetoed,
-            probability: None,
-            evidence: None,
-            origin: origin.to_string(),
-            status: "open".into(),
-            created_at: at,
-            updated_at: at,
-        });
-    }
+    let rows = pairs_to_queue(tx.tenant_id(), customer, ranked, review, origin);
     tx.upsert_duplicate_pairs(&rows).await?;
     Ok(())
+}
+
+/// The review-queue pairs `queue` writes for `customer`: an import gathers those of a whole
+/// chunk and writes them in a few statements.
+pub(crate) fn pairs_to_queue(
+    tenant: Uuid,
+    customer: Uuid,
+    ranked: &[RankedMatch],
+    review: u8,
+    origin: &str,
+) -> Vec<DuplicatePairRow> {
+    let at = now();
+    ranked
+        .iter()
+        .filter(|r| r.id != customer && (r.m.confidence >= review || r.m.vetoed))
+        .map(|r| {
+            let (a, b) = ordered(customer, r.id);
+            DuplicatePairRow {
+                tenant_id: tenant,
+                customer_a: a,
+                customer_b: b,
+                confidence: i32::from(r.m.confidence),
+                reasons: json!(r.m.reasons),
+                vetoed: r.m.vetoed,
+                probability: None,
+                evidence: None,
+                origin: origin.to_string(),
+                status: "open".into(),
+                created_at: at,
+                updated_at: at,
+            }
+        })
+        .collect()
 }
 
 impl App {

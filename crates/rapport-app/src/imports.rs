@@ -489,9 +489,11 @@ impl App {
         for c in &new_rows {
             record_created(tx.as_mut(), trail, c).await?;
         }
-        for (id, ranked) in &queued {
-            crate::duplicates::queue(tx.as_mut(), *id, ranked, th.review, "import").await?;
-        }
+        let pairs: Vec<_> = queued
+            .iter()
+            .flat_map(|(id, ranked)| crate::duplicates::pairs_to_queue(tenant, *id, ranked, th.review, "import"))
+            .collect();
+        tx.upsert_duplicate_pairs(&pairs).await?;
         tx.insert_import_items(&items).await?;
         if let Some(j) = step.journal {
             let mut counts = step.counts;
