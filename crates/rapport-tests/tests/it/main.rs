@@ -20,4 +20,5 @@ mod merges;
 mod openapi;
 mod scan;
 mod search;
+mod storage;
 mod validation;

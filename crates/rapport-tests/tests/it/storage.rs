@@ -1,0 +1,28 @@
+//! How the embedded database keeps what it is given: the WAL checkpointed beside the writer.
+
+use serde_json::json;
+
+use crate::harness::{unique_email, Backend, Harness};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_copies_committed_pages_into_the_database_file_beside_the_writer() {
+    // The writer never checkpoints (its commits only append to the WAL); the store's own
+    // checkpointer copies the pages into the database file within a few of its ticks.
+    let h = Harness::new(Backend::Sqlite).await.unwrap();
+    let o = h.tenant("Checkpoints").await;
+    let path = std::path::PathBuf::from(h.url.trim_start_matches("sqlite://"));
+    let size = || std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    // Let the checkpointer catch up with the tenant, then write enough to need new pages.
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    let before = size();
+    for i in 0..200 {
+        let email = unique_email(&format!("page{i}"));
+        let r = h.customer(&o, json!({"name": format!("Page Filler {i} {}", "x".repeat(150)), "email": email})).await;
+        assert_eq!(r.status, http::StatusCode::CREATED, "{:?}", r.body);
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while size() <= before {
+        assert!(std::time::Instant::now() < deadline, "the database file stayed at {before} bytes");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
