@@ -54,4 +54,29 @@ async fn a_tiny_benchmark_runs_and_reports_every_operation() {
     let text = String::from_utf8(text).unwrap();
     assert!(text.contains("p99 ms"), "{text}");
     assert!(text.contains("imported 100 rows: "), "{text}");
+
+    // Measured again on the data set just loaded, without loading it: the returning people
+    // are the loaded ones, found by their emails (none found fails the run).
+    let mut again: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    again.push(dir.path().join("data").display().to_string());
+    again.extend(["--out".to_string(), out.display().to_string(), "--reuse".to_string()]);
+    let cli = <rapport::cli::Cli as clap::Parser>::try_parse_from(again).unwrap();
+    let mut text = Vec::new();
+    rapport::cli::execute(cli, &mut text).await.expect("the benchmark runs on the reused data set");
+    let text = String::from_utf8(text).unwrap();
+    assert!(text.contains("reusing the data set") && !text.contains("loading 300"), "{text}");
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    assert_eq!(report["load"]["reused"], true);
+    let ops = report["operations"].as_array().unwrap();
+    assert!(ops.iter().all(|o| o["errors"] == 0), "{report}");
+    assert!(report["dedup"]["total"].as_u64().unwrap() > 0, "{report}");
+
+    // Other sizes than those loaded are refused.
+    let mut other: Vec<String> =
+        args.iter().map(|s| if *s == "300" { "400".to_string() } else { s.to_string() }).collect();
+    other.push(dir.path().join("data").display().to_string());
+    other.push("--reuse".to_string());
+    let cli = <rapport::cli::Cli as clap::Parser>::try_parse_from(other).unwrap();
+    let err = rapport::cli::execute(cli, &mut Vec::new()).await.expect_err("sizes differ");
+    assert!(err.to_string().contains("give the same sizes"), "{err}");
 }

@@ -171,6 +171,13 @@ impl Generator {
         Self { rng: StdRng::seed_from_u64(seed), counter: 0 }
     }
 
+    /// Draws what follows from `salt` and numbers new people's emails from it on, so that a
+    /// run on a reused data set makes people no earlier run made.
+    pub fn renew(&mut self, salt: u64) {
+        self.rng = StdRng::seed_from_u64(salt);
+        self.counter = salt;
+    }
+
     pub fn person(&mut self) -> Person {
         self.counter += 1;
         let r = &mut self.rng;

@@ -68,9 +68,39 @@ pub struct BenchArgs {
     pub data_dir: Option<PathBuf>,
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
+    /// Measure the data set a previous run loaded into `--data-dir` (and `--database-url`)
+    /// instead of loading one: same seed and sizes. It holds what that run's operations
+    /// added (ingested chats, imported rows); copy the directory first to measure one state
+    /// twice.
+    #[arg(long, requires = "data_dir")]
+    pub reuse: bool,
     /// Serve from this process instead of a child `rapport serve` (for the test suite).
     #[arg(long, hide = true)]
     pub in_process_server: bool,
+}
+
+/// What a load left in the data directory, for `--reuse`.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Manifest {
+    seed: u64,
+    customers: usize,
+    tenants: usize,
+    conversations: usize,
+    /// Each tenant's id and owner's login, largest first.
+    owners: Vec<(Uuid, String)>,
+    customers_seconds: f64,
+    conversations_seconds: f64,
+}
+
+const MANIFEST: &str = "bench-load.json";
+
+/// The loaded data set: tenants with their owners, and the people of each with their
+/// customer ids (of the largest tenant only, when reused).
+struct Loaded {
+    tenants: Vec<(Uuid, String)>,
+    people: Vec<Vec<(Person, Uuid)>>,
+    customers_seconds: f64,
+    conversations_seconds: f64,
 }
 
 /// Customers per tenant: the first (largest) holds a tenth when there are several.
@@ -101,97 +131,35 @@ pub async fn run(mut a: BenchArgs, out: &mut (dyn Write + Send)) -> anyhow::Resu
     let store = crate::serve::connect_with_cache(&db, 1024).await?;
     let secret = crate::serve::jwt_secret(None, &data_dir)?;
     let app = crate::serve::app(store, secret);
-    writeln!(out, "loading {} customers in {} tenants into {}", a.customers, a.tenants, data_dir.display())?;
-
-    // Load: tenants with owners, customers in batches, conversations through find-or-create.
-    let started = Instant::now();
     let mut gen = Generator::new(a.seed);
-    let mut tenants = Vec::new();
-    let mut people: Vec<Vec<(Person, Uuid)>> = Vec::new();
     let password = "bench-password-1";
-    for (i, size) in tenant_sizes(a.customers, a.tenants).into_iter().enumerate() {
-        let email = format!("owner{i}-{}@bench.example.com", Uuid::now_v7().simple());
-        let (t, _) = app
-            .create_tenant(
-                &format!("Bench {i}"),
-                NewUser {
-                    email: email.clone(),
-                    name: "Owner".into(),
-                    role: Role::Owner,
-                    password: Some(password.into()),
-                },
-            )
-            .await
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
-        // Two batches in flight: one is checked while the other is written.
-        let batches: Vec<Vec<Person>> = (0..size.div_ceil(1000))
-            .map(|b| (0..(size - b * 1000).min(1000)).map(|_| gen.person()).collect())
-            .collect();
-        let ids: Vec<Vec<Uuid>> = futures::stream::iter(batches.iter().map(|batch| {
-            let rows: Vec<_> = batch.iter().map(Person::as_customer).collect();
-            let app = app.clone();
-            async move { app.bulk_insert_customers(t.id, &rows, Source::Import).await }
-        }))
-        .buffered(2)
-        .try_collect()
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-        tenants.push((t.id, email));
-        people.push(batches.into_iter().flatten().zip(ids.into_iter().flatten()).collect());
-    }
-    // Statistics of the loaded tables, as a server's periodic refresh would have them.
-    app.store.analyze().await.map_err(|e| anyhow::anyhow!("{e}"))?;
-    let loaded_customers = started.elapsed();
-    let conv_started = Instant::now();
-    let loaded_at = time::OffsetDateTime::now_utc();
-    // Through the bulk path, with the same checks, summary, topics, audit and metrics: each
-    // tenant gets its share of the conversations by size, to customers drawn at random and
-    // loaded in the order of the customers, so that one's conversations mostly share a batch.
-    let mut loaded_before = 0usize;
-    let mut session_no = 0usize;
-    let mut batches = Vec::new();
-    for (ti, tenant_people) in people.iter().enumerate() {
-        let first = a.conversations * loaded_before / a.customers.max(1);
-        loaded_before += tenant_people.len();
-        let n = a.conversations * loaded_before / a.customers.max(1) - first;
-        let mut picks: Vec<usize> = (0..n).map(|_| gen_index(&mut gen, tenant_people.len())).collect();
-        picks.sort_unstable();
-        batches.extend(picks.chunks(1000).map(|chunk| (ti, chunk.to_vec())));
-    }
-    // Made as they are loaded (the bodies of millions would not fit in memory), two
-    // batches in flight.
-    let made = batches.into_iter().map(|(ti, chunk)| {
-        let tenant_people = &people[ti];
-        let batch: Vec<BulkConversation> = chunk
-            .into_iter()
-            .map(|pi| {
-                let (person, customer_id) = &tenant_people[pi];
-                let mut body = gen.conversation(person, false);
-                // History spread over the past year, so "this week" holds a week's share of it.
-                let ago = time::Duration::seconds(rand::Rng::gen_range(&mut gen.rng, 0..365 * 86_400));
-                body["started_at"] = json!(rapport_core::audit::format_time(loaded_at - ago));
-                session_no += 1;
-                BulkConversation { customer_id: *customer_id, session_id: format!("load-{session_no}"), body }
-            })
-            .collect();
-        let (app, tenant) = (app.clone(), tenants[ti].0);
-        async move { app.bulk_insert_conversations(tenant, &batch).await }
-    });
-    futures::stream::iter(made)
-        .buffer_unordered(2)
-        .try_for_each(|()| async { Ok(()) })
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let loaded_conversations = conv_started.elapsed();
-    app.store.analyze().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let loaded = if a.reuse {
+        writeln!(out, "reusing the data set loaded into {}", data_dir.display())?;
+        reuse(&a, &app, &data_dir, &mut gen).await?
+    } else {
+        writeln!(out, "loading {} customers in {} tenants into {}", a.customers, a.tenants, data_dir.display())?;
+        let loaded = load(&a, &app, &mut gen, password).await?;
+        let manifest = Manifest {
+            seed: a.seed,
+            customers: a.customers,
+            tenants: a.tenants,
+            conversations: a.conversations,
+            owners: loaded.tenants.clone(),
+            customers_seconds: loaded.customers_seconds,
+            conversations_seconds: loaded.conversations_seconds,
+        };
+        std::fs::write(data_dir.join(MANIFEST), serde_json::to_vec_pretty(&manifest)?)?;
+        loaded
+    };
     writeln!(
         out,
         "loaded customers in {:.1}s ({:.0}/s), conversations in {:.1}s ({:.0}/s)",
-        loaded_customers.as_secs_f64(),
-        a.customers as f64 / loaded_customers.as_secs_f64().max(1e-9),
-        loaded_conversations.as_secs_f64(),
-        a.conversations as f64 / loaded_conversations.as_secs_f64().max(1e-9)
+        loaded.customers_seconds,
+        a.customers as f64 / loaded.customers_seconds.max(1e-9),
+        loaded.conversations_seconds,
+        a.conversations as f64 / loaded.conversations_seconds.max(1e-9)
     )?;
+    let Loaded { tenants, people, customers_seconds, conversations_seconds } = loaded;
     // Serve from a child process, so its memory is measured alone.
     let server = if a.in_process_server {
         drive::Server::in_process(app.clone()).await?
@@ -362,7 +330,7 @@ pub async fn run(mut a: BenchArgs, out: &mut (dyn Write + Send)) -> anyhow::Resu
         "peak_rss_bytes": peak_rss,
         "dedup": {"missed_links": dedup.missed_links, "wrong_links": dedup.wrong_links, "total": dedup.total},
         "load": {"customers": a.customers, "tenants": a.tenants, "conversations": a.conversations,
-                 "customers_seconds": loaded_customers.as_secs_f64(), "conversations_seconds": loaded_conversations.as_secs_f64()},
+                 "customers_seconds": customers_seconds, "conversations_seconds": conversations_seconds, "reused": a.reuse},
         "database": match &db.database { crate::config::DatabaseUrl::Sqlite(_) => "sqlite", crate::config::DatabaseUrl::Postgres(_) => "postgres" },
         "data_dir": data_dir,
     });
@@ -370,6 +338,145 @@ pub async fn run(mut a: BenchArgs, out: &mut (dyn Write + Send)) -> anyhow::Resu
         .with_context(|| format!("writing {}", a.out.display()))?;
     writeln!(out, "report written to {}", a.out.display())?;
     Ok(())
+}
+
+/// Loads the data set: tenants with owners, customers in batches, conversations through
+/// the bulk path.
+async fn load(a: &BenchArgs, app: &rapport_app::App, gen: &mut Generator, password: &str) -> anyhow::Result<Loaded> {
+    // Load: tenants with owners, customers in batches, conversations through find-or-create.
+    let started = Instant::now();
+    let mut tenants = Vec::new();
+    let mut people: Vec<Vec<(Person, Uuid)>> = Vec::new();
+    for (i, size) in tenant_sizes(a.customers, a.tenants).into_iter().enumerate() {
+        let email = format!("owner{i}-{}@bench.example.com", Uuid::now_v7().simple());
+        let (t, _) = app
+            .create_tenant(
+                &format!("Bench {i}"),
+                NewUser {
+                    email: email.clone(),
+                    name: "Owner".into(),
+                    role: Role::Owner,
+                    password: Some(password.into()),
+                },
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        // Two batches in flight: one is checked while the other is written.
+        let batches: Vec<Vec<Person>> = (0..size.div_ceil(1000))
+            .map(|b| (0..(size - b * 1000).min(1000)).map(|_| gen.person()).collect())
+            .collect();
+        let ids: Vec<Vec<Uuid>> = futures::stream::iter(batches.iter().map(|batch| {
+            let rows: Vec<_> = batch.iter().map(Person::as_customer).collect();
+            let app = app.clone();
+            async move { app.bulk_insert_customers(t.id, &rows, Source::Import).await }
+        }))
+        .buffered(2)
+        .try_collect()
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        tenants.push((t.id, email));
+        people.push(batches.into_iter().flatten().zip(ids.into_iter().flatten()).collect());
+    }
+    // Statistics of the loaded tables, as a server's periodic refresh would have them.
+    app.store.analyze().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let customers_seconds = started.elapsed().as_secs_f64();
+    let conv_started = Instant::now();
+    let loaded_at = time::OffsetDateTime::now_utc();
+    // Through the bulk path, with the same checks, summary, topics, audit and metrics: each
+    // tenant gets its share of the conversations by size, to customers drawn at random and
+    // loaded in the order of the customers, so that one's conversations mostly share a batch.
+    let mut loaded_before = 0usize;
+    let mut session_no = 0usize;
+    let mut batches = Vec::new();
+    for (ti, tenant_people) in people.iter().enumerate() {
+        let first = a.conversations * loaded_before / a.customers.max(1);
+        loaded_before += tenant_people.len();
+        let n = a.conversations * loaded_before / a.customers.max(1) - first;
+        let mut picks: Vec<usize> = (0..n).map(|_| gen_index(gen, tenant_people.len())).collect();
+        picks.sort_unstable();
+        batches.extend(picks.chunks(1000).map(|chunk| (ti, chunk.to_vec())));
+    }
+    // Made as they are loaded (the bodies of millions would not fit in memory), two
+    // batches in flight.
+    let made = batches.into_iter().map(|(ti, chunk)| {
+        let tenant_people = &people[ti];
+        let batch: Vec<BulkConversation> = chunk
+            .into_iter()
+            .map(|pi| {
+                let (person, customer_id) = &tenant_people[pi];
+                let mut body = gen.conversation(person, false);
+                // History spread over the past year, so "this week" holds a week's share of it.
+                let ago = time::Duration::seconds(rand::Rng::gen_range(&mut gen.rng, 0..365 * 86_400));
+                body["started_at"] = json!(rapport_core::audit::format_time(loaded_at - ago));
+                session_no += 1;
+                BulkConversation { customer_id: *customer_id, session_id: format!("load-{session_no}"), body }
+            })
+            .collect();
+        let (app, tenant) = (app.clone(), tenants[ti].0);
+        async move { app.bulk_insert_conversations(tenant, &batch).await }
+    });
+    futures::stream::iter(made)
+        .buffer_unordered(2)
+        .try_for_each(|()| async { Ok(()) })
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let conversations_seconds = conv_started.elapsed().as_secs_f64();
+    app.store.analyze().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(Loaded { tenants, people, customers_seconds, conversations_seconds })
+}
+
+/// The data set a previous run loaded: its owners from the manifest, the largest tenant's
+/// people generated again from the seed (they come first) with their customer ids read by
+/// email.
+async fn reuse(
+    a: &BenchArgs,
+    app: &rapport_app::App,
+    data_dir: &std::path::Path,
+    gen: &mut Generator,
+) -> anyhow::Result<Loaded> {
+    let path = data_dir.join(MANIFEST);
+    let m: Manifest =
+        serde_json::from_slice(&std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?)
+            .with_context(|| format!("reading {}", path.display()))?;
+    if (m.seed, m.customers, m.tenants, m.conversations) != (a.seed, a.customers, a.tenants, a.conversations) {
+        anyhow::bail!(
+            "{} holds {} customers in {} tenants, {} conversations, seed {}: give the same sizes and seed",
+            data_dir.display(),
+            m.customers,
+            m.tenants,
+            m.conversations,
+            m.seed
+        );
+    }
+    let (tenant, _) = m.owners.first().context("the manifest names no tenant")?.clone();
+    let persons: Vec<Person> = (0..tenant_sizes(a.customers, a.tenants)[0]).map(|_| gen.person()).collect();
+    let mut ids: HashMap<String, Uuid> = HashMap::new();
+    let mut tx = app.store.read(tenant).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut after = None;
+    loop {
+        let page = tx.scan_sources(after, 10_000).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.id);
+        ids.extend(page.into_iter().filter_map(|r| Some((r.email_normalized?, r.id))));
+    }
+    let people = vec![persons
+        .into_iter()
+        .filter_map(|p| {
+            let email = rapport_core::contact::Email::parse("email", &p.email).ok()?;
+            let id = ids.get(email.normalized())?;
+            Some((p, *id))
+        })
+        .collect::<Vec<_>>()];
+    anyhow::ensure!(!people[0].is_empty(), "none of the largest tenant's people were found");
+    // New people of this run (chats, imported rows) numbered past every earlier run's.
+    let now = time::OffsetDateTime::now_utc();
+    gen.renew(u64::try_from(now.unix_timestamp_nanos() / 1_000).unwrap_or(u64::MAX / 2));
+    Ok(Loaded {
+        tenants: m.owners,
+        people,
+        customers_seconds: m.customers_seconds,
+        conversations_seconds: m.conversations_seconds,
+    })
 }
 
 /// Adds a measured operation with the server's peak memory so far: the peak only grows, so
