@@ -43,6 +43,10 @@ pub struct SqliteStore {
 
 /// The size the WAL file is cut back to once it starts over.
 const WAL_KEPT_BYTES: u64 = 64 << 20;
+/// How long the writer waits for the readers of the moment before the WAL starts over.
+const RESTART_WAIT: Duration = Duration::from_millis(50);
+/// How long a statement waits for a lock held by another connection.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// How often the WAL is checkpointed.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
 /// WAL pages beyond which the writer starts the WAL over itself (about 64 MiB).
@@ -54,9 +58,9 @@ const WAL_RESTART_PAGES: i64 = 16_384;
 /// The writer starts the WAL over when it finds every page copied and no reader reading
 /// from the WAL; under steady load it rarely finds both (it adds pages while the copy runs),
 /// and the WAL would grow without end. So past `WAL_RESTART_PAGES` this asks the writer
-/// (`restart`) to run a restart checkpoint before its next transaction: it copies what is
-/// left, waits for the readers of the moment, and the WAL starts over, cut back to
-/// `WAL_KEPT_BYTES`.
+/// (`restart`) to run a restart checkpoint before its next transaction
+/// (`SqliteStore::restart_wal`): it copies what is left, waits briefly for the readers of
+/// the moment, and the WAL starts over, cut back to `WAL_KEPT_BYTES`.
 async fn checkpoints(pool: SqlitePool, restart: Arc<AtomicBool>) {
     let mut every = tokio::time::interval(CHECKPOINT_EVERY);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -91,7 +95,7 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10))
+            .busy_timeout(BUSY_TIMEOUT)
             .pragma("cache_size", format!("-{}", u64::from(cache_mib) * 1024))
             .pragma("temp_store", "memory")
             .pragma("journal_size_limit", WAL_KEPT_BYTES.to_string())
@@ -143,6 +147,29 @@ impl SqliteStore {
         Ok(())
     }
 
+    /// Copies what is left of the WAL into the database file and, once the readers of the
+    /// moment have finished, lets the next transaction start the WAL over. It waits for
+    /// them at most `RESTART_WAIT` (writes wait meanwhile: a long read, such as a duplicate
+    /// scan's, must not hold them up); if a reader is still at it, the checkpointer asks
+    /// again at its next tick.
+    async fn restart_wal(&self) -> StoreResult<()> {
+        let mut conn = self.writer.acquire().await.map_err(map_err)?;
+        let wait = format!("PRAGMA busy_timeout = {}", RESTART_WAIT.as_millis());
+        sqlx::query(&wait).execute(&mut *conn).await.map_err(map_err)?;
+        let done: Result<(i64, i64, i64), _> =
+            sqlx::query_as("PRAGMA wal_checkpoint(RESTART)").fetch_one(&mut *conn).await;
+        let back = format!("PRAGMA busy_timeout = {}", BUSY_TIMEOUT.as_millis());
+        sqlx::query(&back).execute(&mut *conn).await.map_err(map_err)?;
+        // Not starting over is no reason to refuse the write that asked.
+        match done {
+            Ok((busy, wal_pages, _)) => {
+                tracing::debug!(busy, wal_pages, "restart checkpoint (busy 1: a reader kept it)")
+            }
+            Err(e) => tracing::warn!(error = %e, "restart checkpoint failed"),
+        }
+        Ok(())
+    }
+
     /// The writer pool, for tests that must reach past the application.
     pub fn raw_pool(&self) -> &SqlitePool {
         &self.writer
@@ -159,9 +186,7 @@ impl Store for SqliteStore {
         // IMMEDIATE takes the write lock up front, so a transaction that reads before it
         // writes never fails to upgrade its lock.
         if self.restart_wal.swap(false, Ordering::Relaxed) {
-            let (busy, wal_pages, _): (i64, i64, i64) =
-                sqlx::query_as("PRAGMA wal_checkpoint(RESTART)").fetch_one(&self.writer).await.map_err(map_err)?;
-            tracing::debug!(busy, wal_pages, "the writer started the WAL over");
+            self.restart_wal().await?;
         }
         let tx = self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
         Ok(Box::new(SqlTx::new(tx, tenant)))
