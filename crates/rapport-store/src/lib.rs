@@ -155,7 +155,9 @@ pub trait Tx: Send {
         sets: &[Vec<(&'static str, String)>],
         limit: u32,
     ) -> StoreResult<Vec<(usize, MatchCandidateRow)>>;
-    /// The email and phone keys of these customers (their own and those merged into them).
+    /// The email and phone keys of those of these customers that others were merged into
+    /// (their own and the merged ones'). A customer nothing was merged into has no contact
+    /// key beyond its row's email and phone, so none is answered for it.
     async fn contact_keys_of(&mut self, ids: &[Uuid]) -> StoreResult<Vec<(Uuid, String, String)>>;
     async fn list_customers(&mut self, q: &CustomerQuery) -> StoreResult<Vec<CustomerRow>>;
     /// Live customers that may answer `search`, found through the search index, with the
