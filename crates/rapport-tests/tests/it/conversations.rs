@@ -421,3 +421,38 @@ both!(a_savepoint_undoes_its_writes_and_keeps_what_came_before, |h| {
     drop(tx);
     assert_eq!(h.get(&o, "/api/v1/customers/stats").await.body, stats, "the counters did not move");
 });
+
+both!(concurrent_chats_of_two_tenants_land_each_in_its_own_tenant, |h| {
+    // Each tenant's ingests are written in batches of their own: the same person chatting
+    // with two businesses at once is one customer in each, seeing only its own chats.
+    let (a, b) = (h.tenant("Batch A").await, h.tenant("Batch B").await);
+    let (ka, kb) = (integration_key(&h, &a).await, integration_key(&h, &b).await);
+    let tasks: Vec<_> = (0..24)
+        .map(|i| {
+            let h = &h;
+            let key = if i % 2 == 0 { ka.clone() } else { kb.clone() };
+            let body = json!({"contact": {"name": "Ines Duarte", "email": "ines@two-tenants.example"}, "interaction_count": 1});
+            async move { h.call(Method::PUT, &format!("/api/v1/conversations/two-{i}"), Some(&key.token), Some(body)).await }
+        })
+        .collect();
+    let replies = futures::future::join_all(tasks).await;
+    for (owner, parity) in [(&a, 0), (&b, 1)] {
+        let mine: Vec<&str> = replies
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| i % 2 == parity)
+            .map(|(_, r)| {
+                assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+                r.body["customer_id"].as_str().unwrap()
+            })
+            .collect();
+        assert!(mine.iter().all(|id| *id == mine[0]), "one customer per tenant: {mine:?}");
+        let list = h.get(owner, "/api/v1/customers?limit=200").await;
+        assert_eq!(list.body["data"].as_array().unwrap().len(), 1);
+        let m = h.get(owner, &format!("/api/v1/customers/{}/metrics", mine[0])).await;
+        assert_eq!(m.body["total_conversations"], 12, "{:?}", m.body);
+        assert_eq!(h.get(owner, "/api/v1/audit/verify").await.body["ok"], true);
+    }
+    let other = replies[1].body["customer_id"].as_str().unwrap();
+    assert_eq!(h.get(&a, &format!("/api/v1/customers/{other}")).await.status, StatusCode::NOT_FOUND);
+});
