@@ -252,7 +252,12 @@ impl App {
         contact: &Contact,
         phone: Option<Phone>,
     ) -> AppResult<CustomerRow> {
-        let old = tx.get_customer(best.id).await?.ok_or(AppError::NotFound("customer"))?;
+        // Deleted since it was ranked (PostgreSQL runs writers side by side): decided again.
+        let old = tx
+            .get_customer(best.id)
+            .await?
+            .filter(|c| c.deleted_at.is_none())
+            .ok_or(AppError::VersionMismatch { current: -1 })?;
         let old = &old;
         let mut d: CustomerData = old.data.clone();
         let mut noted = Vec::new();

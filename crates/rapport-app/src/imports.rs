@@ -423,7 +423,8 @@ impl App {
                     continue;
                 }
                 updated_here.insert(id, r.line);
-                let old = whole.get(&id).ok_or(AppError::NotFound("customer"))?;
+                // Deleted since it was ranked (PostgreSQL): the chunk is decided again.
+                let old = whole.get(&id).ok_or(AppError::VersionMismatch { current: -1 })?;
                 let mut new: CustomerRow = old.clone();
                 new.data = plan_merge(&old.data, &[&r.data]);
                 let (before, after) = diff(&audit_values(old), &new.data.to_audit_map());

@@ -1,14 +1,14 @@
 //! Group commit of the chat feed: the ingests of one tenant that arrive together are written
 //! by one task in one transaction, each behind its own savepoint, and answered after the one
-//! commit, so nothing is acknowledged before it is durable.
+//! commit, so nothing is acknowledged before it is committed.
 //!
 //! A tenant's ingests are serialized anyway (one at a time decides who a person is), so a
 //! batch takes no concurrency away. It saves, per ingest, a transaction's BEGIN and COMMIT,
 //! the hand-off of the writer between requests, and (SQLite) the WAL frames of the pages
 //! every ingest touches (the audit head, the counters, the newest index pages), written once
 //! per batch. An ingest that fails is rolled back to its savepoint alone and answers its own
-//! error; one that met a concurrent change (PostgreSQL), or a batch that could not commit,
-//! is run again alone, as it would have run without the queue.
+//! error; one that met a concurrent change (PostgreSQL) runs again in place; a batch that
+//! could not commit runs its ingests again alone, in order, as without the queue.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
@@ -19,6 +19,9 @@ use uuid::Uuid;
 
 use crate::conversations::Ingested;
 use crate::{App, AppError, AppResult, Principal, RequestMeta};
+
+/// Times an ingest that met a concurrent change runs again inside its batch.
+const RETRIES: usize = 10;
 
 /// Ingests written in one transaction at most: a batch holds the tenant's writer for about
 /// this many ingests' time.
@@ -117,43 +120,59 @@ impl App {
         }
     }
 
-    /// Writes `batch` in one transaction and answers each; what the batch could not write
-    /// runs alone.
+    /// Writes `batch` in one transaction and answers each. An ingest that met a concurrent
+    /// change (PostgreSQL) runs again in place, behind a new savepoint, so the batch's order
+    /// holds; a batch the database could not start answers its error to all; one that
+    /// failed otherwise runs its ingests alone, in order.
     async fn write_batch(&self, tenant: Uuid, batch: Vec<Waiting>) {
-        let mut answers: Vec<Option<AppResult<Ingested>>> = Vec::with_capacity(batch.len());
+        // A caller that gave up (its request timed out) was not acknowledged: its chat is
+        // not written (PUT is idempotent; it sends it again).
+        let batch: Vec<Waiting> = batch.into_iter().filter(|w| !w.reply.is_closed()).collect();
+        if batch.is_empty() {
+            return;
+        }
+        let mut answers: Vec<AppResult<Ingested>> = Vec::with_capacity(batch.len());
         let written: AppResult<()> = async {
             let mut tx = self.store.begin(tenant).await?;
             self.lock_ingests(tx.as_mut()).await?;
             for w in &batch {
-                tx.savepoint().await?;
-                match self.ingest_in(tx.as_mut(), &w.job).await {
-                    Ok(done) => {
-                        tx.release_savepoint().await?;
-                        answers.push(Some(Ok(done)));
+                let mut attempt = 0;
+                let answer = loop {
+                    tx.savepoint().await?;
+                    match self.ingest_in(tx.as_mut(), &w.job).await {
+                        Ok(done) => {
+                            tx.release_savepoint().await?;
+                            break Ok(done);
+                        }
+                        Err(e) => {
+                            tx.rollback_to_savepoint().await?;
+                            attempt += 1;
+                            if !matches!(e, AppError::VersionMismatch { .. }) || attempt >= RETRIES {
+                                break Err(e);
+                            }
+                        }
                     }
-                    Err(e) => {
-                        tx.rollback_to_savepoint().await?;
-                        // A concurrent change is met again alone, with retries.
-                        let again = matches!(e, AppError::VersionMismatch { .. });
-                        answers.push((!again).then_some(Err(e)));
-                    }
-                }
+                };
+                answers.push(answer);
             }
             tx.commit().await?;
             Ok(())
         }
         .await;
-        if let Err(e) = written {
-            tracing::warn!(error = %e, ingests = batch.len(), "an ingest batch did not commit; writing its ingests one by one");
-            answers.clear();
-        }
-        answers.resize_with(batch.len(), || None);
+        let answers: Vec<AppResult<Ingested>> = match written {
+            Ok(()) => answers,
+            // The database is not there: running each alone would wait for it 32 times.
+            Err(AppError::Unavailable(why)) => batch.iter().map(|_| Err(AppError::Unavailable(why.clone()))).collect(),
+            Err(e) => {
+                tracing::warn!(error = %e, ingests = batch.len(), "an ingest batch did not commit; writing its ingests one by one");
+                let mut alone = Vec::with_capacity(batch.len());
+                for w in &batch {
+                    alone.push(self.put_conversation_alone(&w.job).await);
+                }
+                alone
+            }
+        };
         for (w, answer) in batch.into_iter().zip(answers) {
-            let answer = match answer {
-                Some(a) => a,
-                None => self.put_conversation_alone(&w.job).await,
-            };
-            // The caller may have gone (its request timed out): the ingest stays written.
             let _ = w.reply.send(answer);
         }
     }

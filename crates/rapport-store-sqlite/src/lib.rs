@@ -45,6 +45,8 @@ pub struct SqliteStore {
 const WAL_KEPT_BYTES: u64 = 64 << 20;
 /// How long the writer waits for the readers of the moment before the WAL starts over.
 const RESTART_WAIT: Duration = Duration::from_millis(50);
+/// How often the writer is asked to start the WAL over at most.
+const RESTART_EVERY: Duration = Duration::from_secs(2);
 /// How long a statement waits for a lock held by another connection.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// How often the WAL is checkpointed.
@@ -64,13 +66,21 @@ const WAL_RESTART_PAGES: i64 = 16_384;
 async fn checkpoints(pool: SqlitePool, restart: Arc<AtomicBool>) {
     let mut every = tokio::time::interval(CHECKPOINT_EVERY);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut asked: Option<tokio::time::Instant> = None;
     loop {
         every.tick().await;
         if pool.is_closed() {
             return;
         }
         match sqlx::query_as::<_, (i64, i64, i64)>("PRAGMA wal_checkpoint(PASSIVE)").fetch_one(&pool).await {
-            Ok((_, wal_pages, _)) if wal_pages > WAL_RESTART_PAGES => restart.store(true, Ordering::Relaxed),
+            // At most every `RESTART_EVERY`: while a long read keeps the WAL, each try holds
+            // the writes up to `RESTART_WAIT`.
+            Ok((_, wal_pages, _))
+                if wal_pages > WAL_RESTART_PAGES && asked.is_none_or(|at| at.elapsed() >= RESTART_EVERY) =>
+            {
+                asked = Some(tokio::time::Instant::now());
+                restart.store(true, Ordering::Relaxed);
+            }
             Ok(_) => {}
             Err(sqlx::Error::PoolClosed) => return,
             Err(e) => tracing::warn!(error = %e, "WAL checkpoint failed"),
@@ -147,32 +157,40 @@ impl SqliteStore {
         Ok(())
     }
 
-    /// Copies what is left of the WAL into the database file and, once the readers of the
-    /// moment have finished, lets the next transaction start the WAL over. It waits for
-    /// them at most `RESTART_WAIT` (writes wait meanwhile: a long read, such as a duplicate
-    /// scan's, must not hold them up); if a reader is still at it, the checkpointer asks
-    /// again at its next tick.
-    async fn restart_wal(&self) -> StoreResult<()> {
-        let mut conn = self.writer.acquire().await.map_err(map_err)?;
-        let wait = format!("PRAGMA busy_timeout = {}", RESTART_WAIT.as_millis());
-        sqlx::query(&wait).execute(&mut *conn).await.map_err(map_err)?;
-        let done: Result<(i64, i64, i64), _> =
-            sqlx::query_as("PRAGMA wal_checkpoint(RESTART)").fetch_one(&mut *conn).await;
-        let back = format!("PRAGMA busy_timeout = {}", BUSY_TIMEOUT.as_millis());
-        sqlx::query(&back).execute(&mut *conn).await.map_err(map_err)?;
-        // Not starting over is no reason to refuse the write that asked.
-        match done {
-            Ok((busy, wal_pages, _)) => {
-                tracing::debug!(busy, wal_pages, "restart checkpoint (busy 1: a reader kept it)")
-            }
-            Err(e) => tracing::warn!(error = %e, "restart checkpoint failed"),
-        }
-        Ok(())
-    }
-
     /// The writer pool, for tests that must reach past the application.
     pub fn raw_pool(&self) -> &SqlitePool {
         &self.writer
+    }
+}
+
+/// Copies what is left of the WAL into the database file and, once the readers of the
+/// moment have finished, lets the next transaction start the WAL over. It waits for
+/// them at most `RESTART_WAIT` (writes wait meanwhile: a long read, such as a duplicate
+/// scan's, must not hold them up); if a reader is still at it, the checkpointer asks
+/// again after `RESTART_EVERY`. Run in a task of its own (see `begin`).
+async fn restart_wal(writer: SqlitePool) {
+    let mut conn = match writer.acquire().await {
+        Ok(c) => c,
+        Err(e) => return tracing::warn!(error = %e, "restart checkpoint: no writer connection"),
+    };
+    let wait = format!("PRAGMA busy_timeout = {}", RESTART_WAIT.as_millis());
+    if let Err(e) = sqlx::query(&wait).execute(&mut *conn).await {
+        return tracing::warn!(error = %e, "restart checkpoint: busy timeout not set");
+    }
+    let done: Result<(i64, i64, i64), _> = sqlx::query_as("PRAGMA wal_checkpoint(RESTART)").fetch_one(&mut *conn).await;
+    let back = format!("PRAGMA busy_timeout = {}", BUSY_TIMEOUT.as_millis());
+    if let Err(e) = sqlx::query(&back).execute(&mut *conn).await {
+        // Not to be returned to the pool with the short timeout.
+        tracing::warn!(error = %e, "restart checkpoint: busy timeout not restored; closing the connection");
+        let _ = sqlx::Connection::close(conn.detach()).await;
+        return;
+    }
+    // Not starting over is no reason to refuse the write that asked.
+    match done {
+        Ok((busy, wal_pages, _)) => {
+            tracing::debug!(busy, wal_pages, "restart checkpoint (busy 1: a reader kept it)")
+        }
+        Err(e) => tracing::warn!(error = %e, "restart checkpoint failed"),
     }
 }
 
@@ -186,7 +204,10 @@ impl Store for SqliteStore {
         // IMMEDIATE takes the write lock up front, so a transaction that reads before it
         // writes never fails to upgrade its lock.
         if self.restart_wal.swap(false, Ordering::Relaxed) {
-            self.restart_wal().await?;
+            // In a task of its own, so that a request given up half-way cannot leave the
+            // writer with the restart's short busy timeout.
+            let writer = self.writer.clone();
+            let _ = tokio::spawn(restart_wal(writer)).await;
         }
         let tx = self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
         Ok(Box::new(SqlTx::new(tx, tenant)))
