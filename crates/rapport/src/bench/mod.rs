@@ -82,6 +82,8 @@ pub struct BenchArgs {
 /// What a load left in the data directory, for `--reuse`.
 #[derive(serde::Serialize, serde::Deserialize)]
 struct Manifest {
+    /// "sqlite" or "postgres": where the data set was loaded.
+    database: String,
     seed: u64,
     customers: usize,
     tenants: usize,
@@ -135,11 +137,12 @@ pub async fn run(mut a: BenchArgs, out: &mut (dyn Write + Send)) -> anyhow::Resu
     let password = "bench-password-1";
     let loaded = if a.reuse {
         writeln!(out, "reusing the data set loaded into {}", data_dir.display())?;
-        reuse(&a, &app, &data_dir, &mut gen).await?
+        reuse(&a, &app, &data_dir, backend_name(&db), &mut gen).await?
     } else {
         writeln!(out, "loading {} customers in {} tenants into {}", a.customers, a.tenants, data_dir.display())?;
         let loaded = load(&a, &app, &mut gen, password).await?;
         let manifest = Manifest {
+            database: backend_name(&db).into(),
             seed: a.seed,
             customers: a.customers,
             tenants: a.tenants,
@@ -331,7 +334,7 @@ pub async fn run(mut a: BenchArgs, out: &mut (dyn Write + Send)) -> anyhow::Resu
         "dedup": {"missed_links": dedup.missed_links, "wrong_links": dedup.wrong_links, "total": dedup.total},
         "load": {"customers": a.customers, "tenants": a.tenants, "conversations": a.conversations,
                  "customers_seconds": customers_seconds, "conversations_seconds": conversations_seconds, "reused": a.reuse},
-        "database": match &db.database { crate::config::DatabaseUrl::Sqlite(_) => "sqlite", crate::config::DatabaseUrl::Postgres(_) => "postgres" },
+        "database": backend_name(&db),
         "data_dir": data_dir,
     });
     std::fs::write(&a.out, serde_json::to_string_pretty(&report)?)
@@ -432,12 +435,20 @@ async fn reuse(
     a: &BenchArgs,
     app: &rapport_app::App,
     data_dir: &std::path::Path,
+    database: &str,
     gen: &mut Generator,
 ) -> anyhow::Result<Loaded> {
     let path = data_dir.join(MANIFEST);
     let m: Manifest =
         serde_json::from_slice(&std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?)
             .with_context(|| format!("reading {}", path.display()))?;
+    if m.database != database {
+        anyhow::bail!(
+            "{} was loaded into {}, not {database}: give the same --database-url",
+            data_dir.display(),
+            m.database
+        );
+    }
     if (m.seed, m.customers, m.tenants, m.conversations) != (a.seed, a.customers, a.tenants, a.conversations) {
         anyhow::bail!(
             "{} holds {} customers in {} tenants, {} conversations, seed {}: give the same sizes and seed",
@@ -477,6 +488,14 @@ async fn reuse(
         customers_seconds: m.customers_seconds,
         conversations_seconds: m.conversations_seconds,
     })
+}
+
+/// Which database `db` is, as the report and the manifest name it.
+fn backend_name(db: &DbConfig) -> &'static str {
+    match &db.database {
+        crate::config::DatabaseUrl::Sqlite(_) => "sqlite",
+        crate::config::DatabaseUrl::Postgres(_) => "postgres",
+    }
 }
 
 /// Adds a measured operation with the server's peak memory so far: the peak only grows, so
