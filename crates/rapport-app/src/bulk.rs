@@ -73,7 +73,7 @@ impl App {
         let mut tx = self.store.begin(tenant).await?;
         // The chat feed's lock: the customers' metrics and last contact are read and written
         // here, and two loads (or a load and a chat) must not decide on one customer at once.
-        tx.lock_identity(&["ingest".to_string()]).await?;
+        crate::customers::matching::lock_ingests(tx.as_mut()).await?;
         let ids: BTreeSet<Uuid> = items.iter().map(|i| i.customer_id).collect();
         let wanted: Vec<Uuid> = ids.iter().copied().collect();
         let customers: std::collections::HashMap<Uuid, _> = tx

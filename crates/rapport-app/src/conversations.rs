@@ -15,7 +15,7 @@ use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
 use crate::conversation_input::{apply_body, checked_fields, new_row, session, summarize, vocabulary, Contact};
-use crate::customers::matching::{best_link, thresholds, RankedMatch};
+use crate::customers::matching::{best_link, lock_ingests, thresholds, RankedMatch};
 use crate::ingest_queue::IngestJob;
 use crate::record::Trail;
 use crate::{Actor, App, AppError, AppResult, Principal, RequestMeta};
@@ -64,18 +64,12 @@ impl App {
     pub(crate) async fn put_conversation_alone(&self, job: &IngestJob) -> AppResult<Ingested> {
         crate::record::retry_on_conflict(|| async {
             let mut tx = self.store.begin(job.p.tenant_id).await?;
-            self.lock_ingests(tx.as_mut()).await?;
+            lock_ingests(tx.as_mut()).await?;
             let done = self.ingest_in(tx.as_mut(), job).await?;
             tx.commit().await?;
             Ok(done)
         })
         .await
-    }
-
-    /// One ingest at a time per tenant decides who a person is, so concurrent chats of one
-    /// person create exactly one customer.
-    pub(crate) async fn lock_ingests(&self, tx: &mut dyn Tx) -> AppResult<()> {
-        Ok(tx.lock_identity(&["ingest".to_string()]).await?)
     }
 
     /// Writes one ingest in `tx`, which holds the tenant's ingest lock.

@@ -395,7 +395,7 @@ impl App {
         if import.is_some() {
             // Decided one writer at a time, like the chat feed and manual creates.
             let mut locks: Vec<String> = chunk.iter().flat_map(|(_, r)| contact_keys(&r.probe)).collect();
-            locks.push("ingest".into());
+            locks.push(crate::customers::matching::INGEST_LOCK.into());
             locks.sort();
             locks.dedup();
             tx.lock_identity(&locks).await?;
@@ -537,7 +537,7 @@ impl App {
         let by = (actor.actor_type == "user").then_some(actor.actor_id).flatten();
         let trail = Trail { actor, meta };
         let mut tx = self.store.begin(tenant).await?;
-        tx.lock_identity(&["ingest".to_string()]).await?;
+        crate::customers::matching::lock_ingests(tx.as_mut()).await?;
         let mut import = tx.get_import(id).await?.ok_or(AppError::NotFound("import"))?;
         match import.status.as_str() {
             "reverted" => {

@@ -134,7 +134,7 @@ impl App {
         let mut answers: Vec<AppResult<Ingested>> = Vec::with_capacity(batch.len());
         let written: AppResult<()> = async {
             let mut tx = self.store.begin(tenant).await?;
-            self.lock_ingests(tx.as_mut()).await?;
+            crate::customers::matching::lock_ingests(tx.as_mut()).await?;
             for w in &batch {
                 let mut attempt = 0;
                 let answer = loop {
