@@ -7,10 +7,10 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use rapport_core::audit::now;
-use rapport_core::identity::scan::{scan, Model, ScanOptions, ScanRecord};
+use rapport_core::identity::scan::{Model, ScanInput, ScanOptions, ScanRecord};
 use rapport_core::identity::{key, score, Probe};
 use rapport_core::role::Permission;
-use rapport_store::{DuplicatePairRow, ScanSourceRow};
+use rapport_store::{DuplicatePairRow, ScanSourceRow, Tx};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
@@ -122,17 +122,20 @@ impl App {
     pub async fn scan_tenant_duplicates(&self, tenant: Uuid, req: ScanRequest) -> AppResult<ScanOutcome> {
         let opts = options(req)?;
         let started = Instant::now();
-        let records = self.scan_records(tenant).await?;
-        let n = records.len() as u64;
+        let input = self.scan_input(tenant).await?;
+        let n = input.len() as u64;
         // The scan is pure computation for seconds on a large tenant: off the async workers.
         let threshold = opts.threshold;
-        let (records, report) = tokio::task::spawn_blocking(move || {
-            let report = scan(&records, &opts);
-            (records, report)
-        })
-        .await
-        .map_err(|e| AppError::Internal(format!("duplicate scan stopped: {e}")))?;
+        let report = tokio::task::spawn_blocking(move || input.scan(&opts))
+            .await
+            .map_err(|e| AppError::Internal(format!("duplicate scan stopped: {e}")))?;
 
+        // The ladder's verdict on each pair, from the pair's records read again: the scan
+        // kept only their folded features. A customer deleted or merged away since is left out.
+        let mut ids: Vec<Uuid> = report.pairs.iter().flat_map(|p| [p.a, p.b]).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let records = self.scan_records(tenant, &ids).await?;
         let by_id: HashMap<Uuid, &ScanRecord> = records.iter().map(|r| (r.id, r)).collect();
         let at = now();
         let mut rows = Vec::with_capacity(report.pairs.len());
@@ -170,30 +173,48 @@ impl App {
         })
     }
 
-    /// Every live customer of the tenant, page by page in one read transaction.
-    async fn scan_records(&self, tenant: Uuid) -> AppResult<Vec<ScanRecord>> {
+    /// Every live customer of the tenant, page by page in one read transaction, folded into
+    /// the scan's input as it is read.
+    async fn scan_input(&self, tenant: Uuid) -> AppResult<ScanInput> {
         let mut tx = self.store.read(tenant).await?;
         tx.get_tenant().await?.ok_or(AppError::NotFound("tenant"))?;
-        let mut out = Vec::new();
+        let mut input = ScanInput::default();
         let mut after = None;
         loop {
             let page = tx.scan_sources(after, PAGE).await?;
             let Some(last) = page.last() else { break };
             after = Some(last.id);
-            let ids: Vec<Uuid> = page.iter().map(|r| r.id).collect();
-            let mut extra: HashMap<Uuid, Vec<(String, String)>> = HashMap::new();
-            for (id, kind, value) in tx.contact_keys_of(&ids).await? {
-                extra.entry(id).or_default().push((kind, value));
-            }
             let full = page.len() == PAGE as usize;
-            out.extend(page.into_iter().map(|r| {
-                let more = extra.remove(&r.id).unwrap_or_default();
-                record_of(r, &more)
-            }));
+            for r in with_merged_keys(tx.as_mut(), page).await? {
+                input.push(&r);
+            }
             if !full {
                 break;
             }
         }
-        Ok(out)
+        Ok(input)
     }
+
+    /// These live customers of the tenant, as the scan read them.
+    async fn scan_records(&self, tenant: Uuid, ids: &[Uuid]) -> AppResult<Vec<ScanRecord>> {
+        let mut tx = self.store.read(tenant).await?;
+        let rows = tx.scan_sources_of(ids).await?;
+        with_merged_keys(tx.as_mut(), rows).await
+    }
+}
+
+/// Scan records of `rows`, each with the contact points of the customers merged into it.
+async fn with_merged_keys(tx: &mut dyn Tx, rows: Vec<ScanSourceRow>) -> AppResult<Vec<ScanRecord>> {
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    let mut extra: HashMap<Uuid, Vec<(String, String)>> = HashMap::new();
+    for (id, kind, value) in tx.contact_keys_of(&ids).await? {
+        extra.entry(id).or_default().push((kind, value));
+    }
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let more = extra.remove(&r.id).unwrap_or_default();
+            record_of(r, &more)
+        })
+        .collect())
 }

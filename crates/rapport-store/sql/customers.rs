@@ -365,26 +365,33 @@ async fn insert_keys(tx: &mut SqlTx, keys: &[(Uuid, &'static str, String)]) -> S
 }
 
 pub(super) async fn contact_keys_of(tx: &mut SqlTx, ids: &[Uuid]) -> StoreResult<Vec<(Uuid, String, String)>> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
+    let mut out = Vec::new();
+    for chunk in ids.chunks(MAX_BINDS - 2) {
+        // Only customers others were merged into have contact keys beyond their row's: found
+        // first in the small partial index of merged customers, so the index of contact keys
+        // (a million entries) is read for those few only, not for every candidate.
+        let mut qb = QueryBuilder::<Db>::new(
+            "SELECT customer_id, key_type, key_value FROM customer_matching_keys WHERE tenant_id = ",
+        );
+        qb.push_bind(tx.tenant).push(
+            " AND key_type IN ('email', 'phone') AND customer_id IN (SELECT DISTINCT merged_into_customer_id \
+             FROM customers WHERE tenant_id = ",
+        );
+        qb.push_bind(tx.tenant).push(" AND merged_into_customer_id IN (");
+        let mut sep = qb.separated(", ");
+        for id in chunk {
+            sep.push_bind(*id);
+        }
+        qb.push("))");
+        let rows: Vec<(Uuid, String, String)> = qb
+            .build_query_as()
+            .persistent(keep_prepared(chunk.len() + 2))
+            .fetch_all(&mut *tx.tx)
+            .await
+            .map_err(map_err)?;
+        out.extend(rows);
     }
-    // Only customers others were merged into have contact keys beyond their row's: found
-    // first in the small partial index of merged customers, so the index of contact keys
-    // (a million entries) is read for those few only, not for every candidate.
-    let mut qb = QueryBuilder::<Db>::new(
-        "SELECT customer_id, key_type, key_value FROM customer_matching_keys WHERE tenant_id = ",
-    );
-    qb.push_bind(tx.tenant).push(
-        " AND key_type IN ('email', 'phone') AND customer_id IN (SELECT DISTINCT merged_into_customer_id \
-         FROM customers WHERE tenant_id = ",
-    );
-    qb.push_bind(tx.tenant).push(" AND merged_into_customer_id IN (");
-    let mut sep = qb.separated(", ");
-    for id in ids {
-        sep.push_bind(*id);
-    }
-    qb.push("))");
-    qb.build_query_as().persistent(keep_prepared(ids.len() + 2)).fetch_all(&mut *tx.tx).await.map_err(map_err)
+    Ok(out)
 }
 
 /// Live customers sharing any of `keys`, most recently updated first.
@@ -1034,7 +1041,7 @@ async fn read_many(tx: &mut SqlTx, ids: &[Uuid]) -> StoreResult<Vec<CustomerRow>
 }
 
 /// `SELECT columns FROM customers` of these ids of the tenant.
-fn by_ids<'a>(tenant: Uuid, columns: &str, ids: &[Uuid]) -> QueryBuilder<'a, Db> {
+pub(super) fn by_ids<'a>(tenant: Uuid, columns: &str, ids: &[Uuid]) -> QueryBuilder<'a, Db> {
     let mut qb = QueryBuilder::<Db>::new(format!("SELECT {columns} FROM customers WHERE tenant_id = "));
     qb.push_bind(tenant).push(" AND id IN (");
     let mut sep = qb.separated(", ");

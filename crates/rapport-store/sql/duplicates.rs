@@ -154,21 +154,44 @@ struct ScanSourceRecord {
     custom_fields: Json<serde_json::Map<String, serde_json::Value>>,
 }
 
+/// The columns the duplicate scan reads of a customer.
+const SCAN_COLUMNS: &str =
+    "id, name, email_normalized, phone_e164, street, city, postal_code, company_name, custom_fields";
+
 pub(super) async fn scan_sources(tx: &mut SqlTx, after: Option<Uuid>, limit: u32) -> StoreResult<Vec<ScanSourceRow>> {
     // The primary key (tenant_id, id) serves the order and the keyset, so each page is a range.
-    let rs: Vec<ScanSourceRecord> = sqlx::query_as(
-        "SELECT id, name, email_normalized, phone_e164, street, city, postal_code, company_name, custom_fields \
-         FROM customers WHERE tenant_id = $1 AND deleted_at IS NULL AND ($2 IS NULL OR id > $2) ORDER BY id LIMIT $3",
-    )
+    let rs: Vec<ScanSourceRecord> = sqlx::query_as(&format!(
+        "SELECT {SCAN_COLUMNS} FROM customers WHERE tenant_id = $1 AND deleted_at IS NULL AND ($2 IS NULL OR id > $2) \
+         ORDER BY id LIMIT $3"
+    ))
     .bind(tx.tenant)
     .bind(after)
     .bind(i64::from(limit))
     .fetch_all(&mut *tx.tx)
     .await
     .map_err(map_err)?;
-    Ok(rs
-        .into_iter()
-        .map(|r| ScanSourceRow {
+    Ok(rs.into_iter().map(ScanSourceRow::from).collect())
+}
+
+pub(super) async fn scan_sources_of(tx: &mut SqlTx, ids: &[Uuid]) -> StoreResult<Vec<ScanSourceRow>> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(MAX_BINDS - 1) {
+        let mut qb = super::customers::by_ids(tx.tenant, SCAN_COLUMNS, chunk);
+        qb.push(" AND deleted_at IS NULL");
+        let rs: Vec<ScanSourceRecord> = qb
+            .build_query_as()
+            .persistent(keep_prepared(chunk.len() + 1))
+            .fetch_all(&mut *tx.tx)
+            .await
+            .map_err(map_err)?;
+        out.extend(rs.into_iter().map(ScanSourceRow::from));
+    }
+    Ok(out)
+}
+
+impl From<ScanSourceRecord> for ScanSourceRow {
+    fn from(r: ScanSourceRecord) -> Self {
+        Self {
             id: r.id,
             name: r.name,
             email_normalized: r.email_normalized,
@@ -178,6 +201,6 @@ pub(super) async fn scan_sources(tx: &mut SqlTx, after: Option<Uuid>, limit: u32
             postal_code: r.postal_code,
             company_name: r.company_name,
             custom_fields: r.custom_fields.0,
-        })
-        .collect())
+        }
+    }
 }

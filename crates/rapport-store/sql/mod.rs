@@ -400,6 +400,9 @@ impl Tx for SqlTx {
     async fn scan_sources(&mut self, after: Option<Uuid>, limit: u32) -> StoreResult<Vec<ScanSourceRow>> {
         duplicates::scan_sources(self, after, limit).await
     }
+    async fn scan_sources_of(&mut self, ids: &[Uuid]) -> StoreResult<Vec<ScanSourceRow>> {
+        duplicates::scan_sources_of(self, ids).await
+    }
     async fn insert_import(&mut self, i: &ImportRow) -> StoreResult<()> {
         imports::insert(self, i).await
     }

@@ -244,6 +244,8 @@ pub trait Tx: Send {
     ) -> StoreResult<Vec<DuplicatePairRow>>;
     /// Live customers with ids after `after`, in id order, as the duplicate scan reads them.
     async fn scan_sources(&mut self, after: Option<Uuid>, limit: u32) -> StoreResult<Vec<ScanSourceRow>>;
+    /// These customers as the duplicate scan reads them, those alive (any order).
+    async fn scan_sources_of(&mut self, ids: &[Uuid]) -> StoreResult<Vec<ScanSourceRow>>;
 
     // Merges
     async fn insert_merge_log(&mut self, m: &MergeLogRow) -> StoreResult<()>;

@@ -2,7 +2,7 @@
 //! duplicate survives one kind of corruption (a typo, swapped names, a move, a lost email),
 //! and the union of all keys finds pairs that no single key would.
 
-use super::features::Features;
+use super::features::{num, Features, Sym};
 
 /// The candidate pairs, as the blocks they come from: each pair is made when it is visited
 /// (`for_each_pair`), never stored. At 100,000 records the pairs are millions (eight bytes
@@ -96,13 +96,19 @@ fn hash(kind: u8, parts: &[&[u8]]) -> u64 {
     h
 }
 
+/// The bytes of a folded string's number: one number per distinct string, so keys made of
+/// numbers group the same records as keys made of the strings.
+fn b(s: Sym) -> [u8; 4] {
+    num(s).to_le_bytes()
+}
+
 /// The blocking keys of one record.
 pub(super) fn keys(f: &Features, out: &mut Vec<u64>) {
     for e in &f.emails {
-        out.push(hash(1, &[e.text.as_bytes()]));
+        out.push(hash(1, &[&b(e.id)]));
     }
     for p in &f.phones {
-        out.push(hash(2, &[p.digits.as_bytes()]));
+        out.push(hash(2, &[&b(p.digits)]));
         // The same subscriber number under another area or country code, or a number written
         // in a local form the caller could not make E.164.
         if let Some(l) = p.last7 {
@@ -114,39 +120,37 @@ pub(super) fn keys(f: &Features, out: &mut Vec<u64>) {
     // sound, accents, swapped order and a dropped middle name, and stays specific enough that
     // "Smith" alone does not make one huge block.
     for (i, t) in name.iter().enumerate() {
-        if t.phonetic.is_empty() {
-            continue;
-        }
+        let Some(phonetic) = t.phonetic else { continue };
         let mut others = 0;
         for (j, o) in name.iter().enumerate() {
             if i != j {
                 let mut buf = [0u8; 4];
-                out.push(hash(4, &[t.phonetic.as_bytes(), o.initial.encode_utf8(&mut buf).as_bytes()]));
+                out.push(hash(4, &[&b(phonetic), o.initial.encode_utf8(&mut buf).as_bytes()]));
                 others += 1;
             }
         }
         // A name reduced to one token still meets the records with that token and any other.
         if others == 0 {
-            out.push(hash(9, &[t.phonetic.as_bytes()]));
+            out.push(hash(9, &[&b(phonetic)]));
         }
     }
     // Exact names in any order, even when no token has a phonetic code (non-Latin scripts).
     if name.len() > 1 {
-        let mut sorted: Vec<&str> = name.iter().map(|t| t.text.as_str()).collect();
+        let mut sorted: Vec<[u8; 4]> = name.iter().map(|t| b(t.id)).collect();
         sorted.sort_unstable();
-        out.push(hash(5, &[sorted.join(" ").as_bytes()]));
+        out.push(hash(5, &[sorted.concat().as_slice()]));
     }
-    if let Some(p) = &f.postal {
-        for t in name {
+    if let Some(p) = f.postal {
+        for t in name.iter() {
             let mut buf = [0u8; 4];
-            out.push(hash(6, &[p.text.as_bytes(), t.initial.encode_utf8(&mut buf).as_bytes()]));
+            out.push(hash(6, &[&b(p), t.initial.encode_utf8(&mut buf).as_bytes()]));
         }
     }
-    if let Some(b) = &f.birth {
-        out.push(hash(7, &[b.text.as_bytes()]));
+    if let Some(d) = f.birth {
+        out.push(hash(7, &[&b(d)]));
     }
-    if let Some(x) = &f.external {
-        out.push(hash(8, &[x.text.as_bytes()]));
+    if let Some(x) = f.external {
+        out.push(hash(8, &[&b(x)]));
     }
 }
 
@@ -224,7 +228,7 @@ mod tests {
             rec(3, "Siobhan O'Sulivan"),
             rec(4, "Wojciech Kowalski"),
         ];
-        let c = candidates(&build(&records), 200);
+        let c = candidates(&build(&records).0, 200);
         assert_eq!(c.pairs(), vec![pack(0, 1), pack(0, 2), pack(1, 2)]);
     }
 
@@ -238,14 +242,14 @@ mod tests {
         let mut d = rec(4, "Ngozi Eze");
         c.phones = vec!["+447700900123".into()];
         d.phones = vec!["+493010900123".into()];
-        let got = candidates(&build(&[a, b, c, d]), 200);
+        let got = candidates(&build(&[a, b, c, d]).0, 200);
         assert_eq!(got.pairs(), vec![pack(0, 1), pack(2, 3)]);
     }
 
     #[test]
     fn oversized_blocks_are_skipped() {
         let records: Vec<ScanRecord> = (0..5).map(|n| rec(n, "John Smith")).collect();
-        let c = candidates(&build(&records), 3);
+        let c = candidates(&build(&records).0, 3);
         assert!(c.pairs().is_empty());
         assert!(c.skipped_blocks > 0);
     }

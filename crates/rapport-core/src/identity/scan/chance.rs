@@ -8,20 +8,20 @@ use std::hash::Hash;
 
 use super::compare::{self, Levels, BIRTH, COMPANY, EMAIL, EXTERNAL, PHONE};
 use super::em::{frequencies, Patterns};
-use super::features::Features;
+use super::features::{Features, Strings};
 use super::model::Table;
 
 /// Random pairs sampled; plenty for levels of a few per mille.
 const RANDOM_PAIRS: u64 = 50_000;
 
-pub(super) fn unrelated(features: &[Features]) -> Table {
-    let mut u = frequencies(&random_pairs(features));
+pub(super) fn unrelated(strings: &Strings, features: &[Features]) -> Table {
+    let mut u = frequencies(&random_pairs(strings, features));
     let exact: [(usize, Option<f64>); 5] = [
         (EMAIL, agreeing(features, |f| f.emails.iter().map(|e| e.id).collect())),
-        (PHONE, agreeing(features, |f| f.phones.iter().map(|p| p.digits.clone()).collect())),
-        (COMPANY, agreeing(features, |f| f.company.iter().map(|t| t.id).collect())),
-        (BIRTH, agreeing(features, |f| f.birth.iter().map(|t| t.id).collect())),
-        (EXTERNAL, agreeing(features, |f| f.external.iter().map(|t| t.id).collect())),
+        (PHONE, agreeing(features, |f| f.phones.iter().map(|p| p.digits).collect())),
+        (COMPANY, agreeing(features, |f| f.company.into_iter().collect())),
+        (BIRTH, agreeing(features, |f| f.birth.into_iter().collect())),
+        (EXTERNAL, agreeing(features, |f| f.external.into_iter().collect())),
     ];
     for (field, share) in exact {
         let Some(share) = share else { continue };
@@ -60,7 +60,7 @@ fn agreeing<K: Hash + Eq>(features: &[Features], values: impl Fn(&Features) -> V
 
 /// Comparison vectors of pseudo-random pairs (a fixed seed, so the scan stays deterministic).
 /// Among n records almost every random pair is a non-match.
-fn random_pairs(features: &[Features]) -> Patterns {
+fn random_pairs(strings: &Strings, features: &[Features]) -> Patterns {
     let mut patterns = Patterns::default();
     let n = features.len() as u64;
     if n < 2 {
@@ -79,7 +79,7 @@ fn random_pairs(features: &[Features]) -> Patterns {
     for _ in 0..RANDOM_PAIRS.min(n * (n - 1) / 2) {
         let i = next() % n;
         let j = (i + 1 + next() % (n - 1)) % n;
-        patterns.add(&mut index, compare::compare(&features[i as usize], &features[j as usize]));
+        patterns.add(&mut index, compare::compare(strings, &features[i as usize], &features[j as usize]));
     }
     patterns
 }

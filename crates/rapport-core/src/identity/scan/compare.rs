@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use strsim::jaro_winkler;
 
 use super::address;
-use super::features::{Email, Features, Phone, Text, Token};
+use super::features::{num, Email, Features, Phone, Strings, Sym, Token};
 
 /// A field the scan weighs, with its agreement levels from strongest to weakest agreement.
 #[derive(Debug, Clone, Copy)]
@@ -82,23 +82,29 @@ const TEXT_SIMILAR: f64 = 0.9;
 /// met: names and places repeat so much across a tenant that most similarities are asked
 /// for many times. One per thread.
 /// Similarities one comparer remembers at most (about 20 bytes each).
-const SIMILARITY_CACHE: usize = 1 << 19;
+const SIMILARITY_CACHE: usize = 1 << 15;
 
-#[derive(Default)]
-pub(super) struct Comparer {
+pub(super) struct Comparer<'s> {
+    strings: &'s Strings,
     similarity: HashMap<(u32, u32), f32>,
 }
 
-impl Comparer {
-    /// The similarity of two interned texts (Jaro-Winkler is symmetric).
-    fn similar(&mut self, (a, x): (u32, &str), (b, y): (u32, &str)) -> f64 {
+impl<'s> Comparer<'s> {
+    pub(super) fn new(strings: &'s Strings) -> Self {
+        Self { strings, similarity: HashMap::new() }
+    }
+
+    /// The similarity of two folded strings (Jaro-Winkler is symmetric).
+    fn similar(&mut self, x: Sym, y: Sym) -> f64 {
+        let (a, b) = (num(x), num(y));
         let key = if a < b { (a, b) } else { (b, a) };
         // Bounded, so a large tenant's scan stays within the server's memory: started afresh
         // when full, the pairs that recur most are soon back.
         if self.similarity.len() >= SIMILARITY_CACHE && !self.similarity.contains_key(&key) {
             self.similarity = HashMap::new();
         }
-        f64::from(*self.similarity.entry(key).or_insert_with(|| jaro_winkler(x, y) as f32))
+        let strings = self.strings;
+        f64::from(*self.similarity.entry(key).or_insert_with(|| jaro_winkler(strings.text(x), strings.text(y)) as f32))
     }
 
     pub(super) fn compare(&mut self, a: &Features, b: &Features) -> Levels {
@@ -107,8 +113,8 @@ impl Comparer {
 }
 
 /// Compares one pair (tests and samples; the scan keeps a `Comparer`).
-pub(super) fn compare(a: &Features, b: &Features) -> Levels {
-    Comparer::default().compare(a, b)
+pub(super) fn compare(strings: &Strings, a: &Features, b: &Features) -> Levels {
+    Comparer::new(strings).compare(a, b)
 }
 
 fn compare_with(c: &mut Comparer, a: &Features, b: &Features) -> Levels {
@@ -116,15 +122,15 @@ fn compare_with(c: &mut Comparer, a: &Features, b: &Features) -> Levels {
     [
         first,
         last,
-        emails(&a.emails, &b.emails),
-        phones(&a.phones, &b.phones),
-        text(c, a.street.as_ref(), b.street.as_ref(), 0.88),
-        text(c, a.city.as_ref(), b.city.as_ref(), TEXT_SIMILAR),
-        postal(a.postal.as_ref(), b.postal.as_ref()),
-        text(c, a.company.as_ref(), b.company.as_ref(), TEXT_SIMILAR),
-        birth(a.birth.as_ref(), b.birth.as_ref()),
-        match (&a.external, &b.external) {
-            (Some(x), Some(y)) => u8::from(x.id != y.id),
+        emails(c.strings, &a.emails, &b.emails),
+        phones(c.strings, &a.phones, &b.phones),
+        text(c, a.street, b.street, 0.88),
+        text(c, a.city, b.city, TEXT_SIMILAR),
+        postal(c.strings, a.postal, b.postal),
+        text(c, a.company, b.company, TEXT_SIMILAR),
+        birth(c.strings, a.birth, b.birth),
+        match (a.external, b.external) {
+            (Some(x), Some(y)) => u8::from(x != y),
             _ => MISSING,
         },
     ]
@@ -141,7 +147,7 @@ fn token(c: &mut Comparer, a: &Token, b: &Token) -> (u8, f64) {
     if a.is_initial || b.is_initial {
         return (3, 0.0);
     }
-    let s = c.similar((a.id, &a.text), (b.id, &b.text));
+    let s = c.similar(a.id, b.id);
     if s >= NAME_SIMILAR {
         (1, s)
     } else {
@@ -217,7 +223,7 @@ fn align(
     }
 }
 
-fn emails(a: &[Email], b: &[Email]) -> u8 {
+fn emails(s: &Strings, a: &[Email], b: &[Email]) -> u8 {
     if a.is_empty() || b.is_empty() {
         return MISSING;
     }
@@ -227,7 +233,7 @@ fn emails(a: &[Email], b: &[Email]) -> u8 {
             if x.id == y.id {
                 return 0;
             }
-            if x.local == y.local || within_two_edits(x, y) {
+            if x.local == y.local || within_two_edits(s, x, y) {
                 level = 1;
             }
         }
@@ -235,16 +241,21 @@ fn emails(a: &[Email], b: &[Email]) -> u8 {
     level
 }
 
-fn phones(a: &[Phone], b: &[Phone]) -> u8 {
+fn phones(s: &Strings, a: &[Phone], b: &[Phone]) -> u8 {
     if a.is_empty() || b.is_empty() {
         return MISSING;
     }
     let mut level = 2;
     for x in a {
         for y in b {
-            let (short, long) = if x.digits.len() <= y.digits.len() { (x, y) } else { (y, x) };
+            if x.digits == y.digits {
+                return 0;
+            }
+            let (x_digits, y_digits) = (s.text(x.digits), s.text(y.digits));
+            let (short, long) =
+                if x_digits.len() <= y_digits.len() { (x_digits, y_digits) } else { (y_digits, x_digits) };
             // A number written without its country code is still the same number.
-            if short.digits == long.digits || (short.digits.len() >= 8 && long.digits.ends_with(&short.digits)) {
+            if short.len() >= 8 && long.ends_with(short) {
                 return 0;
             }
             if x.last7.is_some() && x.last7 == y.last7 {
@@ -257,36 +268,41 @@ fn phones(a: &[Phone], b: &[Phone]) -> u8 {
 
 /// Two addresses a typo or two apart. The character counts rule most pairs out cheaply: an
 /// edit changes them by at most two.
-fn within_two_edits(x: &Email, y: &Email) -> bool {
+fn within_two_edits(s: &Strings, x: &Email, y: &Email) -> bool {
     let apart: u32 = x.shape.iter().zip(&y.shape).map(|(p, q)| u32::from(p.abs_diff(*q))).sum();
-    apart <= 4 && strsim::osa_distance(&x.text, &y.text) <= 2
+    apart <= 4 && strsim::osa_distance(s.text(x.id), s.text(y.id)) <= 2
 }
 
-fn text(c: &mut Comparer, a: Option<&Text>, b: Option<&Text>, similar: f64) -> u8 {
+fn text(c: &mut Comparer, a: Option<Sym>, b: Option<Sym>, similar: f64) -> u8 {
     match (a, b) {
-        (Some(x), Some(y)) if x.id == y.id => 0,
-        (Some(x), Some(y)) if c.similar((x.id, &x.text), (y.id, &y.text)) >= similar => 1,
+        (Some(x), Some(y)) if x == y => 0,
+        (Some(x), Some(y)) if c.similar(x, y) >= similar => 1,
         (Some(_), Some(_)) => 2,
         _ => MISSING,
     }
 }
 
 /// Postal codes share their leading part across a district (US ZIP3, UK outward code).
-fn postal(a: Option<&Text>, b: Option<&Text>) -> u8 {
+fn postal(s: &Strings, a: Option<Sym>, b: Option<Sym>) -> u8 {
     match (a, b) {
-        (Some(x), Some(y)) if x.id == y.id => 0,
-        (Some(x), Some(y)) if x.text.len() >= 4 && y.text.len() >= 4 && x.text[..3] == y.text[..3] => 1,
+        (Some(x), Some(y)) if x == y => 0,
+        (Some(x), Some(y)) if district(s.text(x)).is_some_and(|d| district(s.text(y)) == Some(d)) => 1,
         (Some(_), Some(_)) => 2,
         _ => MISSING,
     }
 }
 
+/// The leading part of a postal code of four characters or more.
+fn district(code: &str) -> Option<&str> {
+    (code.len() >= 4).then(|| code.get(..3)).flatten()
+}
+
 /// A birth date mistyped by one digit, or with day and month swapped, is likely the same date.
-fn birth(a: Option<&Text>, b: Option<&Text>) -> u8 {
+fn birth(s: &Strings, a: Option<Sym>, b: Option<Sym>) -> u8 {
     match (a, b) {
-        (Some(x), Some(y)) if x.id == y.id => 0,
+        (Some(x), Some(y)) if x == y => 0,
         (Some(x), Some(y)) => {
-            let (x, y) = (x.text.as_bytes(), y.text.as_bytes());
+            let (x, y) = (s.text(x).as_bytes(), s.text(y).as_bytes());
             let swapped = x.len() == 8 && y.len() == 8 && x[..4] == y[..4] && x[4..6] == y[6..8] && x[6..8] == y[4..6];
             let one_off = x.len() == y.len() && x.iter().zip(y).filter(|(p, q)| p != q).count() == 1;
             if swapped || one_off {
@@ -306,8 +322,24 @@ mod tests {
     use super::*;
 
     fn levels(a: &str, b: &str) -> (u8, u8) {
-        let f = build(&[ScanRecord::new(uuid::Uuid::nil(), a), ScanRecord::new(uuid::Uuid::nil(), b)]);
-        names(&mut Comparer::default(), &f[0].name, &f[1].name)
+        let (f, s) = build(&[ScanRecord::new(uuid::Uuid::nil(), a), ScanRecord::new(uuid::Uuid::nil(), b)]);
+        names(&mut Comparer::new(&s), &f[0].name, &f[1].name)
+    }
+
+    /// The levels of two records that differ in one field (`set` fills it in).
+    fn field(set: impl Fn(&mut ScanRecord, &str), a: &str, b: &str) -> Levels {
+        let records: Vec<ScanRecord> = [a, b]
+            .iter()
+            .map(|v| {
+                let mut r = ScanRecord::new(uuid::Uuid::nil(), "");
+                if !v.is_empty() {
+                    set(&mut r, v);
+                }
+                r
+            })
+            .collect();
+        let (f, s) = build(&records);
+        compare(&s, &f[0], &f[1])
     }
 
     #[test]
@@ -334,16 +366,17 @@ mod tests {
 
     #[test]
     fn phones_and_dates_have_partial_levels() {
-        let p = |d: &str| Phone { digits: d.to_string(), last7: d[d.len() - 7..].parse().ok() };
-        assert_eq!(phones(&[p("14155551234")], &[p("4155551234")]), 0);
-        assert_eq!(phones(&[p("14155551234")], &[p("12125551234")]), 1);
-        assert_eq!(phones(&[p("14155551234")], &[p("14155559999")]), 2);
-        let mut interner = super::super::features::Interner::default();
-        let mut t = |s: &str| Text { id: interner.id(s), text: s.into() };
-        let (d, swapped, typo, other) = (t("19800412"), t("19801204"), t("19800413"), t("19750101"));
-        assert_eq!(birth(Some(&d), Some(&swapped)), 1);
-        assert_eq!(birth(Some(&d), Some(&typo)), 1);
-        assert_eq!(birth(Some(&d), Some(&other)), 2);
-        assert_eq!(birth(Some(&d), None), MISSING);
+        let phone = |a: &str, b: &str| field(|r, v| r.phones = vec![v.into()], a, b)[PHONE];
+        assert_eq!(phone("+14155551234", "4155551234"), 0);
+        assert_eq!(phone("+14155551234", "+12125551234"), 1);
+        assert_eq!(phone("+14155551234", "+14155559999"), 2);
+        let date = |a: &str, b: &str| field(|r, v| r.birth_date = Some(v.into()), a, b)[BIRTH];
+        assert_eq!(date("1980-04-12", "1980-12-04"), 1);
+        assert_eq!(date("1980-04-12", "1980-04-13"), 1);
+        assert_eq!(date("1980-04-12", "1975-01-01"), 2);
+        assert_eq!(date("1980-04-12", ""), MISSING);
+        let postal = |a: &str, b: &str| field(|r, v| r.postal_code = Some(v.into()), a, b)[POSTAL];
+        assert_eq!(postal("94105", "94107"), 1);
+        assert_eq!(postal("94105", "10001"), 2);
     }
 }

@@ -1,9 +1,9 @@
 //! What the scan compares, folded once per record: a 100,000-record scan compares millions of
 //! pairs, so nothing that depends on one record alone may be recomputed per pair.
 
-use std::collections::HashMap;
-
+use lasso::{Key, Rodeo, RodeoResolver, Spur};
 use rphonetic::{DoubleMetaphone, Encoder};
+use uuid::Uuid;
 
 use super::ScanRecord;
 use crate::identity::{fold_name, phone_digits};
@@ -11,55 +11,42 @@ use crate::identity::{fold_name, phone_digits};
 /// Names longer than this are rare and would make the token alignment quadratic for nothing.
 const MAX_NAME_TOKENS: usize = 6;
 
-/// Gives every distinct folded string a small number, so that most comparisons (which are
-/// equalities) cost one integer compare instead of a string compare.
-#[derive(Default)]
-pub(super) struct Interner(HashMap<String, u32>);
+/// A folded string's number: every distinct string is kept once (`Strings`), and most
+/// comparisons (which are equalities) cost one integer compare instead of a string compare.
+/// Four bytes where a `String` took 24 and a heap block of its own: at 100,000 records that
+/// was most of the scan's memory.
+pub(super) type Sym = Spur;
 
-impl Interner {
-    pub(super) fn id(&mut self, s: &str) -> u32 {
-        if let Some(id) = self.0.get(s) {
-            return *id;
-        }
-        let id = u32::try_from(self.0.len()).unwrap_or(u32::MAX);
-        self.0.insert(s.to_string(), id);
-        id
-    }
+/// The small number of a `Sym`, for keys of the comparers' memo.
+pub(super) fn num(s: Sym) -> u32 {
+    u32::try_from(s.into_usize()).unwrap_or(u32::MAX)
 }
 
-/// A folded value and its interned number.
-#[derive(Debug, Clone)]
-pub(super) struct Text {
-    pub id: u32,
-    pub text: String,
-}
+/// The folded strings of a scan, each once, looked up by number while comparing. Read by
+/// every worker at once.
+pub(super) struct Strings(RodeoResolver<Sym>);
 
-impl Text {
-    fn new(interner: &mut Interner, text: String) -> Option<Self> {
-        if text.is_empty() {
-            return None;
-        }
-        Some(Self { id: interner.id(&text), text })
+impl Strings {
+    pub(super) fn text(&self, s: Sym) -> &str {
+        self.0.resolve(&s)
     }
 }
 
 /// One folded token of a name.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 pub(super) struct Token {
-    pub id: u32,
-    pub text: String,
+    pub id: Sym,
+    /// Double Metaphone primary code; none for tokens without Latin letters.
+    pub phonetic: Option<Sym>,
     pub initial: char,
     /// An initial ("J.") stands for any name with that first letter.
     pub is_initial: bool,
-    /// Double Metaphone primary code; empty for tokens without Latin letters.
-    pub phonetic: String,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 pub(super) struct Email {
-    pub id: u32,
-    pub text: String,
-    pub local: u32,
+    pub id: Sym,
+    pub local: Sym,
     /// How many of each character it holds (letters, digits, the rest in one slot): two
     /// addresses within two edits differ by at most four in these counts, which rules most
     /// pairs out before the edit distance is computed.
@@ -81,35 +68,77 @@ fn shape(s: &str) -> [u8; SHAPE] {
     h
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 pub(super) struct Phone {
     /// Digits without leading zeros, so a national "030 …" and "+49 30 …" end alike.
-    pub digits: String,
+    pub digits: Sym,
     pub last7: Option<u32>,
 }
 
 /// Everything the comparison and the blocking read of one record.
 #[derive(Debug, Clone)]
 pub(super) struct Features {
-    pub name: Vec<Token>,
-    pub emails: Vec<Email>,
-    pub phones: Vec<Phone>,
-    pub street: Option<Text>,
-    pub city: Option<Text>,
-    pub postal: Option<Text>,
-    pub company: Option<Text>,
+    pub name: Box<[Token]>,
+    pub emails: Box<[Email]>,
+    pub phones: Box<[Phone]>,
+    pub street: Option<Sym>,
+    pub city: Option<Sym>,
+    pub postal: Option<Sym>,
+    pub company: Option<Sym>,
     /// Digits of the date, "19800412".
-    pub birth: Option<Text>,
-    pub external: Option<Text>,
+    pub birth: Option<Sym>,
+    pub external: Option<Sym>,
 }
 
-pub(super) fn build(records: &[ScanRecord]) -> Vec<Features> {
-    let mut interner = Interner::default();
-    let dm = DoubleMetaphone::default();
-    records.iter().map(|r| features(r, &mut interner, &dm)).collect()
+/// The records of a scan, folded one at a time as they are read: the caller need not hold
+/// them all (at 100,000 customers their strings would double the scan's memory).
+pub struct ScanInput {
+    pub(super) ids: Vec<Uuid>,
+    pub(super) features: Vec<Features>,
+    strings: Rodeo<Sym>,
+    dm: DoubleMetaphone,
 }
 
-fn features(r: &ScanRecord, it: &mut Interner, dm: &DoubleMetaphone) -> Features {
+impl Default for ScanInput {
+    fn default() -> Self {
+        Self { ids: Vec::new(), features: Vec::new(), strings: Rodeo::new(), dm: DoubleMetaphone::default() }
+    }
+}
+
+impl ScanInput {
+    /// Folds one record in.
+    pub fn push(&mut self, r: &ScanRecord) {
+        self.ids.push(r.id);
+        let f = features(r, &mut self.strings, &self.dm);
+        self.features.push(f);
+    }
+
+    /// Records folded in so far.
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    /// The folded records and their strings, read-only from here on (the look-up table
+    /// from string to number is dropped).
+    pub(super) fn finish(self) -> (Vec<Uuid>, Vec<Features>, Strings) {
+        (self.ids, self.features, Strings(self.strings.into_resolver()))
+    }
+}
+
+/// The features of `records` and their strings (tests).
+#[cfg(test)]
+pub(super) fn build(records: &[ScanRecord]) -> (Vec<Features>, Strings) {
+    let mut input = ScanInput::default();
+    records.iter().for_each(|r| input.push(r));
+    let (_, features, strings) = input.finish();
+    (features, strings)
+}
+
+fn features(r: &ScanRecord, it: &mut Rodeo<Sym>, dm: &DoubleMetaphone) -> Features {
     let name = fold_name(&r.name)
         .split(' ')
         .filter(|t| !t.is_empty())
@@ -117,11 +146,10 @@ fn features(r: &ScanRecord, it: &mut Interner, dm: &DoubleMetaphone) -> Features
         .map(|t| {
             let ascii: String = t.chars().filter(char::is_ascii_alphabetic).collect();
             Token {
-                id: it.id(t),
-                text: t.to_string(),
+                id: it.get_or_intern(t),
+                phonetic: (ascii.len() > 1).then(|| it.get_or_intern(dm.encode(&ascii))),
                 initial: t.chars().next().unwrap_or(' '),
                 is_initial: t.chars().count() == 1,
-                phonetic: if ascii.len() > 1 { dm.encode(&ascii) } else { String::new() },
             }
         })
         .collect();
@@ -131,8 +159,8 @@ fn features(r: &ScanRecord, it: &mut Interner, dm: &DoubleMetaphone) -> Features
         .map(|e| e.trim().to_lowercase())
         .filter(|e| !e.is_empty())
         .map(|e| {
-            let local = e.split('@').next().unwrap_or("").to_string();
-            Email { id: it.id(&e), local: it.id(&format!("{local}@")), shape: shape(&e), text: e }
+            let local = e.split('@').next().unwrap_or("");
+            Email { id: it.get_or_intern(&e), local: it.get_or_intern(format!("{local}@")), shape: shape(&e) }
         })
         .collect();
     emails.sort_by_key(|e| e.id);
@@ -144,21 +172,22 @@ fn features(r: &ScanRecord, it: &mut Interner, dm: &DoubleMetaphone) -> Features
         .filter(|d| d.len() >= 5)
         .map(|digits| {
             let last7 = if digits.len() >= 7 { digits[digits.len() - 7..].parse().ok() } else { None };
-            Phone { digits, last7 }
+            Phone { digits: it.get_or_intern(digits), last7 }
         })
         .collect();
-    phones.sort_by(|a, b| a.digits.cmp(&b.digits));
-    phones.dedup_by(|a, b| a.digits == b.digits);
+    phones.sort_by_key(|p| p.digits);
+    phones.dedup_by_key(|p| p.digits);
+    let mut text = |s: Option<String>| s.filter(|s| !s.is_empty()).map(|s| it.get_or_intern(s));
     Features {
         name,
-        emails,
-        phones,
-        street: opt(&r.street).and_then(|s| Text::new(it, street_form(s))),
-        city: opt(&r.city).and_then(|s| Text::new(it, fold_name(s))),
-        postal: opt(&r.postal_code).and_then(|s| Text::new(it, alnum_upper(s))),
-        company: opt(&r.company).and_then(|s| Text::new(it, company_form(s))),
-        birth: opt(&r.birth_date).and_then(|s| Text::new(it, phone_digits(s))),
-        external: opt(&r.external_id).and_then(|s| Text::new(it, alnum_upper(s))),
+        emails: emails.into(),
+        phones: phones.into(),
+        street: text(opt(&r.street).map(street_form)),
+        city: text(opt(&r.city).map(fold_name)),
+        postal: text(opt(&r.postal_code).map(alnum_upper)),
+        company: text(opt(&r.company).map(company_form)),
+        birth: text(opt(&r.birth_date).map(phone_digits)),
+        external: text(opt(&r.external_id).map(alnum_upper)),
     }
 }
 
@@ -257,14 +286,14 @@ mod tests {
 
     #[test]
     fn phones_keep_the_national_number() {
-        let mut it = Interner::default();
         let r = ScanRecord {
             phones: vec!["+49 30 1234567".into(), "030 1234567".into()],
             ..ScanRecord::new(uuid::Uuid::nil(), "Jörg Groß")
         };
-        let f = features(&r, &mut it, &DoubleMetaphone::default());
-        assert_eq!(f.phones.len(), 2);
-        assert!(f.phones[0].digits.ends_with(&f.phones[1].digits) || f.phones[1].digits.ends_with(&f.phones[0].digits));
-        assert_eq!(f.name[1].text, "gross");
+        let (f, s) = build(&[r]);
+        let digits: Vec<&str> = f[0].phones.iter().map(|p| s.text(p.digits)).collect();
+        assert_eq!(digits.len(), 2);
+        assert!(digits[0].ends_with(digits[1]) || digits[1].ends_with(digits[0]));
+        assert_eq!(s.text(f[0].name[1].id), "gross");
     }
 }

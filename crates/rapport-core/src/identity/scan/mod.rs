@@ -21,7 +21,8 @@ use uuid::Uuid;
 
 use compare::{Comparer, Levels, FIELDS, MISSING, N_FIELDS};
 use em::Patterns;
-use features::Features;
+pub use features::ScanInput;
+use features::{Features, Strings};
 use model::{Params, MATCH, NAMESAKE, RELATED, STRANGER};
 
 /// One live customer, already normalized by the caller.
@@ -153,12 +154,25 @@ pub struct LevelModel {
 /// Scans all records for duplicates. Deterministic: the same records in the same order give
 /// the same report.
 pub fn scan(records: &[ScanRecord], opts: &ScanOptions) -> ScanReport {
-    let features = features::build(records);
-    let candidates = blocking::candidates(&features, opts.max_block.max(2));
+    let mut input = ScanInput::default();
+    records.iter().for_each(|r| input.push(r));
+    input.scan(opts)
+}
 
-    let patterns = count_patterns(records, &features, &candidates);
+impl ScanInput {
+    /// Scans the records folded in, as `scan` does.
+    pub fn scan(self, opts: &ScanOptions) -> ScanReport {
+        let (ids, features, strings) = self.finish();
+        run(&ids, &features, &strings, opts)
+    }
+}
 
-    let u = chance::unrelated(&features);
+fn run(ids: &[Uuid], features: &[Features], strings: &Strings, opts: &ScanOptions) -> ScanReport {
+    let candidates = blocking::candidates(features, opts.max_block.max(2));
+
+    let patterns = count_patterns(ids, features, strings, &candidates);
+
+    let u = chance::unrelated(strings, features);
     let (params, iterations, converged) = em::estimate(&patterns, &u);
 
     let scored: Vec<model::Score> = patterns.levels.iter().map(|l| params.score(&compare::vector(l))).collect();
@@ -167,10 +181,10 @@ pub fn scan(records: &[ScanRecord], opts: &ScanOptions) -> ScanReport {
     // The pairs are made and compared a second time rather than remembering each pair's
     // pattern: on a large tenant that is millions of entries the server's memory budget does
     // not have.
-    let mut hits: Vec<(f64, f64, Uuid, Uuid, u32)> = on_every_core(&candidates, |comparer, part| {
+    let mut hits: Vec<(f64, f64, Uuid, Uuid, u32)> = on_every_core(strings, &candidates, |comparer, part| {
         let mut out = Vec::new();
         candidates.for_each_pair(part, |i, j| {
-            let (a, b) = (records[i as usize].id, records[j as usize].id);
+            let (a, b) = (ids[i as usize], ids[j as usize]);
             if a == b {
                 return;
             }
@@ -213,6 +227,7 @@ pub fn scan(records: &[ScanRecord], opts: &ScanOptions) -> ScanReport {
 /// records), each worker with its own comparer; answers the workers' results in the order
 /// of their parts.
 fn on_every_core<T: Send>(
+    strings: &Strings,
     candidates: &blocking::Candidates,
     work: impl Fn(&mut Comparer, std::ops::Range<u32>) -> T + Sync,
 ) -> Vec<T> {
@@ -222,7 +237,7 @@ fn on_every_core<T: Send>(
         let workers: Vec<_> = candidates
             .split(threads)
             .into_iter()
-            .map(|part| s.spawn(move || work(&mut Comparer::default(), part)))
+            .map(|part| s.spawn(move || work(&mut Comparer::new(strings), part)))
             .collect();
         // A worker that panicked is a bug in the comparison: fail loudly rather than report a
         // scan that silently left pairs out.
@@ -233,13 +248,18 @@ fn on_every_core<T: Send>(
 /// The distinct comparison vectors of the candidate pairs and how many pairs have each, in a
 /// canonical order, so that EM adds the same numbers in the same order however the pairs were
 /// split. The same records give the same answer whatever the number of threads.
-fn count_patterns(records: &[ScanRecord], features: &[Features], candidates: &blocking::Candidates) -> Patterns {
-    let parts = on_every_core(candidates, |comparer, part| {
+fn count_patterns(
+    ids: &[Uuid],
+    features: &[Features],
+    strings: &Strings,
+    candidates: &blocking::Candidates,
+) -> Patterns {
+    let parts = on_every_core(strings, candidates, |comparer, part| {
         let mut patterns = Patterns::default();
         let mut index: HashMap<Levels, u32> = HashMap::new();
         candidates.for_each_pair(part, |i, j| {
             let (x, y) = (i as usize, j as usize);
-            if records[x].id != records[y].id {
+            if ids[x] != ids[y] {
                 patterns.add(&mut index, comparer.compare(&features[x], &features[y]));
             }
         });
