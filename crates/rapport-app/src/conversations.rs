@@ -55,7 +55,13 @@ impl App {
         body: &Value,
     ) -> AppResult<Ingested> {
         p.require(Permission::CustomersCreate, "ingest conversations")?;
-        let job = IngestJob { p: p.clone(), meta: meta.clone(), session: session(session_id)?, body: body.clone() };
+        let job = IngestJob {
+            p: p.clone(),
+            meta: meta.clone(),
+            session: session(session_id)?,
+            body: body.clone(),
+            span: tracing::Span::current(),
+        };
         self.queue_ingest(job).await
     }
 
@@ -74,7 +80,7 @@ impl App {
 
     /// Writes one ingest in `tx`, which holds the tenant's ingest lock.
     pub(crate) async fn ingest_in(&self, tx: &mut dyn Tx, job: &IngestJob) -> AppResult<Ingested> {
-        let IngestJob { p, meta, session, body } = job;
+        let IngestJob { p, meta, session, body, .. } = job;
         let (obj, mut errs) = checked_fields(body)?;
         let existing = tx.get_conversation_by_session(session).await?;
         let at = now();

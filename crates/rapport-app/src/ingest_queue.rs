@@ -15,6 +15,7 @@ use std::sync::Mutex;
 
 use serde_json::Value;
 use tokio::sync::oneshot;
+use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::conversations::Ingested;
@@ -27,46 +28,71 @@ const RETRIES: usize = 10;
 /// this many ingests' time.
 const BATCH: usize = 32;
 
+/// Ingests of one tenant waiting at most. Past it an ingest is refused at once (503: send it
+/// again) instead of waiting behind seconds of others' work for an answer its caller would
+/// have stopped waiting for; the queue's memory stays bounded under overload.
+const WAITING: usize = 1_024;
+
 /// One conversation to ingest, as the request gave it.
 pub(crate) struct IngestJob {
     pub p: Principal,
     pub meta: RequestMeta,
     pub session: String,
     pub body: Value,
+    /// The request's tracing span: what the batch task logs of this ingest is logged in it.
+    pub span: tracing::Span,
 }
 
-struct Waiting {
+pub(crate) struct Waiting {
     job: IngestJob,
     reply: oneshot::Sender<AppResult<Ingested>>,
 }
 
 /// The ingests waiting per tenant, and whether a task is writing that tenant's.
-#[derive(Default)]
-pub(crate) struct IngestQueue {
-    tenants: Mutex<HashMap<Uuid, VecDeque<Waiting>>>,
+pub(crate) struct IngestQueue<T = Waiting> {
+    tenants: Mutex<HashMap<Uuid, VecDeque<T>>>,
+    /// At most this many wait per tenant (`WAITING`).
+    cap: usize,
 }
 
-impl IngestQueue {
-    /// Adds `w`; true when no task is writing this tenant's ingests (the caller starts one).
-    fn push(&self, tenant: Uuid, w: Waiting) -> bool {
+impl<T> Default for IngestQueue<T> {
+    fn default() -> Self {
+        Self { tenants: Mutex::default(), cap: WAITING }
+    }
+}
+
+/// What became of an ingest offered to the queue.
+#[derive(Debug, PartialEq, Eq)]
+enum Pushed<T> {
+    /// Queued, and no task is writing the tenant's ingests: the caller starts one.
+    Start,
+    /// Queued behind others; the tenant's task will write it.
+    Queued,
+    /// Not queued: the tenant already has `cap` waiting.
+    Full(T),
+}
+
+impl<T> IngestQueue<T> {
+    fn push(&self, tenant: Uuid, w: T) -> Pushed<T> {
         let mut tenants = self.tenants.lock().unwrap_or_else(|e| e.into_inner());
         match tenants.get_mut(&tenant) {
+            Some(q) if q.len() >= self.cap => Pushed::Full(w),
             Some(q) => {
                 q.push_back(w);
-                false
+                Pushed::Queued
             }
             None => {
                 tenants.insert(tenant, VecDeque::from([w]));
-                true
+                Pushed::Start
             }
         }
     }
 
     /// The next batch of `tenant`; none (and the tenant's task ends) when nothing waits.
-    fn next_batch(&self, tenant: Uuid) -> Vec<Waiting> {
+    fn next_batch(&self, tenant: Uuid) -> Vec<T> {
         let mut tenants = self.tenants.lock().unwrap_or_else(|e| e.into_inner());
         let Some(q) = tenants.get_mut(&tenant) else { return Vec::new() };
-        let batch: Vec<Waiting> = q.drain(..q.len().min(BATCH)).collect();
+        let batch: Vec<T> = q.drain(..q.len().min(BATCH)).collect();
         if batch.is_empty() {
             tenants.remove(&tenant);
         }
@@ -100,9 +126,18 @@ impl App {
     pub(crate) async fn queue_ingest(&self, job: IngestJob) -> AppResult<Ingested> {
         let tenant = job.p.tenant_id;
         let (reply, answer) = oneshot::channel();
-        if self.ingests.push(tenant, Waiting { job, reply }) {
-            let app = self.clone();
-            tokio::spawn(async move { app.drain_ingests(tenant).await });
+        match self.ingests.push(tenant, Waiting { job, reply }) {
+            Pushed::Start => {
+                let app = self.clone();
+                tokio::spawn(async move { app.drain_ingests(tenant).await });
+            }
+            Pushed::Queued => {}
+            Pushed::Full(_) => {
+                tracing::warn!(%tenant, waiting = WAITING, "ingest refused: the tenant's queue is full");
+                return Err(AppError::Unavailable(format!(
+                    "{WAITING} conversations of this tenant are waiting to be written; send it again shortly"
+                )));
+            }
         }
         answer.await.unwrap_or_else(|_| Err(AppError::Unavailable("the ingest was not written; send it again".into())))
     }
@@ -139,7 +174,7 @@ impl App {
                 let mut attempt = 0;
                 let answer = loop {
                     tx.savepoint().await?;
-                    match self.ingest_in(tx.as_mut(), &w.job).await {
+                    match self.ingest_in(tx.as_mut(), &w.job).instrument(w.job.span.clone()).await {
                         Ok(done) => {
                             tx.release_savepoint().await?;
                             break Ok(done);
@@ -167,7 +202,7 @@ impl App {
                 tracing::warn!(error = %e, ingests = batch.len(), "an ingest batch did not commit; writing its ingests one by one");
                 let mut alone = Vec::with_capacity(batch.len());
                 for w in &batch {
-                    alone.push(self.put_conversation_alone(&w.job).await);
+                    alone.push(self.put_conversation_alone(&w.job).instrument(w.job.span.clone()).await);
                 }
                 alone
             }
@@ -175,5 +210,26 @@ impl App {
         for (w, answer) in batch.into_iter().zip(answers) {
             let _ = w.reply.send(answer);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_tenant_queue_refuses_and_others_still_queue() {
+        let queue: IngestQueue<u32> = IngestQueue { cap: 2, ..IngestQueue::default() };
+        let (a, b) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        assert_eq!(queue.push(a, 1), Pushed::Start);
+        assert_eq!(queue.push(a, 2), Pushed::Queued);
+        assert_eq!(queue.push(a, 3), Pushed::Full(3));
+        assert_eq!(queue.push(b, 4), Pushed::Start, "another tenant has its own queue");
+        assert_eq!(queue.next_batch(a), vec![1, 2]);
+        // The tenant's task is still running (it ends when it finds nothing): room again.
+        assert_eq!(queue.push(a, 5), Pushed::Queued);
+        assert_eq!(queue.next_batch(a), vec![5]);
+        assert!(queue.next_batch(a).is_empty());
+        assert_eq!(queue.push(a, 6), Pushed::Start, "the tenant's task ended with its queue");
     }
 }
