@@ -92,11 +92,11 @@ impl SqliteStore {
     /// Opens (creating if needed) the database at `url` (`sqlite://path` or a plain path)
     /// and brings its schema up to date.
     pub async fn connect(url: &str, readers: u32) -> StoreResult<Self> {
-        Self::connect_with_cache(url, readers, 32).await
+        Self::connect_with_cache(url, readers, 16).await
     }
 
     /// The same with a page cache of `cache_mib` for the writer and a quarter of it for each
-    /// reader (32 for a server; more for loading a large data set, whose index pages would
+    /// reader (16 for a server; more for loading a large data set, whose index pages would
     /// otherwise be read again and again).
     pub async fn connect_with_cache(url: &str, readers: u32, cache_mib: u32) -> StoreResult<Self> {
         let base = SqliteConnectOptions::from_str(url)

@@ -129,7 +129,7 @@ pub async fn run(mut a: BenchArgs, out: &mut (dyn Write + Send)) -> anyhow::Resu
         .unwrap_or_else(|| std::env::temp_dir().join(format!("rapport-bench-{}", Uuid::now_v7().simple())));
     let db = DbConfig::resolve(Some(data_dir.clone()), a.database_url.clone(), &Default::default())?;
     // Loading keeps a large page cache: at a million customers the index pages no longer fit
-    // the server's 32 MiB and were read again and again (a third of the loader's time).
+    // the server's 16 MiB and were read again and again (a third of the loader's time).
     let store = crate::serve::connect_with_cache(&db, 1024).await?;
     let secret = crate::serve::jwt_secret(None, &data_dir)?;
     let app = crate::serve::app(store, secret);
