@@ -38,6 +38,12 @@ pub const LOOSE_BELOW: usize = 50;
 /// ones are in too many names to narrow anything down).
 pub const HALVES_FROM_CHARS: usize = 8;
 
+/// Fewest letters of a word whose first four and last four are looked up when it is too
+/// short to halve: one typo in a word of six or seven letters leaves one of them intact
+/// unless it falls in their overlap ("olusegn", a letter dropped from "Olusegun", is found
+/// by "olus").
+pub const ENDS_FROM_CHARS: usize = 6;
+
 /// The letters of a word in order: a transposition keeps the same key.
 pub fn sorted_key(word: &str) -> String {
     let mut c: Vec<char> = word.chars().collect();
@@ -156,8 +162,8 @@ impl Document {
 pub struct WordVariants {
     /// The word itself, as a substring of any field.
     pub word: String,
-    /// Its halves, for words of [`HALVES_FROM_CHARS`] or more: one typo leaves one half
-    /// intact.
+    /// Its halves, for words of [`HALVES_FROM_CHARS`] or more, or its first and last four
+    /// letters, for words of [`ENDS_FROM_CHARS`] or more: one typo leaves one part intact.
     pub halves: Vec<String>,
     /// Its sorted-letters key, to look up among the keys of `Document::alt`.
     pub sorted: Option<String>,
@@ -223,9 +229,12 @@ impl Query {
                 continue;
             }
             let chars: Vec<char> = w.chars().collect();
-            let halves = if chars.len() >= HALVES_FROM_CHARS {
-                let mid = chars.len() / 2;
+            let n = chars.len();
+            let halves = if n >= HALVES_FROM_CHARS {
+                let mid = n / 2;
                 vec![chars[..mid].iter().collect(), chars[mid..].iter().collect()]
+            } else if n >= ENDS_FROM_CHARS {
+                vec![chars[..4].iter().collect(), chars[n - 4..].iter().collect()]
             } else {
                 Vec::new()
             };
@@ -500,7 +509,9 @@ mod tests {
         assert_eq!(Query::parse(&"x".repeat(201), "US").unwrap_err().code, "too_long");
         let long = &q("jonathan").index_words()[0];
         assert_eq!(long.halves, ["jona", "than"]);
-        assert!(q("marcus").index_words()[0].halves.is_empty());
+        assert_eq!(q("olusegn").index_words()[0].halves, ["olus", "segn"]);
+        assert_eq!(q("marcus").index_words()[0].halves, ["marc", "rcus"]);
+        assert!(q("smith").index_words()[0].halves.is_empty());
     }
 
     #[test]
