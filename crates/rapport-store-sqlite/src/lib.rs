@@ -63,12 +63,19 @@ const WAL_RESTART_PAGES: i64 = 16_384;
 /// (`restart`) to run a restart checkpoint before its next transaction
 /// (`SqliteStore::restart_wal`): it copies what is left, waits briefly for the readers of
 /// the moment, and the WAL starts over, cut back to `WAL_KEPT_BYTES`.
-async fn checkpoints(pool: SqlitePool, restart: Arc<AtomicBool>) {
+///
+/// The task holds the store's flag weakly: once the store is gone (closed or only dropped)
+/// it closes its connection and ends, instead of checkpointing a database nobody uses.
+async fn checkpoints(pool: SqlitePool, restart: std::sync::Weak<AtomicBool>) {
     let mut every = tokio::time::interval(CHECKPOINT_EVERY);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut asked: Option<tokio::time::Instant> = None;
     loop {
         every.tick().await;
+        let Some(restart) = restart.upgrade() else {
+            pool.close().await;
+            return;
+        };
         if pool.is_closed() {
             return;
         }
@@ -145,7 +152,7 @@ impl SqliteStore {
             .await
             .map_err(map_err)?;
         let restart_wal = Arc::new(AtomicBool::new(false));
-        tokio::spawn(checkpoints(checkpointer.clone(), restart_wal.clone()));
+        tokio::spawn(checkpoints(checkpointer.clone(), Arc::downgrade(&restart_wal)));
         let store = Self { writer, reader, checkpointer, restart_wal, rows: Default::default() };
         sql::run_pending_rebuilds(&store, &store.writer).await?;
         Ok(store)
@@ -160,6 +167,12 @@ impl SqliteStore {
     /// The writer pool, for tests that must reach past the application.
     pub fn raw_pool(&self) -> &SqlitePool {
         &self.writer
+    }
+
+    /// The checkpointer's pool, for tests of its life.
+    #[doc(hidden)]
+    pub fn checkpointer_pool(&self) -> &SqlitePool {
+        &self.checkpointer
     }
 }
 

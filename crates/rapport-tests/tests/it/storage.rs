@@ -26,3 +26,21 @@ async fn sqlite_copies_committed_pages_into_the_database_file_beside_the_writer(
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_sqlite_store_stops_its_checkpointer() {
+    // A store dropped without `close` (a test, a command that returns early) must not leave
+    // its checkpointing task and connection behind for the life of the process.
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("drop.db").display());
+    let store = rapport_store_sqlite::SqliteStore::connect(&url, 1).await.unwrap();
+    let checkpointer = store.checkpointer_pool().clone();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(!checkpointer.is_closed(), "the checkpointer runs while the store lives");
+    drop(store);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !checkpointer.is_closed() {
+        assert!(std::time::Instant::now() < deadline, "the checkpointer outlived its store");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
