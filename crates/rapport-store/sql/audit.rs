@@ -21,10 +21,38 @@ struct EventRecord {
 }
 
 /// Events and audit entries of a transaction not yet written.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub(crate) struct Appends {
     events: Vec<EventRow>,
     audit: Vec<AuditRow>,
+}
+
+/// The appends as a savepoint found them, to put back on a rollback to it.
+pub(crate) enum SavedAppends {
+    /// Nothing was written since the savepoint: the first this many of each are from
+    /// before it.
+    Buffered { events: usize, audit: usize },
+    /// A read inside the savepoint wrote them all (`flush_appends`): those from before it,
+    /// which the rollback takes out of the database again.
+    Written(Appends),
+}
+
+impl Appends {
+    /// How the savepoint being set finds them.
+    pub(crate) fn at_savepoint(&self) -> SavedAppends {
+        SavedAppends::Buffered { events: self.events.len(), audit: self.audit.len() }
+    }
+
+    /// Back to what `saved` found.
+    pub(crate) fn roll_back_to(&mut self, saved: SavedAppends) {
+        match saved {
+            SavedAppends::Buffered { events, audit } => {
+                self.events.truncate(events);
+                self.audit.truncate(audit);
+            }
+            SavedAppends::Written(before) => *self = before,
+        }
+    }
 }
 
 pub(super) async fn insert_event(tx: &mut SqlTx, e: &EventRow) -> StoreResult<()> {
@@ -35,6 +63,17 @@ pub(super) async fn insert_event(tx: &mut SqlTx, e: &EventRow) -> StoreResult<()
 /// Writes the events and audit entries appended so far, many rows to a statement: before
 /// anything reads the timeline or the audit log back, and at commit.
 pub(super) async fn flush_appends(tx: &mut SqlTx) -> StoreResult<()> {
+    // Inside a savepoint this writes the entries from before it too, which a rollback to it
+    // would take out of the database: they are kept to be appended again.
+    if let Some(held) = tx.savepoint.as_mut() {
+        if let SavedAppends::Buffered { events, audit } = held.appends {
+            if events > 0 || audit > 0 {
+                let before =
+                    Appends { events: tx.appends.events[..events].to_vec(), audit: tx.appends.audit[..audit].to_vec() };
+                held.appends = SavedAppends::Written(before);
+            }
+        }
+    }
     let events = std::mem::take(&mut tx.appends.events);
     for chunk in events.chunks(MAX_BINDS / 8) {
         let sql = format!(

@@ -162,12 +162,14 @@ pub struct SqlTx {
     pub(crate) savepoint: Option<Held>,
 }
 
-/// The state a transaction keeps in memory to write at commit, as a savepoint found it
-/// (the appends are written before a savepoint is set, so it holds none).
+/// The state a transaction keeps in memory to write at commit, as a savepoint found it.
+/// The appends stay buffered across savepoints (a batch of chats writes its events and
+/// audit entries in a few statements at commit, not two per chat).
 pub(crate) struct Held {
     counter_deltas: std::collections::BTreeMap<String, i64>,
     audit_head: Option<AuditHead>,
     tenant_row: Option<TenantRow>,
+    pub(crate) appends: audit::SavedAppends,
 }
 
 /// The one savepoint's name.
@@ -214,12 +216,12 @@ impl Tx for SqlTx {
         if self.savepoint.is_some() {
             return Err(StoreError::Other("a savepoint is already set".into()));
         }
-        audit::flush_appends(self).await?;
         sqlx::query(&format!("SAVEPOINT {SAVEPOINT}")).execute(&mut *self.tx).await.map_err(map_err)?;
         self.savepoint = Some(Held {
             counter_deltas: self.counter_deltas.clone(),
             audit_head: self.audit_head.clone(),
             tenant_row: self.tenant_row.clone(),
+            appends: self.appends.at_savepoint(),
         });
         Ok(())
     }
@@ -234,7 +236,7 @@ impl Tx for SqlTx {
         let held = self.savepoint.take().ok_or_else(|| StoreError::Other("no savepoint is set".into()))?;
         sqlx::query(&format!("ROLLBACK TO SAVEPOINT {SAVEPOINT}")).execute(&mut *self.tx).await.map_err(map_err)?;
         sqlx::query(&format!("RELEASE SAVEPOINT {SAVEPOINT}")).execute(&mut *self.tx).await.map_err(map_err)?;
-        self.appends = Default::default();
+        self.appends.roll_back_to(held.appends);
         self.counter_deltas = held.counter_deltas;
         self.audit_head = held.audit_head;
         self.tenant_row = held.tenant_row;

@@ -409,14 +409,27 @@ both!(a_savepoint_undoes_its_writes_and_keeps_what_came_before, |h| {
     tx.savepoint().await.unwrap();
     tx.insert_event(&event("kept_after")).await.unwrap();
     tx.release_savepoint().await.unwrap();
+    // A read inside a savepoint writes what was appended before it too; a rollback to the
+    // savepoint takes that out of the database, and it must still be written at commit.
+    tx.insert_event(&event("kept_across_a_read")).await.unwrap();
+    tx.savepoint().await.unwrap();
+    tx.insert_event(&event("undone_after_a_read")).await.unwrap();
+    let inside: Vec<String> =
+        tx.list_events(id, &[], None, 50).await.unwrap().into_iter().map(|e| e.event_type).collect();
+    assert!(inside.contains(&"undone_after_a_read".to_string()), "{inside:?}");
+    tx.rollback_to_savepoint().await.unwrap();
     assert_eq!(tx.audit_head().await.unwrap(), (seq, head), "the chain head did not move");
     tx.commit().await.unwrap();
 
     let mut tx = h.app.store.read(o.tenant_id).await.unwrap();
     let kinds: Vec<String> =
         tx.list_events(id, &[], None, 50).await.unwrap().into_iter().map(|e| e.event_type).collect();
-    assert!(kinds.contains(&"kept_before".to_string()) && kinds.contains(&"kept_after".to_string()), "{kinds:?}");
-    assert!(!kinds.contains(&"undone".to_string()), "{kinds:?}");
+    for kept in ["kept_before", "kept_after", "kept_across_a_read"] {
+        assert!(kinds.contains(&kept.to_string()), "{kept}: {kinds:?}");
+    }
+    for undone in ["undone", "undone_after_a_read"] {
+        assert!(!kinds.contains(&undone.to_string()), "{undone}: {kinds:?}");
+    }
     assert_eq!(tx.get_customer(id).await.unwrap().unwrap().data.name, "Sam Point");
     drop(tx);
     assert_eq!(h.get(&o, "/api/v1/customers/stats").await.body, stats, "the counters did not move");
