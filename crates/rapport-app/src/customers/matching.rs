@@ -78,22 +78,14 @@ pub(crate) fn best_link<'a>(ranked: &'a [RankedMatch], th: &Thresholds) -> Optio
 }
 
 /// The identity lock every writer that decides who people are takes for the whole tenant:
-/// the chat feed, imports and their reverts, bulk loading.
+/// the chat feed, imports and their reverts, bulk loading, and customers created or
+/// given a contact point by hand.
 pub(crate) const INGEST_LOCK: &str = "ingest";
 
 /// Takes `INGEST_LOCK` until `tx` ends: one such writer at a time per tenant decides who a
 /// person is, so concurrent chats of one person create exactly one customer.
 pub(crate) async fn lock_ingests(tx: &mut dyn Tx) -> AppResult<()> {
     Ok(tx.lock_identity(&[INGEST_LOCK.to_string()]).await?)
-}
-
-/// Keys that must not be decided on by two writers at once: emails and phones.
-pub(crate) fn identity_locks(p: &Probe) -> Vec<String> {
-    probe_keys(p)
-        .into_iter()
-        .filter(|(k, _)| *k == key::EMAIL || *k == key::PHONE)
-        .map(|(k, v)| format!("{k}:{v}"))
-        .collect()
 }
 
 impl App {

@@ -133,7 +133,10 @@ impl App {
         force: bool,
     ) -> AppResult<Vec<matching::RankedMatch>> {
         let probe = rapport_core::identity::probe_of(d);
-        tx.lock_identity(&matching::identity_locks(&probe)).await?;
+        // The chat feed and imports decide who people are under the tenant's identity lock;
+        // a customer created or given a contact point by hand is decided under the same one,
+        // or a chat and a form of one email could each find the other missing (PostgreSQL).
+        matching::lock_ingests(tx).await?;
         let block = matching::thresholds(tx).await?.block;
         let ranked = self.rank_matches(tx, &probe, except).await?;
         let blocking: Vec<_> = ranked.iter().filter(|r| r.m.confidence >= block).collect();

@@ -469,3 +469,36 @@ both!(concurrent_chats_of_two_tenants_land_each_in_its_own_tenant, |h| {
     let other = replies[1].body["customer_id"].as_str().unwrap();
     assert_eq!(h.get(&a, &format!("/api/v1/customers/{other}")).await.status, StatusCode::NOT_FOUND);
 });
+
+both!(a_chat_and_a_form_of_one_email_at_once_make_one_customer, |h| {
+    // The chat feed decides under the tenant's identity lock; a customer created by hand is
+    // decided under the same one, so whichever comes second finds the first (the form is
+    // refused as a duplicate, or the chat links to the form's customer).
+    let o = h.tenant("Chat and form").await;
+    let key = integration_key(&h, &o).await;
+    let tasks: Vec<_> = (0..8)
+        .flat_map(|i| {
+            let email = format!("race{i}@chat-and-form.example");
+            let h = &h;
+            let (o, key) = (o.clone(), key.clone());
+            let chat = json!({"contact": {"name": format!("Rae Race{i}"), "email": email}, "interaction_count": 1});
+            let form = json!({"name": format!("Rae Race{i}"), "email": email});
+            [
+                Box::pin(async move {
+                    h.call(Method::PUT, &format!("/api/v1/conversations/race-{i}"), Some(&key.token), Some(chat)).await
+                }) as std::pin::Pin<Box<dyn std::future::Future<Output = _> + Send>>,
+                Box::pin(async move { h.post(&o, "/api/v1/customers", form).await }),
+            ]
+        })
+        .collect();
+    for r in futures::future::join_all(tasks).await {
+        assert!(r.status.is_success() || r.code() == "customer_duplicate", "{} {:?}", r.status, r.body);
+    }
+    for i in 0..8 {
+        let email = format!("race{i}@chat-and-form.example");
+        let found = h.get(&o, &format!("/api/v1/customers?q={email}&limit=10")).await;
+        let same: Vec<&Value> =
+            found.body["data"].as_array().unwrap().iter().filter(|c| c["email"] == email.as_str()).collect();
+        assert_eq!(same.len(), 1, "{email}: {same:?}");
+    }
+});
