@@ -454,6 +454,12 @@ impl App {
                     matched: Some(Matched::from(best)),
                     ..row(r.line, Outcome::Update)
                 });
+                // The other candidates go to the review queue with the customer updated, as
+                // the chat feed queues them with the customer it links to: the row may have
+                // given it an email or phone another customer holds.
+                if import.is_some() {
+                    queued.push((id, ranked));
+                }
                 continue;
             }
             // Below the link threshold: a match nothing contradicts may be this person; a

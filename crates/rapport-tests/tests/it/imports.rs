@@ -167,6 +167,35 @@ both!(an_explicit_mapping_and_what_may_be_a_customer_on_file, |h| {
     assert_eq!(pairs.body["data"][0]["origin"], "import", "{:?}", pairs.body);
 });
 
+both!(an_import_update_queues_the_other_candidates_for_review, |h| {
+    // The row holds one Wanda's email and the other Wanda's phone: it is an update of the
+    // one its email links it to, and the two go to the review queue with what the row
+    // showed, as a chat linking to one of them would queue them.
+    let o = h.tenant("Import update pair").await;
+    let by_phone = h.customer(&o, json!({"name": "Wanda Holt-Barnes", "phone": "+1 617 555 0101"})).await.id();
+    let by_email = h
+        .customer(&o, json!({"name": "Wanda Holt", "email": "wanda@x.example", "phone": "+1 617 555 0199"}))
+        .await
+        .id();
+    let r = import(&h, &o, "", "name,email,phone\nWanda Holt,wanda@x.example,+1 617 555 0101\n").await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    assert_eq!(outcomes(&r), [(2, "update".to_string())]);
+    assert_eq!(row(&r, 2)["customer_id"], by_email.to_string());
+    // The two were queued when the second was created (alike names, phones differing); the
+    // import queues them again with what the row showed: the other's phone.
+    let pairs = h.get(&o, "/api/v1/duplicates").await.body;
+    let (x, y) = if by_phone < by_email { (by_phone, by_email) } else { (by_email, by_phone) };
+    let pair = pairs["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["customer_a"] == x.to_string() && p["customer_b"] == y.to_string())
+        .unwrap_or_else(|| panic!("{pairs}"));
+    let signals: Vec<&str> = pair["reasons"].as_array().unwrap().iter().filter_map(|r| r["signal"].as_str()).collect();
+    assert!(signals.contains(&"phone"), "{pair}");
+    assert_eq!(pair["vetoed"], false, "{pair}");
+});
+
 both!(bad_files_and_requests_answer_problems_and_write_nothing, |h| {
     let o = h.tenant("Import bad").await;
     let wrong_type = send_csv(&h, &o, "", "application/json", "name,email\nA,a@x.example\n").await;
