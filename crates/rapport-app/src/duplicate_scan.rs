@@ -185,9 +185,15 @@ impl App {
             let Some(last) = page.last() else { break };
             after = Some(last.id);
             let full = page.len() == PAGE as usize;
-            for r in with_merged_keys(tx.as_mut(), page).await? {
-                input.push(&r);
-            }
+            let records = with_merged_keys(tx.as_mut(), page).await?;
+            // Folding a page (names, sounds, addresses) takes tens of milliseconds: off the
+            // async workers, like the scan itself.
+            input = tokio::task::spawn_blocking(move || {
+                records.iter().for_each(|r| input.push(r));
+                input
+            })
+            .await
+            .map_err(|e| AppError::Internal(format!("duplicate scan stopped: {e}")))?;
             if !full {
                 break;
             }
