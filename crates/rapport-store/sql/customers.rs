@@ -1016,17 +1016,23 @@ pub(super) async fn search(
 /// These customers of the tenant (deleted ones too), in no particular order: through the
 /// row cache in a read-only transaction.
 pub(super) async fn get_many(tx: &mut SqlTx, ids: &[Uuid]) -> StoreResult<Vec<CustomerRow>> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
+    let mut out = Vec::with_capacity(ids.len());
+    // Any number of ids (a large import's revert reads all its customers): a statement
+    // holds at most `MAX_BINDS` values.
+    for chunk in ids.chunks(MAX_BINDS - 1) {
+        let Some(cache) = tx.row_cache.clone() else {
+            out.extend(read_many(tx, chunk).await?);
+            continue;
+        };
+        let page: Vec<(Uuid, i64)> = by_ids(tx.tenant, "id, version", chunk)
+            .build_query_as()
+            .persistent(keep_prepared(chunk.len() + 1))
+            .fetch_all(&mut *tx.tx)
+            .await
+            .map_err(map_err)?;
+        out.extend(through_cache(tx, &cache, &page).await?);
     }
-    let Some(cache) = tx.row_cache.clone() else { return read_many(tx, ids).await };
-    let page: Vec<(Uuid, i64)> = by_ids(tx.tenant, "id, version", ids)
-        .build_query_as()
-        .persistent(keep_prepared(ids.len() + 1))
-        .fetch_all(&mut *tx.tx)
-        .await
-        .map_err(map_err)?;
-    through_cache(tx, &cache, &page).await
+    Ok(out)
 }
 
 /// These customers of the tenant read whole from the database.
