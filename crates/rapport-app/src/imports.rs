@@ -393,12 +393,9 @@ impl App {
         let import = step.journal.map(|j| j.id);
         let mut tx = if import.is_some() { self.store.begin(tenant).await? } else { self.store.read(tenant).await? };
         if import.is_some() {
-            // Decided one writer at a time, like the chat feed and manual creates.
-            let mut locks: Vec<String> = chunk.iter().flat_map(|(_, r)| contact_keys(&r.probe)).collect();
-            locks.push(crate::customers::matching::INGEST_LOCK.into());
-            locks.sort();
-            locks.dedup();
-            tx.lock_identity(&locks).await?;
+            // Decided one writer at a time, like the chat feed and manual creates: the
+            // tenant's identity lock is all of it (every such writer takes it).
+            crate::customers::matching::lock_ingests(tx.as_mut()).await?;
         }
         let started = std::time::Instant::now();
         let probes: Vec<Probe> = chunk.iter().map(|(_, r)| r.probe.clone()).collect();

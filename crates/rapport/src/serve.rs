@@ -15,14 +15,9 @@ use secrecy::SecretString;
 
 use crate::config::{redact, DatabaseUrl, DbConfig};
 
-/// Page cache of the SQLite writer in a server, in MiB (each reader has a quarter). The
-/// pages are in the operating system's cache anyway; at 200,000 customers 32 MiB against 16
-/// made no operation faster and the server 34 MiB larger (docs/PERFORMANCE.md).
-pub const SQLITE_CACHE_MIB: u32 = 16;
-
 /// Opens the configured database and migrates it.
 pub async fn connect(db: &DbConfig) -> anyhow::Result<Arc<dyn Store>> {
-    connect_with_cache(db, SQLITE_CACHE_MIB).await
+    connect_with_cache(db, rapport_store_sqlite::SERVER_CACHE_MIB).await
 }
 
 /// The same with `sqlite_cache_mib` of page cache per SQLite connection.
