@@ -71,6 +71,20 @@ async fn a_tiny_benchmark_runs_and_reports_every_operation() {
     assert!(ops.iter().all(|o| o["errors"] == 0), "{report}");
     assert!(report["dedup"]["total"].as_u64().unwrap() > 0, "{report}");
 
+    // One operation measured alone: the others are neither run nor reported.
+    let mut only: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    only.push(dir.path().join("data").display().to_string());
+    only.extend(["--out", &out.display().to_string(), "--reuse", "--only", "ingest,stats"].map(String::from));
+    let cli = <rapport::cli::Cli as clap::Parser>::try_parse_from(only).unwrap();
+    rapport::cli::execute(cli, &mut Vec::new()).await.expect("the benchmark measures only ingest and stats");
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let names: Vec<&str> =
+        report["operations"].as_array().unwrap().iter().map(|o| o["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["ingest", "stats"], "{report}");
+    let mut unknown: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    unknown.extend(["x".to_string(), "--only".to_string(), "lists".to_string()]);
+    assert!(<rapport::cli::Cli as clap::Parser>::try_parse_from(unknown).is_err(), "an unknown operation is refused");
+
     // Other sizes than those loaded are refused.
     let mut other: Vec<String> =
         args.iter().map(|s| if *s == "300" { "400".to_string() } else { s.to_string() }).collect();

@@ -74,9 +74,23 @@ pub struct BenchArgs {
     /// twice.
     #[arg(long, requires = "data_dir")]
     pub reuse: bool,
+    /// Measure only these operations (comma-separated: list, search, ingest, stats,
+    /// engagement, import, scan) [default: all]; to profile one operation's server alone.
+    #[arg(long, value_delimiter = ',', value_parser = clap::builder::PossibleValuesParser::new(OPERATIONS))]
+    pub only: Vec<String>,
     /// Serve from this process instead of a child `rapport serve` (for the test suite).
     #[arg(long, hide = true)]
     pub in_process_server: bool,
+}
+
+/// The operations measured, in the order they run.
+pub const OPERATIONS: [&str; 7] = ["list", "search", "ingest", "stats", "engagement", "import", "scan"];
+
+impl BenchArgs {
+    /// Whether this run measures operation `name`.
+    fn measures(&self, name: &str) -> bool {
+        self.only.is_empty() || self.only.iter().any(|o| o == name)
+    }
 }
 
 /// What a load left in the data directory, for `--reuse`.
@@ -179,47 +193,58 @@ pub async fn run(mut a: BenchArgs, out: &mut (dyn Write + Send)) -> anyhow::Resu
     let _ = tenant_id;
 
     let mut results = Vec::new();
-    record(
-        &mut results,
-        &server,
-        drive::measure("list", &a, || {
-            let (c, b, t) = (client.clone(), base.clone(), token.clone());
-            async move {
-                drive::get(
-                    &c,
-                    &format!("{b}/api/v1/customers?lifecycle_stage=lead&tag=vip&sort=-updated_at&limit=50"),
-                    &t,
-                )
-                .await
-            }
-        })
-        .await,
-    );
-    let names: Vec<String> = people[0].iter().take(500).map(|(p, _)| p.name.clone()).collect();
-    if drive::supported(&client, &format!("{base}/api/v1/customers?q=probe"), &token).await {
-        let mut i = 0usize;
+    if a.measures("list") {
         record(
             &mut results,
             &server,
-            drive::measure("search", &a, || {
-                i += 1;
-                let q = match i % 3 {
-                    0 => data::name_variant(&names[i % names.len()], &mut rand::SeedableRng::seed_from_u64(i as u64)),
-                    1 => people[0][i % people[0].len()].0.email.chars().take(8).collect(),
-                    _ => {
-                        people[0][i % people[0].len()].0.phone_variant(&mut rand::SeedableRng::seed_from_u64(i as u64))
-                    }
-                };
+            drive::measure("list", &a, || {
                 let (c, b, t) = (client.clone(), base.clone(), token.clone());
                 async move {
-                    drive::get_query(&c, &format!("{b}/api/v1/customers"), &[("q", q.as_str()), ("limit", "20")], &t)
-                        .await
+                    drive::get(
+                        &c,
+                        &format!("{b}/api/v1/customers?lifecycle_stage=lead&tag=vip&sort=-updated_at&limit=50"),
+                        &t,
+                    )
+                    .await
                 }
             })
             .await,
         );
-    } else {
-        results.push(OpResult::skipped("search", "the server has no q parameter yet"));
+    }
+    let names: Vec<String> = people[0].iter().take(500).map(|(p, _)| p.name.clone()).collect();
+    if a.measures("search") {
+        if drive::supported(&client, &format!("{base}/api/v1/customers?q=probe"), &token).await {
+            let mut i = 0usize;
+            record(
+                &mut results,
+                &server,
+                drive::measure("search", &a, || {
+                    i += 1;
+                    let q = match i % 3 {
+                        0 => {
+                            data::name_variant(&names[i % names.len()], &mut rand::SeedableRng::seed_from_u64(i as u64))
+                        }
+                        1 => people[0][i % people[0].len()].0.email.chars().take(8).collect(),
+                        _ => people[0][i % people[0].len()]
+                            .0
+                            .phone_variant(&mut rand::SeedableRng::seed_from_u64(i as u64)),
+                    };
+                    let (c, b, t) = (client.clone(), base.clone(), token.clone());
+                    async move {
+                        drive::get_query(
+                            &c,
+                            &format!("{b}/api/v1/customers"),
+                            &[("q", q.as_str()), ("limit", "20")],
+                            &t,
+                        )
+                        .await
+                    }
+                })
+                .await,
+            );
+        } else {
+            results.push(OpResult::skipped("search", "the server has no q parameter yet"));
+        }
     }
     // Ingest: returning people under other spellings at the duplicate rate, new people else.
     let mut expected = Vec::with_capacity(a.requests);
@@ -235,12 +260,18 @@ pub async fn run(mut a: BenchArgs, out: &mut (dyn Write + Send)) -> anyhow::Resu
             expected.push(None);
         }
     }
-    let (ingest, answers) = drive::ingest(&client, &base, &key, &a, bodies).await;
-    record(&mut results, &server, ingest);
-    let dedup = drive::dedup(&expected, &answers);
+    let mut dedup = drive::Dedup { missed_links: 0, wrong_links: 0, total: 0 };
+    if a.measures("ingest") {
+        let (ingest, answers) = drive::ingest(&client, &base, &key, &a, bodies).await;
+        record(&mut results, &server, ingest);
+        dedup = drive::dedup(&expected, &answers);
+    }
     let _ = largest;
     for (name, path) in [("stats", "/api/v1/customers/stats"), ("engagement", "/api/v1/analytics/engagement?window=7d")]
     {
+        if !a.measures(name) {
+            continue;
+        }
         if drive::supported(&client, &format!("{base}{path}"), &token).await {
             record(
                 &mut results,
@@ -257,8 +288,9 @@ pub async fn run(mut a: BenchArgs, out: &mut (dyn Write + Send)) -> anyhow::Resu
     }
     // CSV import into the largest tenant, one file after another: throughput in rows per
     // second, latencies per file.
+    let imports = if a.measures("import") { a.imports } else { 0 };
     let files: Vec<String> =
-        (0..a.imports).map(|_| gen.import_csv(a.import_rows, &people[0], a.duplicate_rate)).collect();
+        (0..imports).map(|_| gen.import_csv(a.import_rows, &people[0], a.duplicate_rate)).collect();
     let mut outcomes = rapport_app::imports::Counts::default();
     let import_started = Instant::now();
     let mut latencies = Vec::new();
@@ -276,26 +308,30 @@ pub async fn run(mut a: BenchArgs, out: &mut (dyn Write + Send)) -> anyhow::Resu
         }
         latencies.push(t.elapsed());
     }
-    let mut import = OpResult::from_latencies("import", latencies, import_errors, import_started.elapsed());
-    import.count = a.imports * a.import_rows;
-    import.throughput_per_s = import.count as f64 / import_started.elapsed().as_secs_f64().max(1e-9);
-    writeln!(
-        out,
-        "imported {} rows: {} created, {} updated, {} duplicates, {} errors",
-        import.count, outcomes.create, outcomes.update, outcomes.duplicate, outcomes.error
-    )?;
-    record(&mut results, &server, import);
+    if imports > 0 {
+        let mut import = OpResult::from_latencies("import", latencies, import_errors, import_started.elapsed());
+        import.count = imports * a.import_rows;
+        import.throughput_per_s = import.count as f64 / import_started.elapsed().as_secs_f64().max(1e-9);
+        writeln!(
+            out,
+            "imported {} rows: {} created, {} updated, {} duplicates, {} errors",
+            import.count, outcomes.create, outcomes.update, outcomes.duplicate, outcomes.error
+        )?;
+        record(&mut results, &server, import);
+    }
     // The duplicate scan of the largest tenant, one at a time: it is a batch job, not a
     // request served by the hundred.
-    record(
-        &mut results,
-        &server,
-        drive::measure_n("scan", a.scans, 1, || {
-            let (c, u, t) = (client.clone(), format!("{base}/api/v1/duplicates/scan"), token.clone());
-            async move { drive::post_json(&c, &u, &json!({}), &t).await }
-        })
-        .await,
-    );
+    if a.measures("scan") {
+        record(
+            &mut results,
+            &server,
+            drive::measure_n("scan", a.scans, 1, || {
+                let (c, u, t) = (client.clone(), format!("{base}/api/v1/duplicates/scan"), token.clone());
+                async move { drive::post_json(&c, &u, &json!({}), &t).await }
+            })
+            .await,
+        );
+    }
     let peak_rss = server.peak_rss_bytes();
     server.stop().await;
 
