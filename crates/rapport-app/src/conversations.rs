@@ -6,7 +6,7 @@ use rapport_core::audit::now;
 use rapport_core::contact::Phone;
 use rapport_core::conversation::{normalize_topic, CHANNELS};
 use rapport_core::customer::{apply_input, CustomerData, InputContext, Source};
-use rapport_core::identity::{phone_digits, Probe};
+use rapport_core::identity::{phone_digits, Probe, Thresholds};
 use rapport_core::role::Permission;
 use rapport_core::{FieldError, Invalid};
 use rapport_store::{ConversationQuery, ConversationRow, CustomerRow, MetricsRow, Tx};
@@ -15,7 +15,7 @@ use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
 use crate::conversation_input::{apply_body, checked_fields, new_row, session, summarize, vocabulary, Contact};
-use crate::customers::matching::{best_link, lock_ingests, thresholds, RankedMatch};
+use crate::customers::matching::{best_link, lock_ingests, thresholds_of, RankedMatch};
 use crate::ingest_queue::IngestJob;
 use crate::record::Trail;
 use crate::{Actor, App, AppError, AppResult, Principal, RequestMeta};
@@ -32,6 +32,24 @@ pub struct MatchOutcome {
     pub customer: Option<CustomerRow>,
 }
 
+impl MatchOutcome {
+    /// Linked to `best`, which the change left as `row`.
+    pub(crate) fn linked(best: &RankedMatch, row: CustomerRow) -> Self {
+        Self {
+            customer_id: best.id,
+            created: false,
+            confidence: Some(best.m.confidence),
+            reasons: best.m.reasons.clone(),
+            customer: Some(row),
+        }
+    }
+
+    /// A customer created for the chat.
+    pub(crate) fn created(row: CustomerRow) -> Self {
+        Self { customer_id: row.id, created: true, confidence: None, reasons: Vec::new(), customer: Some(row) }
+    }
+}
+
 /// A conversation as ingested, with how its customer was found.
 #[derive(Debug, Clone)]
 pub struct Ingested {
@@ -40,7 +58,7 @@ pub struct Ingested {
 }
 
 impl App {
-    fn ingest_actor(p: &Principal, session: &str) -> Actor {
+    pub(crate) fn ingest_actor(p: &Principal, session: &str) -> Actor {
         Actor { conversation_id: Some(session.to_string()), ..p.actor() }
     }
 
@@ -100,7 +118,8 @@ impl App {
             // A customer created now has this conversation only: its last contact is known
             // before it is written, and it is written once.
             let last = c.ended_at.or(c.started_at).unwrap_or(c.created_at);
-            let o = self.find_or_create(tx, &trail, &contact, &tenant.phone_region, last).await?;
+            let th = thresholds_of(&tenant.settings);
+            let o = self.find_or_create(tx, &trail, &contact, &tenant.phone_region, &th, last).await?;
             c.customer_id = Some(o.customer_id);
             outcome = Some(o);
         }
@@ -184,106 +203,45 @@ impl App {
         trail: &Trail<'_>,
         contact: &Contact,
         region: &str,
+        th: &Thresholds,
         last_contact: time::OffsetDateTime,
     ) -> AppResult<MatchOutcome> {
-        let phone = contact.phone_raw.as_deref().map(|raw| Phone::parse("phone", raw, region));
-        let probe = Probe {
-            name: contact.name.clone(),
-            emails: contact.email.iter().map(|e| e.normalized().to_string()).collect(),
-            phones: match (&phone, &contact.phone_raw) {
-                (Some(Ok(p)), _) => vec![p.e164().to_string()],
-                (_, Some(raw)) => Some(phone_digits(raw)).filter(|d| !d.is_empty()).into_iter().collect(),
-                _ => vec![],
-            },
-            ..Default::default()
-        };
-        let th = thresholds(tx).await?;
+        let (probe, phone) = chat_probe(contact, region);
         let ranked = self.rank_matches(tx, &probe, None).await?;
-        if let Some(best) = best_link(&ranked, &th).cloned() {
-            let row = self.fill_missing(tx, trail, &best, contact, phone.and_then(Result::ok)).await?;
+        if let Some(best) = best_link(&ranked, th).cloned() {
+            // Deleted since it was ranked (PostgreSQL runs writers side by side): decided again.
+            let old = tx
+                .get_customer(best.id)
+                .await?
+                .filter(|c| c.deleted_at.is_none())
+                .ok_or(AppError::VersionMismatch { current: -1 })?;
+            let row = self.fill_missing(tx, trail, &old, contact, phone.and_then(Result::ok)).await?;
             crate::duplicates::queue(tx, best.id, &ranked, th.review, "ingest").await?;
-            return Ok(MatchOutcome {
-                customer_id: best.id,
-                created: false,
-                confidence: Some(best.m.confidence),
-                reasons: best.m.reasons,
-                customer: Some(row),
-            });
+            return Ok(MatchOutcome::linked(&best, row));
         }
-        let name = contact
-            .name
-            .clone()
-            .or_else(|| contact.email.as_ref().map(|e| e.as_str().to_string()))
-            .or_else(|| contact.phone_raw.clone())
-            .unwrap_or_default();
-        let mut input = Map::new();
-        input.insert("name".into(), name.into());
-        input.insert("source".into(), "chat".into());
-        if let Some(e) = &contact.email {
-            input.insert("email".into(), e.as_str().into());
-        }
-        if let Some(Ok(p)) = &phone {
-            input.insert("phone".into(), p.as_str().into());
-        }
-        if let Some(a) = &contact.address {
-            input.insert("address".into(), a.chars().take(500).collect::<String>().into());
-        }
-        let ctx = InputContext { region, default_source: Source::Chat, require_contact_point: false };
-        let mut data = apply_input(None, &Value::Object(input), &ctx)?.data;
-        data.last_contact_at = Some(last_contact);
+        let data = chat_customer(contact, phone.as_ref(), region, last_contact)?;
         let row = self.insert_customer(tx, trail, data, None).await?;
         crate::duplicates::queue(tx, row.id, &ranked, th.review, "ingest").await?;
-        Ok(MatchOutcome {
-            customer_id: row.id,
-            created: true,
-            confidence: None,
-            reasons: Vec::new(),
-            customer: Some(row),
-        })
+        Ok(MatchOutcome::created(row))
     }
 
-    /// Fills the contact fields the customer lacks; a differing value never overwrites what a
-    /// person entered and is noted on the timeline instead.
-    async fn fill_missing(
+    /// Fills the contact fields `old` lacks from the chat's (`filled`), noting on the
+    /// timeline what differs, and stores the change.
+    pub(crate) async fn fill_missing(
         &self,
         tx: &mut dyn Tx,
         trail: &Trail<'_>,
-        best: &RankedMatch,
+        old: &CustomerRow,
         contact: &Contact,
         phone: Option<Phone>,
     ) -> AppResult<CustomerRow> {
-        // Deleted since it was ranked (PostgreSQL runs writers side by side): decided again.
-        let old = tx
-            .get_customer(best.id)
-            .await?
-            .filter(|c| c.deleted_at.is_none())
-            .ok_or(AppError::VersionMismatch { current: -1 })?;
-        let old = &old;
-        let mut d: CustomerData = old.data.clone();
-        let mut noted = Vec::new();
-        match (&d.email, &contact.email) {
-            (None, Some(e)) => d.email = Some(e.clone()),
-            (Some(mine), Some(e)) if mine.normalized() != e.normalized() => {
-                noted.push(("email", e.as_str().to_string()))
-            }
-            _ => {}
-        }
-        match (&d.phone, phone) {
-            (None, Some(p)) => d.phone = Some(p),
-            (Some(mine), Some(p)) if mine.e164() != p.e164() => noted.push(("phone", p.as_str().to_string())),
-            _ => {}
-        }
-        if d.address.street.is_none() {
-            d.address.street = contact.address.as_ref().map(|a| a.chars().take(500).collect());
-        }
+        let (new, noted) = filled(old, contact, phone);
         for (kind, value) in noted {
             trail
                 .event(tx, old.id, "contact_point_added", json!({"kind": kind, "value": value, "kept_as": "note"}))
                 .await?;
         }
-        let mut n = old.clone();
-        n.data = d;
-        self.write_customer_update(tx, trail, old, n, None).await
+        self.write_customer_update(tx, trail, old, new, None).await
     }
 
     pub async fn get_conversation(&self, p: &Principal, session_id: &str) -> AppResult<ConversationRow> {
@@ -385,4 +343,76 @@ pub(crate) fn audit_values(c: &ConversationRow) -> Value {
         "messages": c.messages.as_array().map(Vec::len).unwrap_or(0),
         "topics": c.topics,
     })
+}
+
+/// What find-or-create looks for of a chat's contact, and its phone as parsed in the
+/// tenant's region (a phone that does not parse is looked up by its digits).
+pub(crate) fn chat_probe(contact: &Contact, region: &str) -> (Probe, Option<Result<Phone, FieldError>>) {
+    let phone = contact.phone_raw.as_deref().map(|raw| Phone::parse("phone", raw, region));
+    let probe = Probe {
+        name: contact.name.clone(),
+        emails: contact.email.iter().map(|e| e.normalized().to_string()).collect(),
+        phones: match (&phone, &contact.phone_raw) {
+            (Some(Ok(p)), _) => vec![p.e164().to_string()],
+            (_, Some(raw)) => Some(phone_digits(raw)).filter(|d| !d.is_empty()).into_iter().collect(),
+            _ => vec![],
+        },
+        ..Default::default()
+    };
+    (probe, phone)
+}
+
+/// The customer a chat creates when it matches nobody: a prospect with source chat, named
+/// by the contact's name (else email, else phone), last contacted at `last_contact`.
+pub(crate) fn chat_customer(
+    contact: &Contact,
+    phone: Option<&Result<Phone, FieldError>>,
+    region: &str,
+    last_contact: time::OffsetDateTime,
+) -> AppResult<CustomerData> {
+    let name = contact
+        .name
+        .clone()
+        .or_else(|| contact.email.as_ref().map(|e| e.as_str().to_string()))
+        .or_else(|| contact.phone_raw.clone())
+        .unwrap_or_default();
+    let mut input = Map::new();
+    input.insert("name".into(), name.into());
+    input.insert("source".into(), "chat".into());
+    if let Some(e) = &contact.email {
+        input.insert("email".into(), e.as_str().into());
+    }
+    if let Some(Ok(p)) = phone {
+        input.insert("phone".into(), p.as_str().into());
+    }
+    if let Some(a) = &contact.address {
+        input.insert("address".into(), a.chars().take(500).collect::<String>().into());
+    }
+    let ctx = InputContext { region, default_source: Source::Chat, require_contact_point: false };
+    let mut data = apply_input(None, &Value::Object(input), &ctx)?.data;
+    data.last_contact_at = Some(last_contact);
+    Ok(data)
+}
+
+/// `old` with the contact fields it lacks taken from the chat, and the chat's details that
+/// differ from those on file (kind, value): a value a person entered is never overwritten.
+fn filled(old: &CustomerRow, contact: &Contact, phone: Option<Phone>) -> (CustomerRow, Vec<(&'static str, String)>) {
+    let mut d: CustomerData = old.data.clone();
+    let mut noted = Vec::new();
+    match (&d.email, &contact.email) {
+        (None, Some(e)) => d.email = Some(e.clone()),
+        (Some(mine), Some(e)) if mine.normalized() != e.normalized() => noted.push(("email", e.as_str().to_string())),
+        _ => {}
+    }
+    match (&d.phone, phone) {
+        (None, Some(p)) => d.phone = Some(p),
+        (Some(mine), Some(p)) if mine.e164() != p.e164() => noted.push(("phone", p.as_str().to_string())),
+        _ => {}
+    }
+    if d.address.street.is_none() {
+        d.address.street = contact.address.as_ref().map(|a| a.chars().take(500).collect());
+    }
+    let mut new = old.clone();
+    new.data = d;
+    (new, noted)
 }

@@ -1,6 +1,7 @@
 //! Group commit of the chat feed: the ingests of one tenant that arrive together are written
-//! by one task in one transaction, each behind its own savepoint, and answered after the one
-//! commit, so nothing is acknowledged before it is committed.
+//! by one task in one transaction, and answered after the one commit, so nothing is
+//! acknowledged before it is committed. The conversations new to the tenant are decided and
+//! written together (`ingest_together`); the others each behind a savepoint of its own.
 //!
 //! A tenant's ingests are serialized anyway (one at a time decides who a person is), so a
 //! batch takes no concurrency away. It saves, per ingest, a transaction's BEGIN and COMMIT,
@@ -170,7 +171,30 @@ impl App {
         let written: AppResult<()> = async {
             let mut tx = self.store.begin(tenant).await?;
             crate::customers::matching::lock_ingests(tx.as_mut()).await?;
-            for w in &batch {
+            // The conversations new to the tenant first, together (`ingest_together`); if
+            // the group as a whole fails, its ingests run alone below.
+            let jobs: Vec<&IngestJob> = batch.iter().map(|w| &w.job).collect();
+            tx.savepoint().await?;
+            let mut together = match self.ingest_new_together(tx.as_mut(), &jobs).await {
+                Ok(done) => {
+                    tx.release_savepoint().await?;
+                    done
+                }
+                Err(e) => {
+                    tx.rollback_to_savepoint().await?;
+                    if matches!(e, AppError::Unavailable(_)) {
+                        return Err(e);
+                    }
+                    tracing::debug!(error = %e, "the new conversations of a batch run alone");
+                    Vec::new()
+                }
+            };
+            together.resize_with(batch.len(), || None);
+            for (w, done) in batch.iter().zip(together) {
+                if let Some(answer) = done {
+                    answers.push(answer);
+                    continue;
+                }
                 let mut attempt = 0;
                 let answer = loop {
                     tx.savepoint().await?;

@@ -19,6 +19,7 @@ mod error;
 pub mod idempotency;
 pub mod imports;
 mod ingest_queue;
+mod ingest_together;
 mod principal;
 pub mod record;
 pub mod tenant_settings;

@@ -69,6 +69,27 @@ pub(super) async fn get_by_session(tx: &mut SqlTx, session_id: &str) -> StoreRes
     Ok(r.map(ConversationRow::from))
 }
 
+pub(super) async fn sessions_on_file(tx: &mut SqlTx, session_ids: &[String]) -> StoreResult<Vec<String>> {
+    let mut found = Vec::new();
+    for chunk in session_ids.chunks(MAX_BINDS - 1) {
+        let mut qb = QueryBuilder::<Db>::new("SELECT session_id FROM conversations WHERE tenant_id = ");
+        qb.push_bind(tx.tenant).push(" AND session_id IN (");
+        let mut sep = qb.separated(", ");
+        for s in chunk {
+            sep.push_bind(s.as_str());
+        }
+        qb.push(")");
+        let rows: Vec<(String,)> = qb
+            .build_query_as()
+            .persistent(keep_prepared(chunk.len() + 1))
+            .fetch_all(&mut *tx.tx)
+            .await
+            .map_err(map_err)?;
+        found.extend(rows.into_iter().map(|(s,)| s));
+    }
+    Ok(found)
+}
+
 const COLUMNS: &str = "customer_id, channel, contact, messages, interaction_count, view_count, duration_seconds, \
     started_at, ended_at, summary, topics, metadata, deleted_at, updated_at, version";
 

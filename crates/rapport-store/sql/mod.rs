@@ -348,6 +348,9 @@ impl Tx for SqlTx {
     async fn get_conversation_by_session(&mut self, session_id: &str) -> StoreResult<Option<ConversationRow>> {
         conversations::get_by_session(self, session_id).await
     }
+    async fn sessions_on_file(&mut self, session_ids: &[String]) -> StoreResult<Vec<String>> {
+        conversations::sessions_on_file(self, session_ids).await
+    }
     async fn insert_conversations(&mut self, rows: &[ConversationRow]) -> StoreResult<()> {
         conversations::insert(self, rows).await
     }

@@ -183,6 +183,8 @@ pub trait Tx: Send {
 
     // Conversations and metrics
     async fn get_conversation_by_session(&mut self, session_id: &str) -> StoreResult<Option<ConversationRow>>;
+    /// Which of `session_ids` the tenant has a conversation of (a deleted one included).
+    async fn sessions_on_file(&mut self, session_ids: &[String]) -> StoreResult<Vec<String>>;
     /// Inserts new conversations, many rows to a statement, with their topics.
     async fn insert_conversations(&mut self, rows: &[ConversationRow]) -> StoreResult<()>;
     async fn insert_conversation(&mut self, c: &ConversationRow) -> StoreResult<()> {

@@ -502,3 +502,99 @@ both!(a_chat_and_a_form_of_one_email_at_once_make_one_customer, |h| {
         assert_eq!(same.len(), 1, "{email}: {same:?}");
     }
 });
+
+both!(a_burst_of_new_and_returning_people_lands_as_one_by_one, |h| {
+    // Chats that arrive together are written together (new conversations decided as a
+    // group): each must land exactly as it would alone.
+    let o = h.tenant("Burst mix").await;
+    let key = integration_key(&h, &o).await;
+    let ana_email = unique_email("ana");
+    let ana = h.customer(&o, json!({"name": "Ana Souza", "email": ana_email})).await.id().to_string();
+    let ben = h.customer(&o, json!({"name": "Ben Okafor", "phone": "+1 212 555 0101"})).await.id().to_string();
+    let cy_email = unique_email("cy");
+    let cy = h
+        .customer(&o, json!({"name": "Cy Larsen", "email": cy_email, "phone": "+1 212 555 0102"}))
+        .await
+        .id()
+        .to_string();
+    let dee = h.customer(&o, json!({"name": "Dee Moreau", "email": unique_email("dee")})).await.id().to_string();
+    let kwame_email = unique_email("kwame");
+    let mut bodies = vec![
+        // Returning: gains a phone; gains an email; a second phone is noted, not stored.
+        json!({"contact": {"name": "Ana Souza", "email": ana_email.to_uppercase(), "phone": "+1 212 555 0103"}}),
+        json!({"contact": {"name": "Ben Okafor", "phone": "(212) 555-0101", "email": unique_email("ben")}}),
+        json!({"contact": {"name": "Cy Larsen", "email": cy_email, "phone": "+1 212 555 0199"}}),
+        // A namesake with another email: a new customer, and a vetoed pair to review.
+        json!({"contact": {"name": "Dee Moreau", "email": unique_email("other-dee")}}),
+        // One new person in two chats at once: one customer.
+        json!({"contact": {"name": "Kwame Mensah", "email": kwame_email}, "interaction_count": 2}),
+        json!({"contact": {"name": "Kwame Mensah", "email": kwame_email}, "interaction_count": 3}),
+        // Refused alone.
+        json!({"contact": {"name": "Bad Email", "email": "not-an-email"}}),
+    ];
+    for i in 0..12 {
+        bodies.push(json!({"contact": {"name": format!("Person {i} Newcomer"), "email": unique_email("new")},
+            "messages": [{"role": "customer", "text": "A fire pit, please."}], "interaction_count": i + 1}));
+    }
+    let sessions: Vec<String> = bodies.iter().map(|_| session()).collect();
+    let tasks: Vec<_> = bodies
+        .iter()
+        .zip(&sessions)
+        .map(|(body, s)| {
+            let (h, key) = (&h, key.clone());
+            async move {
+                h.call(Method::PUT, &format!("/api/v1/conversations/{s}"), Some(&key.token), Some(body.clone())).await
+            }
+        })
+        .collect();
+    let replies = futures::future::join_all(tasks).await;
+    for (i, r) in replies.iter().enumerate() {
+        let want = if i == 6 { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+        assert_eq!(r.status, want, "chat {i}: {:?}", r.body);
+    }
+    let customer_of = |i: usize| replies[i].body["customer_id"].as_str().unwrap().to_string();
+    let created = |i: usize| replies[i].body["match"]["created"].as_bool().unwrap();
+    assert_eq!((customer_of(0), created(0)), (ana.clone(), false));
+    assert_eq!((customer_of(1), created(1)), (ben.clone(), false));
+    assert_eq!((customer_of(2), created(2)), (cy.clone(), false));
+    assert!(created(3) && customer_of(3) != dee, "a namesake with another email is someone else");
+    assert_eq!(customer_of(4), customer_of(5), "one person, one customer");
+    assert_eq!([created(4), created(5)].iter().filter(|c| **c).count(), 1);
+    let newcomers: std::collections::HashSet<String> = (7..19).map(customer_of).collect();
+    assert_eq!(newcomers.len(), 12);
+    assert!((7..19).all(created));
+
+    let c = h.get(&o, &format!("/api/v1/customers/{ana}")).await;
+    assert_eq!(c.body["phone_e164"], "+12125550103", "Ana gains the phone");
+    let c = h.get(&o, &format!("/api/v1/customers/{ben}")).await;
+    assert!(c.body["email"].as_str().unwrap().starts_with("ben"), "Ben gains the email: {:?}", c.body);
+    let c = h.get(&o, &format!("/api/v1/customers/{cy}")).await;
+    assert_eq!(c.body["phone_e164"], "+12125550102", "Cy keeps the phone on file");
+    let t = h.get(&o, &format!("/api/v1/customers/{cy}/timeline?type=contact_point_added")).await;
+    assert_eq!(t.body["data"].as_array().unwrap().len(), 1, "{:?}", t.body);
+    for i in [0, 4, 7, 18] {
+        let t = h.get(&o, &format!("/api/v1/customers/{}/timeline?type=conversation_linked", customer_of(i))).await;
+        assert!(!t.body["data"].as_array().unwrap().is_empty(), "chat {i}: {:?}", t.body);
+    }
+    let m = h.get(&o, &format!("/api/v1/customers/{}/metrics", customer_of(4))).await;
+    assert_eq!((m.body["total_conversations"].clone(), m.body["total_interactions"].clone()), (json!(2), json!(5)));
+    let m = h.get(&o, &format!("/api/v1/customers/{}/metrics", customer_of(18))).await;
+    assert_eq!((m.body["total_conversations"].clone(), m.body["total_interactions"].clone()), (json!(1), json!(12)));
+    let c = h.get(&o, &format!("/api/v1/customers/{}", customer_of(18))).await;
+    assert_eq!((c.body["source"].clone(), c.body["lifecycle_stage"].clone()), (json!("chat"), json!("prospect")));
+    assert!(c.body["last_contact_at"].is_string(), "{:?}", c.body);
+
+    let pairs = h.get(&o, "/api/v1/duplicates").await;
+    let vetoed = pairs.body["data"].as_array().unwrap().iter().any(|p| {
+        p["vetoed"] == true && [&p["customer_a"], &p["customer_b"]].iter().any(|id| id.as_str() == Some(dee.as_str()))
+    });
+    assert!(vetoed, "{:?}", pairs.body);
+    // Every write is in the audit chain, which still verifies: 18 conversations, 13 new
+    // customers and 3 filled (Cy's differing phone changes nothing on the record).
+    let v = h.get(&o, "/api/v1/audit/verify").await;
+    assert_eq!(v.body["ok"], true, "{:?}", v.body);
+    let a = h.get(&o, "/api/v1/audit?table=conversations&limit=200").await;
+    assert_eq!(a.body["data"].as_array().unwrap().len(), 18);
+    let list = h.get(&o, "/api/v1/customers?limit=200").await;
+    assert_eq!(list.body["data"].as_array().unwrap().len(), 4 + 1 + 1 + 12);
+});
