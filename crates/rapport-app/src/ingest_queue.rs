@@ -173,6 +173,7 @@ impl App {
             crate::customers::matching::lock_ingests(tx.as_mut()).await?;
             // The conversations new to the tenant first, together (`ingest_together`); if
             // the group as a whole fails, its ingests run alone below.
+            let started = std::time::Instant::now();
             let jobs: Vec<&IngestJob> = batch.iter().map(|w| &w.job).collect();
             tx.savepoint().await?;
             let mut together = match self.ingest_new_together(tx.as_mut(), &jobs).await {
@@ -190,6 +191,7 @@ impl App {
                 }
             };
             together.resize_with(batch.len(), || None);
+            let (grouped, group_time) = (together.iter().filter(|t| t.is_some()).count(), started.elapsed());
             for (w, done) in batch.iter().zip(together) {
                 if let Some(answer) = done {
                     answers.push(answer);
@@ -214,7 +216,16 @@ impl App {
                 };
                 answers.push(answer);
             }
+            let before_commit = started.elapsed();
             tx.commit().await?;
+            tracing::debug!(
+                ingests = batch.len(),
+                grouped,
+                ?group_time,
+                alone_time = ?before_commit - group_time,
+                commit_time = ?started.elapsed() - before_commit,
+                "ingest batch written"
+            );
             Ok(())
         }
         .await;
