@@ -215,7 +215,7 @@ impl App {
                 .await?
                 .filter(|c| c.deleted_at.is_none())
                 .ok_or(AppError::VersionMismatch { current: -1 })?;
-            let row = self.fill_missing(tx, trail, &old, contact, phone.and_then(Result::ok)).await?;
+            let row = self.fill_missing(tx, trail, &old, contact, phone.and_then(Result::ok), last_contact).await?;
             crate::duplicates::queue(tx, best.id, &ranked, th.review, "ingest").await?;
             return Ok(MatchOutcome::linked(&best, row));
         }
@@ -226,7 +226,9 @@ impl App {
     }
 
     /// Fills the contact fields `old` lacks from the chat's (`filled`), noting on the
-    /// timeline what differs, and stores the change.
+    /// timeline what differs, and stores the change with its last contact at
+    /// `last_contact` when that is later (the chat's last activity, as its metrics will
+    /// say: the customer is written once, not once more by `touch_last_contact_of`).
     pub(crate) async fn fill_missing(
         &self,
         tx: &mut dyn Tx,
@@ -234,8 +236,12 @@ impl App {
         old: &CustomerRow,
         contact: &Contact,
         phone: Option<Phone>,
+        last_contact: time::OffsetDateTime,
     ) -> AppResult<CustomerRow> {
-        let (new, noted) = filled(old, contact, phone);
+        let (mut new, noted) = filled(old, contact, phone);
+        if new.data.last_contact_at.is_none_or(|t| t < last_contact) {
+            new.data.last_contact_at = Some(last_contact);
+        }
         for (kind, value) in noted {
             trail
                 .event(tx, old.id, "contact_point_added", json!({"kind": kind, "value": value, "kept_as": "note"}))

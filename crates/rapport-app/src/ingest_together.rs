@@ -47,7 +47,7 @@ struct Item<'a> {
 /// Who an item's conversation goes to.
 enum Decision {
     /// The best match on file, filled from the chat.
-    Link { best: RankedMatch, old: CustomerRow },
+    Link { best: RankedMatch, old: CustomerRow, last: time::OffsetDateTime },
     /// A new customer.
     Create(CustomerRow),
 }
@@ -109,25 +109,23 @@ impl App {
             if same_as_earlier {
                 continue;
             }
+            let last = it.conversation.ended_at.or(it.conversation.started_at).unwrap_or(at);
             let decision = match bests[k] {
                 Some(best) => match on_file_rows.remove(&best.id) {
-                    Some(old) => Decision::Link { best: best.clone(), old },
+                    Some(old) => Decision::Link { best: best.clone(), old, last },
                     // Deleted since it was ranked (PostgreSQL): decided alone.
                     None => continue,
                 },
-                None => {
-                    let last = it.conversation.ended_at.or(it.conversation.started_at).unwrap_or(at);
-                    match chat_customer(&it.contact, it.phone.as_ref(), region, last) {
-                        Ok(data) => {
-                            created.push(probe_of(&data));
-                            Decision::Create(new_customer_row(tenant.id, data, None))
-                        }
-                        Err(e) => {
-                            answers[it.at] = Some(Err(e));
-                            continue;
-                        }
+                None => match chat_customer(&it.contact, it.phone.as_ref(), region, last) {
+                    Ok(data) => {
+                        created.push(probe_of(&data));
+                        Decision::Create(new_customer_row(tenant.id, data, None))
                     }
-                }
+                    Err(e) => {
+                        answers[it.at] = Some(Err(e));
+                        continue;
+                    }
+                },
             };
             touched.insert(match &decision {
                 Decision::Link { best, .. } => best.id,
@@ -157,9 +155,9 @@ impl App {
                     record_created(tx, &trail(k), &row).await?;
                     MatchOutcome::created(row)
                 }
-                Decision::Link { best, old } => {
+                Decision::Link { best, old, last } => {
                     let phone = it.phone.as_ref().and_then(|p| p.as_ref().ok()).cloned();
-                    let row = self.fill_missing(tx, &trail(k), &old, &it.contact, phone).await?;
+                    let row = self.fill_missing(tx, &trail(k), &old, &it.contact, phone, last).await?;
                     MatchOutcome::linked(&best, row)
                 }
             };

@@ -566,6 +566,11 @@ both!(a_burst_of_new_and_returning_people_lands_as_one_by_one, |h| {
 
     let c = h.get(&o, &format!("/api/v1/customers/{ana}")).await;
     assert_eq!(c.body["phone_e164"], "+12125550103", "Ana gains the phone");
+    assert!(c.body["last_contact_at"].is_string(), "and her last contact: {:?}", c.body);
+    // Filled and touched in one write.
+    let a = h.get(&o, &format!("/api/v1/customers/{ana}/audit")).await;
+    let actions: Vec<&str> = a.body["data"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["update", "insert"], "{:?}", a.body);
     let c = h.get(&o, &format!("/api/v1/customers/{ben}")).await;
     assert!(c.body["email"].as_str().unwrap().starts_with("ben"), "Ben gains the email: {:?}", c.body);
     let c = h.get(&o, &format!("/api/v1/customers/{cy}")).await;
