@@ -181,6 +181,9 @@ pub struct Query {
     /// When the query is a phone number: its digits as typed, without a trunk zero, and in
     /// E.164 by the tenant's region.
     pub phones: Vec<String>,
+    /// When the query is a whole phone number in the tenant's region: it in E.164, as
+    /// customers' phones are stored (looked up exactly before any substring).
+    pub phone_e164: Option<String>,
 }
 
 impl Query {
@@ -199,12 +202,13 @@ impl Query {
             if national.len() >= 4 {
                 phones.push(national.to_string());
             }
-            if let Ok(p) = Phone::parse("q", raw, region) {
+            let phone = Phone::parse("q", raw, region).ok();
+            if let Some(p) = &phone {
                 phones.push(phone_digits(p.e164()));
             }
             phones.sort();
             phones.dedup();
-            Query { words: Vec::new(), email: None, phones }
+            Query { words: Vec::new(), email: None, phones, phone_e164: phone.map(|p| p.e164().to_string()) }
         } else {
             let folded = fold_name(raw);
             let compact = raw.to_lowercase();
@@ -213,6 +217,7 @@ impl Query {
                 email: (!compact.contains(char::is_whitespace) && compact.chars().count() >= MIN_INDEX_CHARS)
                     .then_some(compact),
                 phones: Vec::new(),
+                phone_e164: None,
             }
         };
         if q.phones.is_empty() && q.email.is_none() && !q.words.iter().any(|w| w.chars().count() >= 2) {

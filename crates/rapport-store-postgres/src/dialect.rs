@@ -118,6 +118,8 @@ pub enum SearchPlan {
     Like { any_of: Vec<Vec<String>>, below: Option<usize> },
     /// Documents resembling any of the weighted texts (word similarity), best first.
     Similar { terms: Vec<(String, f64)>, below: Option<usize> },
+    /// Customers whose phone is this one (E.164), from the phone index.
+    Phone(String),
 }
 
 impl SearchPlan {
@@ -132,6 +134,7 @@ impl SearchPlan {
             SearchPlan::Keys { below, .. } | SearchPlan::Like { below, .. } | SearchPlan::Similar { below, .. } => {
                 *below
             }
+            SearchPlan::Phone(_) => None,
         }
     }
 }
@@ -184,15 +187,19 @@ fn substring(text: &str) -> String {
     p
 }
 
-/// The look-ups of a search, in order, as SQLite's dialect plans them: a phone number's
-/// digits as substrings; an email as typed as a substring, then (while few) its words as
+/// The look-ups of a search, in order, as SQLite's dialect plans them: a whole phone number
+/// exactly, then (while nothing was found) a phone number's digits as substrings; an email as typed as a substring, then (while few) its words as
 /// substrings; every word or its letters in another order as whole tokens, or the words run
 /// together; without an email, while few, every word as a substring; while few, words that
 /// sound alike. Last, while nothing was found, the word similarity of pg_trgm (beginnings
 /// of short words, typos the keys do not catch).
 pub fn search_plans(q: &Query) -> Vec<SearchPlan> {
     if !q.phones.is_empty() {
-        return vec![SearchPlan::Like { any_of: q.phones.iter().map(|p| vec![substring(p)]).collect(), below: None }];
+        let digits = |below| SearchPlan::Like { any_of: q.phones.iter().map(|p| vec![substring(p)]).collect(), below };
+        return match &q.phone_e164 {
+            Some(e164) => vec![SearchPlan::Phone(e164.clone()), digits(Some(1))],
+            None => vec![digits(None)],
+        };
     }
     let mut plans = Vec::new();
     let email = q.email_literal().map(|e| SearchPlan::Like { any_of: vec![vec![substring(e)]], below: None });
@@ -231,6 +238,10 @@ pub fn search_plans(q: &Query) -> Vec<SearchPlan> {
 /// when the plan is ranked).
 pub fn push_search_plan(qb: &mut QueryBuilder<'_, Db>, tenant: Uuid, plan: &SearchPlan) {
     match plan {
+        SearchPlan::Phone(e164) => {
+            qb.push("(SELECT p.id AS customer_id FROM customers p WHERE p.tenant_id = ").push_bind(tenant);
+            qb.push(" AND p.phone_e164 = ").push_bind(e164.clone()).push(") s");
+        }
         SearchPlan::Keys { query, .. } => {
             qb.push("(SELECT customer_id FROM customer_search WHERE tenant_id = ").push_bind(tenant);
             qb.push(" AND keys @@ CAST(").push_bind(query.clone()).push(" AS tsquery)) s");
@@ -331,9 +342,12 @@ mod tests {
         let p = plans("ann_o%b.");
         let SearchPlan::Like { any_of, below: None } = &p[0] else { panic!("{p:?}") };
         assert_eq!(any_of, &[vec![r"%ann\_o\%b.%".to_string()]]);
+        // A whole number exactly; its digits as substrings only if nobody has it.
         let p = plans("(617) 555-0100");
-        assert_eq!(p.len(), 1);
-        let SearchPlan::Like { any_of, .. } = &p[0] else { panic!("{p:?}") };
+        assert_eq!(p[0], SearchPlan::Phone("+16175550100".to_string()), "{p:?}");
+        let SearchPlan::Like { any_of, below: Some(1) } = &p[1] else { panic!("{p:?}") };
         assert!(any_of.contains(&vec!["%16175550100%".to_string()]), "{any_of:?}");
+        let p = plans("555-01");
+        let [SearchPlan::Like { below: None, .. }] = p.as_slice() else { panic!("part of a number: {p:?}") };
     }
 }

@@ -124,6 +124,8 @@ pub enum SearchPlan {
     /// Names with a word beginning with these two characters, from the matching keys (too
     /// short for trigrams).
     NamePrefix(String),
+    /// Customers whose phone is this one (E.164), from the phone index.
+    Phone(String),
 }
 
 impl SearchPlan {
@@ -137,7 +139,7 @@ impl SearchPlan {
     pub fn below(&self) -> Option<usize> {
         match self {
             SearchPlan::Fts { below, .. } => *below,
-            SearchPlan::NamePrefix(_) => None,
+            SearchPlan::NamePrefix(_) | SearchPlan::Phone(_) => None,
         }
     }
 }
@@ -169,12 +171,18 @@ fn key_alts(w: &WordVariants) -> Vec<String> {
 /// 4. while few, every word or one of its halves as a substring (one typo in a long word
 ///    leaves one half intact).
 ///
-/// A phone number is looked up among the phone digits only.
+/// A phone number is looked up among the phone digits only; a whole number first exactly,
+/// in the phone index, and as digits only when nobody has it.
 pub fn search_plans(q: &Query) -> Vec<SearchPlan> {
     let fts = |index, query, below| SearchPlan::Fts { index, query, below };
     if !q.phones.is_empty() {
         let m = q.phones.iter().map(|p| format!("phone : {}", phrase(p))).collect::<Vec<_>>().join(" OR ");
-        return vec![fts(FtsIndex::Trigrams, m, None)];
+        // A whole number is looked up exactly; its digits inside other numbers only when
+        // nobody has it (digit trigrams are in most documents).
+        return match &q.phone_e164 {
+            Some(e164) => vec![SearchPlan::Phone(e164.clone()), fts(FtsIndex::Trigrams, m, Some(1))],
+            None => vec![fts(FtsIndex::Trigrams, m, None)],
+        };
     }
     let email = q.email_literal().map(|e| format!("email : {}", phrase(e)));
     let words = q.index_words();
@@ -239,6 +247,7 @@ pub fn push_search_plan(qb: &mut QueryBuilder<'_, Db>, tenant: Uuid, plan: &Sear
             .push_bind(tenant)
             .push(format!(") AND d.row_id = {t}.rowid) s"));
         }
+        SearchPlan::Phone(e164) => push_phone_plan(qb, tenant, e164),
         SearchPlan::NamePrefix(p) => {
             qb.push("(SELECT k.customer_id AS customer_id FROM customer_matching_keys k WHERE k.tenant_id = ")
                 .push_bind(tenant)
@@ -249,6 +258,15 @@ pub fn push_search_plan(qb: &mut QueryBuilder<'_, Db>, tenant: Uuid, plan: &Sear
                 .push(") s");
         }
     }
+}
+
+/// The customers of the tenant with this phone (E.164), from the phone index.
+fn push_phone_plan(qb: &mut QueryBuilder<'_, Db>, tenant: Uuid, e164: &str) {
+    qb.push("(SELECT p.id AS customer_id FROM customers p WHERE p.tenant_id = ")
+        .push_bind(tenant)
+        .push(" AND p.phone_e164 = ")
+        .push_bind(e164.to_string())
+        .push(") s");
 }
 
 /// Nothing to set up on SQLite.

@@ -68,6 +68,9 @@ both!(search_tolerates_typos_accents_and_formats, |h| {
     for q in ["+44 20 7946 0018", "020 7946 0018", "+442079460018"] {
         assert_eq!(search(&h, &o, q, "").await, ["Ann Lee"], "q={q}");
     }
+    // A whole number of the tenant's region nobody has (+1 207 946 0018) is looked up
+    // exactly first, then as digits inside others' numbers.
+    assert_eq!(search(&h, &o, "(207) 946-0018", "").await, ["Ann Lee"]);
     // Two characters match the beginning of a word of the name.
     assert_eq!(search(&h, &o, "Li", "").await, ["Li Wei"]);
     assert_eq!(search(&h, &o, "we", "").await, ["Li Wei"]);
