@@ -7,11 +7,11 @@ use std::collections::BTreeSet;
 use rapport_core::audit::now;
 use rapport_core::customer::{apply_input, InputContext, Source};
 
-use serde_json::{json, Value};
+use serde_json::Value;
 use uuid::Uuid;
 
-use crate::conversation_input::{apply_body, checked_fields, new_row, session, summarize, vocabulary};
-use crate::conversations::audit_values;
+use crate::conversation_input::{new_conversation, session, vocabulary};
+use crate::conversations::record_new_conversation;
 use crate::customers::{new_customer_row, record_created};
 use crate::record::Trail;
 use crate::{Actor, App, AppError, AppResult, RequestMeta};
@@ -60,14 +60,8 @@ impl App {
         let at = now();
         let mut rows = Vec::with_capacity(items.len());
         for item in items {
-            let session = session(&item.session_id)?;
-            let (obj, mut errs) = checked_fields(&item.body)?;
-            let mut c = new_row(tenant, &session, at);
-            let (_, topics) = apply_body(&mut c, &item.body, &mut errs);
-            errs.into_result()?;
-            summarize(&mut c, obj.contains_key("summary"), topics, &vocab);
+            let (mut c, _) = new_conversation(tenant, &session(&item.session_id)?, &item.body, at, &vocab)?;
             c.customer_id = Some(item.customer_id);
-            c.version = 1;
             rows.push(c);
         }
         let mut tx = self.store.begin(tenant).await?;
@@ -90,16 +84,8 @@ impl App {
         let meta = RequestMeta::default();
         let trail = Trail { actor: &actor, meta: &meta };
         tx.insert_conversations(&rows).await?;
-        for (c, item) in rows.iter().zip(items) {
-            trail.audit(tx.as_mut(), "conversations", c.id, "insert", json!({}), audit_values(c)).await?;
-            trail
-                .event(
-                    tx.as_mut(),
-                    item.customer_id,
-                    "conversation_linked",
-                    json!({"session_id": c.session_id, "topics": c.topics}),
-                )
-                .await?;
+        for c in &rows {
+            record_new_conversation(tx.as_mut(), &trail, c).await?;
         }
         let metrics = tx.refresh_metrics_of(&wanted).await?;
         for m in &metrics {

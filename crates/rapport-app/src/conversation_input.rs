@@ -215,6 +215,24 @@ pub(crate) fn apply_body(c: &mut ConversationRow, body: &Value, errs: &mut Inval
     (contact, given_topics)
 }
 
+/// A new conversation of `session` made from `body` as the chat feed makes one (fields
+/// checked, summary and topics made when not given), with its person's contact details.
+pub(crate) fn new_conversation(
+    tenant: Uuid,
+    session: &str,
+    body: &Value,
+    at: OffsetDateTime,
+    vocab: &[String],
+) -> AppResult<(ConversationRow, Contact)> {
+    let (obj, mut errs) = checked_fields(body)?;
+    let mut c = new_row(tenant, session, at);
+    let (contact, topics) = apply_body(&mut c, body, &mut errs);
+    errs.into_result()?;
+    summarize(&mut c, obj.contains_key("summary"), topics, vocab);
+    c.version = 1;
+    Ok((c, contact))
+}
+
 /// Makes the summary and topics the caller did not give: an extractive summary, and the
 /// tenant's vocabulary plus key phrases found in the messages.
 pub(crate) fn summarize(

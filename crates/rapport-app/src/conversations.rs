@@ -336,6 +336,18 @@ impl App {
     }
 }
 
+/// The audit entry of a conversation just inserted and the `conversation_linked` event of
+/// its customer (the chat feed's batch and bulk loading; `ingest_in` writes the same).
+pub(crate) async fn record_new_conversation(tx: &mut dyn Tx, trail: &Trail<'_>, c: &ConversationRow) -> AppResult<()> {
+    trail.audit(tx, "conversations", c.id, "insert", json!({}), audit_values(c)).await?;
+    if let Some(customer) = c.customer_id {
+        trail
+            .event(tx, customer, "conversation_linked", json!({"session_id": c.session_id, "topics": c.topics}))
+            .await?;
+    }
+    Ok(())
+}
+
 /// What the audit log keeps of a conversation: its link and figures, not its transcript.
 pub(crate) fn audit_values(c: &ConversationRow) -> Value {
     json!({

@@ -22,11 +22,10 @@ use rapport_core::contact::Phone;
 use rapport_core::identity::{probe_of, score, Probe};
 use rapport_core::FieldError;
 use rapport_store::{ConversationRow, CustomerRow, Tx};
-use serde_json::json;
 use uuid::Uuid;
 
-use crate::conversation_input::{apply_body, checked_fields, new_row, summarize, vocabulary, Contact};
-use crate::conversations::{audit_values, chat_customer, chat_probe, Ingested, MatchOutcome};
+use crate::conversation_input::{new_conversation, vocabulary, Contact};
+use crate::conversations::{chat_customer, chat_probe, record_new_conversation, Ingested, MatchOutcome};
 use crate::customers::matching::{best_link, thresholds_of, RankedMatch};
 use crate::customers::{new_customer_row, record_created};
 use crate::ingest_queue::IngestJob;
@@ -81,7 +80,7 @@ impl App {
             if times[job.session.as_str()] != 1 || on_file.contains(&job.session) {
                 continue;
             }
-            match checked_new(job, at, &vocab) {
+            match new_conversation(tenant.id, &job.session, &job.body, at, &vocab) {
                 Ok((conversation, contact)) => {
                     let (probe, phone) = chat_probe(&contact, region);
                     items.push(Item { at: i, job, conversation, contact, probe, phone });
@@ -178,11 +177,8 @@ impl App {
             conversations.push(c);
         }
         tx.insert_conversations(&conversations).await?;
-        for ((k, o), c) in outcomes.iter().zip(&conversations) {
-            let t = trail(*k);
-            t.audit(tx, "conversations", c.id, "insert", json!({}), audit_values(c)).await?;
-            t.event(tx, o.customer_id, "conversation_linked", json!({"session_id": c.session_id, "topics": c.topics}))
-                .await?;
+        for ((k, _), c) in outcomes.iter().zip(&conversations) {
+            record_new_conversation(tx, &trail(*k), c).await?;
         }
         let ids: Vec<Uuid> = outcomes.iter().map(|(_, o)| o.customer_id).collect();
         let metrics: HashMap<Uuid, _> =
@@ -195,15 +191,4 @@ impl App {
         }
         Ok(answers)
     }
-}
-
-/// The conversation `job` creates, as `ingest_in` makes it, and its person's contact.
-fn checked_new(job: &IngestJob, at: time::OffsetDateTime, vocab: &[String]) -> AppResult<(ConversationRow, Contact)> {
-    let (obj, mut errs) = checked_fields(&job.body)?;
-    let mut c = new_row(job.p.tenant_id, &job.session, at);
-    let (contact, topics) = apply_body(&mut c, &job.body, &mut errs);
-    errs.into_result()?;
-    summarize(&mut c, obj.contains_key("summary"), topics, vocab);
-    c.version = 1;
-    Ok((c, contact))
 }
