@@ -188,9 +188,9 @@ fn substring(text: &str) -> String {
 }
 
 /// The look-ups of a search, in order, as SQLite's dialect plans them: a whole phone number
-/// exactly, then (while nothing was found) a phone number's digits as substrings; an email as typed as a substring, then (while few) its words as
-/// substrings; every word or its letters in another order as whole tokens, or the words run
-/// together; without an email, while few, every word as a substring; while few, words that
+/// exactly, then (while nothing was found) a phone number's digits as substrings; an email
+/// as typed as a substring, then (while few) its words as substrings; every word or its
+/// letters in another order as whole tokens, or the words run together; without an email, while few, every word as a substring; while few, words that
 /// sound alike. Last, while nothing was found, the word similarity of pg_trgm (beginnings
 /// of short words, typos the keys do not catch).
 pub fn search_plans(q: &Query) -> Vec<SearchPlan> {
