@@ -295,6 +295,7 @@ impl App {
         let mut pending: Vec<(usize, Pending)> = Vec::with_capacity(CHUNK);
         let mut seen: HashMap<String, u64> = HashMap::new();
         let mut records = records.peekable();
+        let mut read_at = std::time::Instant::now();
         while let Some(r) = records.next() {
             let checked = match &r.cells {
                 Err(e) => Err(error_row(r.line, vec![e.clone()])),
@@ -324,6 +325,7 @@ impl App {
                 }
             }
             if pending.len() == CHUNK || (records.peek().is_none() && !pending.is_empty()) {
+                tracing::debug!(rows = pending.len(), read_in = ?read_at.elapsed(), "import chunk read and checked");
                 let step = Step {
                     tenant,
                     by,
@@ -349,6 +351,7 @@ impl App {
                     }
                 }
                 pending.clear();
+                read_at = std::time::Instant::now();
             }
         }
 

@@ -65,33 +65,46 @@ pub async fn lock_identity(tx: &mut sqlx::Transaction<'static, Db>, keys: &[Stri
 }
 
 /// Matching keys one look-up statement takes at most.
-pub const KEYS_PER_STATEMENT: usize = 20_000;
+/// Keys one look-up statement takes at most.
+const KEYS_PER_STATEMENT: usize = 20_000;
 
-/// `(probe, customer_id)` rows: for each key of each set, the newest `per_key` customers
-/// holding it, the set's index (from `first`) as `probe`. The keys go in as three arrays
-/// and a lateral join seeks each one, so the statement's text is always the same (a union
-/// of one branch per key took PostgreSQL most of a second to plan).
-pub fn push_key_hits(
-    qb: &mut QueryBuilder<'_, Db>,
+/// For each key of each set, the newest `per_key` customers holding it, as `(set index,
+/// customer_id)`. The keys go in as three arrays and a lateral join seeks each one, so the
+/// statement's text is always the same (a union of one branch per key took PostgreSQL most
+/// of a second to plan).
+pub async fn key_hits(
+    tx: &mut sqlx::Transaction<'static, Db>,
     tenant: Uuid,
-    first: usize,
     sets: &[Vec<(&'static str, String)>],
     per_key: i64,
-) {
+) -> StoreResult<Vec<(usize, Uuid)>> {
     let (mut probes, mut kinds, mut values) = (Vec::new(), Vec::new(), Vec::new());
     for (i, keys) in sets.iter().enumerate() {
         for (kind, value) in keys {
-            probes.push((first + i) as i64);
+            probes.push(i as i64);
             kinds.push(kind.to_string());
             values.push(value.clone());
         }
     }
-    qb.push("SELECT q.probe, k.customer_id FROM unnest(").push_bind(probes);
-    qb.push("::bigint[], ").push_bind(kinds).push("::text[], ").push_bind(values);
-    qb.push("::text[]) AS q(probe, key_type, key_value) CROSS JOIN LATERAL (SELECT k.customer_id FROM customer_matching_keys k WHERE k.tenant_id = ");
-    qb.push_bind(tenant);
-    qb.push(" AND k.key_type = q.key_type AND k.key_value = q.key_value ORDER BY k.customer_id DESC LIMIT ");
-    qb.push_bind(per_key).push(") k");
+    let mut out = Vec::with_capacity(probes.len());
+    for at in (0..probes.len()).step_by(KEYS_PER_STATEMENT) {
+        let to = (at + KEYS_PER_STATEMENT).min(probes.len());
+        let hits: Vec<(i64, Uuid)> = sqlx::query_as(
+            "SELECT q.probe, k.customer_id FROM unnest($1::bigint[], $2::text[], $3::text[]) AS q(probe, key_type, key_value) \
+             CROSS JOIN LATERAL (SELECT k.customer_id FROM customer_matching_keys k WHERE k.tenant_id = $4 \
+             AND k.key_type = q.key_type AND k.key_value = q.key_value ORDER BY k.customer_id DESC LIMIT $5) k",
+        )
+        .bind(&probes[at..to])
+        .bind(&kinds[at..to])
+        .bind(&values[at..to])
+        .bind(tenant)
+        .bind(per_key)
+        .fetch_all(&mut **tx)
+        .await
+        .map_err(map_err)?;
+        out.extend(hits.into_iter().map(|(p, id)| (p as usize, id)));
+    }
+    Ok(out)
 }
 
 // ---- Search: pg_trgm and full-text keys -----------------------------------------------------

@@ -56,36 +56,44 @@ pub async fn lock_identity(_tx: &mut sqlx::Transaction<'static, Db>, _keys: &[St
     Ok::<(), StoreError>(())
 }
 
-/// Matching keys one look-up statement takes at most: SQLite allows 500 terms in a
-/// compound SELECT.
-pub const KEYS_PER_STATEMENT: usize = 400;
-
-/// `(probe, customer_id)` rows: for each key of each set, the newest `per_key` customers
-/// holding it, the set's index (from `first`) as `probe`; one branch of a union per key,
-/// each a seek in the key index.
-pub fn push_key_hits(
-    qb: &mut QueryBuilder<'_, Db>,
+/// For each key of each set, the newest `per_key` customers holding it, as `(set index,
+/// customer_id)`, in one statement: the keys go in as one JSON array, and for each the
+/// `per_key`-th newest holder bounds the seek of its holders (SQLite has no lateral join to
+/// put a limit on each). One statement per key spent more in the driver than in SQLite, and
+/// a union of a branch per key more in parsing it.
+pub async fn key_hits(
+    tx: &mut sqlx::Transaction<'static, Db>,
     tenant: Uuid,
-    first: usize,
     sets: &[Vec<(&'static str, String)>],
     per_key: i64,
-) {
-    let mut n = 0;
-    for (i, keys) in sets.iter().enumerate() {
-        for (kind, value) in keys {
-            if n > 0 {
-                qb.push(" UNION ALL ");
-            }
-            qb.push(format!(
-                "SELECT * FROM (SELECT {} AS probe, k.customer_id FROM customer_matching_keys k WHERE k.tenant_id = ",
-                first + i
-            ));
-            qb.push_bind(tenant);
-            qb.push(" AND k.key_type = ").push_bind(*kind).push(" AND k.key_value = ").push_bind(value.clone());
-            qb.push(" ORDER BY k.customer_id DESC LIMIT ").push_bind(per_key).push(format!(") k{n}"));
-            n += 1;
+) -> StoreResult<Vec<(usize, Uuid)>> {
+    let mut keys = Vec::new();
+    let mut set_of = Vec::new();
+    for (i, set) in sets.iter().enumerate() {
+        for (kind, value) in set {
+            keys.push([*kind, value.as_str()]);
+            set_of.push(i);
         }
     }
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let keys = serde_json::to_string(&keys).map_err(|e| StoreError::Other(e.to_string()))?;
+    let hits: Vec<(i64, Uuid)> = sqlx::query_as(
+        "WITH q AS MATERIALIZED (SELECT j.key AS n, j.value ->> 0 AS kind, j.value ->> 1 AS value, \
+         (SELECT b.customer_id FROM customer_matching_keys b WHERE b.tenant_id = ?1 AND b.key_type = j.value ->> 0 \
+         AND b.key_value = j.value ->> 1 ORDER BY b.customer_id DESC LIMIT 1 OFFSET ?3 - 1) AS lowest \
+         FROM json_each(?2) j) \
+         SELECT q.n, k.customer_id FROM q JOIN customer_matching_keys k ON k.tenant_id = ?1 AND k.key_type = q.kind \
+         AND k.key_value = q.value AND k.customer_id >= COALESCE(q.lowest, x'')",
+    )
+    .bind(tenant)
+    .bind(keys)
+    .bind(per_key)
+    .fetch_all(&mut **tx)
+    .await
+    .map_err(map_err)?;
+    Ok(hits.into_iter().map(|(n, id)| (set_of[n as usize], id)).collect())
 }
 
 // ---- Search: FTS5 ----------------------------------------------------------------------------

@@ -1,6 +1,8 @@
 //! The customer table, its tag index, its search documents and counters, and the
 //! filtered, keyset-paginated list.
 
+use std::collections::HashMap;
+
 use rapport_core::contact::{Email, Phone};
 use rapport_core::customer::{Address, CustomerData, CustomerType, LifecycleStage, Source, Status};
 use rapport_core::search::Document;
@@ -394,75 +396,73 @@ pub(super) async fn contact_keys_of(tx: &mut SqlTx, ids: &[Uuid]) -> StoreResult
     Ok(out)
 }
 
-/// Live customers sharing any of `keys`, most recently updated first.
+/// Per set, the live customers sharing the most of its keys, then the most recently updated,
+/// at most `limit`. Each key is a seek for its newest `PER_KEY` holders (a common first name
+/// is shared by thousands, while the pair keys that tell them apart are few); the hits are
+/// counted here, and a customer picked by several sets (namesakes in one import chunk) is
+/// read once.
 pub(super) async fn find_by_keys(
     tx: &mut SqlTx,
     sets: &[Vec<(&'static str, String)>],
     limit: u32,
 ) -> StoreResult<Vec<(usize, MatchCandidateRow)>> {
+    const PER_KEY: i64 = 200;
+    let mut counted: Vec<HashMap<Uuid, u32>> = vec![HashMap::new(); sets.len()];
+    for (set, id) in dialect::key_hits(&mut tx.tx, tx.tenant, sets, PER_KEY).await? {
+        *counted[set].entry(id).or_default() += 1;
+    }
+    let picked: Vec<Vec<(Uuid, u32)>> = counted
+        .into_iter()
+        .map(|hits| {
+            let mut hits: Vec<(Uuid, u32)> = hits.into_iter().collect();
+            hits.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(b.0.cmp(&a.0)));
+            hits.truncate(limit as usize);
+            hits
+        })
+        .collect();
+    let mut ids: Vec<Uuid> = picked.iter().flatten().map(|(id, _)| *id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut rows: HashMap<Uuid, MatchCandidateRow> = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(MAX_BINDS - 1) {
+        let mut qb = by_ids(
+            tx.tenant,
+            "id, name, updated_at, email_normalized, phone_e164, company_name, city, postal_code",
+            chunk,
+        );
+        qb.push(" AND deleted_at IS NULL");
+        let rs: Vec<CandidateRecord> = qb
+            .build_query_as()
+            .persistent(keep_prepared(chunk.len() + 1))
+            .fetch_all(&mut *tx.tx)
+            .await
+            .map_err(map_err)?;
+        rows.extend(rs.into_iter().map(|r| {
+            let row = MatchCandidateRow {
+                id: r.id,
+                name: r.name,
+                updated_at: r.updated_at.0,
+                email_normalized: r.email_normalized,
+                phone_e164: r.phone_e164,
+                company_name: r.company_name,
+                city: r.city,
+                postal_code: r.postal_code,
+            };
+            (row.id, row)
+        }));
+    }
     let mut out = Vec::new();
-    let mut start = 0;
-    while start < sets.len() {
-        let mut end = start;
-        let mut keys = 0;
-        while end < sets.len() && (end == start || keys + sets[end].len() <= dialect::KEYS_PER_STATEMENT) {
-            keys += sets[end].len();
-            end += 1;
-        }
-        if keys > 0 {
-            out.extend(find_by_keys_once(tx, start, &sets[start..end], limit).await?);
-        }
-        start = end;
+    for (set, hits) in picked.into_iter().enumerate() {
+        let mut found: Vec<(u32, &MatchCandidateRow)> =
+            hits.iter().filter_map(|(id, n)| rows.get(id).map(|r| (*n, r))).collect();
+        found.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.updated_at.cmp(&a.1.updated_at)).then(b.1.id.cmp(&a.1.id)));
+        out.extend(found.into_iter().map(|(_, r)| (set, r.clone())));
     }
     Ok(out)
 }
 
-/// Per set, the customers sharing the most keys first, picked from the key index alone, and
-/// at most `PER_KEY` of the newest per key: a common first name is shared by thousands,
-/// while the pair keys ("john smith") that tell them apart are few. Only `limit` per set
-/// are read whole.
-async fn find_by_keys_once(
-    tx: &mut SqlTx,
-    first: usize,
-    sets: &[Vec<(&'static str, String)>],
-    limit: u32,
-) -> StoreResult<Vec<(usize, MatchCandidateRow)>> {
-    const PER_KEY: i64 = 200;
-    let mut qb = QueryBuilder::<Db>::new(
-        "SELECT m.probe, c.id, c.name, c.updated_at, c.email_normalized, c.phone_e164, c.company_name, c.city, c.postal_code \
-         FROM customers c JOIN (SELECT probe, customer_id, hits FROM (SELECT h.probe, h.customer_id, COUNT(*) AS hits, \
-         ROW_NUMBER() OVER (PARTITION BY h.probe ORDER BY COUNT(*) DESC, h.customer_id DESC) AS rn FROM (",
-    );
-    dialect::push_key_hits(&mut qb, tx.tenant, first, sets, PER_KEY);
-    qb.push(") h GROUP BY h.probe, h.customer_id) r WHERE rn <= ").push_bind(i64::from(limit));
-    qb.push(") m ON c.id = m.customer_id WHERE c.tenant_id = ").push_bind(tx.tenant);
-    qb.push(" AND c.deleted_at IS NULL ORDER BY m.probe, m.hits DESC, c.updated_at DESC, c.id DESC");
-    let keys: usize = sets.iter().map(Vec::len).sum();
-    let rs: Vec<CandidateRecord> =
-        qb.build_query_as().persistent(keep_prepared(keys * 3)).fetch_all(&mut *tx.tx).await.map_err(map_err)?;
-    Ok(rs
-        .into_iter()
-        .map(|r| {
-            (
-                r.probe as usize,
-                MatchCandidateRow {
-                    id: r.id,
-                    name: r.name,
-                    updated_at: r.updated_at.0,
-                    email_normalized: r.email_normalized,
-                    phone_e164: r.phone_e164,
-                    company_name: r.company_name,
-                    city: r.city,
-                    postal_code: r.postal_code,
-                },
-            )
-        })
-        .collect())
-}
-
 #[derive(FromRow)]
 struct CandidateRecord {
-    probe: i64,
     id: Uuid,
     name: String,
     updated_at: Ts,

@@ -128,3 +128,41 @@ both!(a_common_name_never_hides_the_customer_with_the_same_email, |h| {
     let r = h.post(&o, "/api/v1/customers/match", json!({"name": "Maria Garcia", "phone": "(415) 555-0100"})).await;
     assert_eq!(r.body["data"][0]["customer_id"], first.body["id"]);
 });
+
+both!(candidates_are_the_newest_holders_of_each_key_those_sharing_most_first, |h| {
+    let o = h.tenant("Holders").await;
+    // 260 holders of one name, created one after another (ids grow with time).
+    let rows: Vec<_> = (0..260)
+        .map(|i| json!({"name": "Ana Lima", "email": unique_email(&format!("al{i}")), "phone": format!("+1 415 555 {:04}", 2000 + i)}))
+        .collect();
+    let ids = h.app.bulk_insert_customers(o.tenant_id, &rows, rapport_core::customer::Source::Import).await.unwrap();
+    let (oldest, newest) = (&ids[..60], &ids[60..]);
+    let pair = ("name_pair", "ana lima".to_string());
+    let email_of = |i: usize| ("email", rows[i]["email"].as_str().unwrap().to_lowercase());
+    let mut tx = h.app.store.read(o.tenant_id).await.unwrap();
+    let sets = vec![
+        // A name alone: 50 of the 200 newest holders of its key, never one of the 60 older.
+        vec![pair.clone()],
+        // An older holder is found by its email.
+        vec![email_of(3)],
+        // One of the newer shares two keys, so it comes first.
+        vec![pair.clone(), email_of(100)],
+        // An older one sharing two keys is not: its name key is past the key's 200 newest
+        // holders, which are all a look-up reads of a key.
+        vec![pair.clone(), email_of(3)],
+    ];
+    let found = tx.find_candidates_by_keys(&sets, 50).await.unwrap();
+    let of = |set: usize| found.iter().filter(|(s, _)| *s == set).map(|(_, c)| c).collect::<Vec<_>>();
+    for set in [0, 2, 3] {
+        let list = of(set);
+        assert_eq!(list.len(), 50, "set {set}");
+        assert!(list.iter().all(|c| c.name == "Ana Lima" && newest.contains(&c.id)), "an older holder was read");
+    }
+    assert_eq!(of(1).iter().map(|c| c.id).collect::<Vec<_>>(), vec![ids[3]]);
+    assert!(of(3).iter().all(|c| c.id != ids[3]));
+    assert!(!oldest.contains(&ids[100]));
+    assert_eq!(of(2)[0].id, ids[100], "the customer sharing two keys comes first");
+    // Each set's candidates of equal hits are the most recently updated first.
+    let zero = of(0);
+    assert!(zero.windows(2).all(|w| w[0].updated_at >= w[1].updated_at));
+});

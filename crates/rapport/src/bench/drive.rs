@@ -78,7 +78,8 @@ impl Server {
         let child = tokio::process::Command::new(std::env::current_exe()?)
             .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--database-url", &url, "--data-dir"])
             .arg(data_dir)
-            .env("RUST_LOG", "warn")
+            // RAPPORT_BENCH_SERVER_LOG (a RUST_LOG filter) sets the server's log level (it logs to stderr).
+            .env("RUST_LOG", std::env::var("RAPPORT_BENCH_SERVER_LOG").unwrap_or_else(|_| "warn".into()))
             .stdout(std::process::Stdio::null())
             .kill_on_drop(true)
             .spawn()
