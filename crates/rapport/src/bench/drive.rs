@@ -57,6 +57,9 @@ pub struct Server {
     pub base: String,
 }
 
+/// How long a started server may take to answer `/readyz`.
+const READY_WITHIN: Duration = Duration::from_secs(600);
+
 impl Server {
     /// Serves `app` from this process (for the test suite's smoke run, which has no
     /// `rapport` binary to start); memory is then this whole process's.
@@ -86,13 +89,20 @@ impl Server {
             .context("starting the server")?;
         let base = format!("http://127.0.0.1:{port}");
         let client = reqwest::Client::new();
-        for _ in 0..200 {
+        // A large database opened from a cold disk cache (a copied data directory) takes a
+        // while: its schema is checked and its statistics brought up to date first.
+        let mut child = child;
+        let started = std::time::Instant::now();
+        while started.elapsed() < READY_WITHIN {
             if client.get(format!("{base}/readyz")).send().await.is_ok_and(|r| r.status().is_success()) {
                 return Ok(Self { child: Some(child), task: None, base });
             }
+            if let Some(status) = child.try_wait()? {
+                bail!("the server exited before it was ready ({status})");
+            }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        bail!("the server did not become ready")
+        bail!("the server did not become ready within {} s", READY_WITHIN.as_secs())
     }
 
     /// The child's peak resident set (VmHWM), from /proc.
