@@ -64,7 +64,6 @@ pub async fn lock_identity(tx: &mut sqlx::Transaction<'static, Db>, keys: &[Stri
     Ok(())
 }
 
-/// Matching keys one look-up statement takes at most.
 /// Keys one look-up statement takes at most.
 const KEYS_PER_STATEMENT: usize = 20_000;
 

@@ -78,7 +78,7 @@ impl Server {
         let url = match &db.database {
             DatabaseUrl::Sqlite(u) | DatabaseUrl::Postgres(u) => u.clone(),
         };
-        let child = tokio::process::Command::new(std::env::current_exe()?)
+        let mut child = tokio::process::Command::new(std::env::current_exe()?)
             .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--database-url", &url, "--data-dir"])
             .arg(data_dir)
             // RAPPORT_BENCH_SERVER_LOG (a RUST_LOG filter) sets the server's log level (it logs to stderr).
@@ -91,7 +91,6 @@ impl Server {
         let client = reqwest::Client::new();
         // A large database opened from a cold disk cache (a copied data directory) takes a
         // while: its schema is checked and its statistics brought up to date first.
-        let mut child = child;
         let started = std::time::Instant::now();
         while started.elapsed() < READY_WITHIN {
             if client.get(format!("{base}/readyz")).send().await.is_ok_and(|r| r.status().is_success()) {
