@@ -6,7 +6,8 @@
 //! Rows are decided against the customers on file before the import: those it creates are
 //! never candidates for its later rows, so a dry run and the import itself agree row for
 //! row. Within the file, a row repeating an earlier row's email or phone, or matching the
-//! customer an earlier row updates, is a duplicate of that row. The file is read, checked,
+//! customer an earlier row updates, is a duplicate of that row; a row that would add
+//! nothing to the customer it matches is a duplicate of that customer. The file is read, checked,
 //! decided and written in chunks of `CHUNK` rows, one transaction each (other writers get the
 //! database between them, and only one chunk is held decoded); the import's status says
 //! whether every chunk landed.
@@ -422,14 +423,24 @@ impl App {
                     });
                     continue;
                 }
-                updated_here.insert(id, r.line);
                 // Deleted since it was ranked (PostgreSQL): the chunk is decided again.
                 let old = whole.get(&id).ok_or(AppError::VersionMismatch { current: -1 })?;
                 let mut new: CustomerRow = old.clone();
                 new.data = plan_merge(&old.data, &[&r.data]);
                 let (before, after) = diff(&audit_values(old), &new.data.to_audit_map());
+                if after.is_empty() {
+                    // Everything the row says is on file already (a file imported again):
+                    // a duplicate of that customer, with nothing to write or revert. What
+                    // it showed of others still goes to the review queue (below).
+                    rows.push(RowReport { matched: Some(Matched::from(best)), ..row(r.line, Outcome::Duplicate) });
+                    if import.is_some() {
+                        queued.push((id, ranked));
+                    }
+                    continue;
+                }
+                updated_here.insert(id, r.line);
                 let changed_fields: Vec<String> = after.keys().cloned().collect();
-                if import.is_some() && !after.is_empty() {
+                if import.is_some() {
                     self.write_customer_update(tx.as_mut(), trail, old, new, None).await?;
                 }
                 if let Some(import_id) = import {

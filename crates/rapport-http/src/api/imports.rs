@@ -180,7 +180,8 @@ pub struct ImportList {
 /// Import customers from a CSV file (`text/csv`, header row first, at most 64 MiB). Each
 /// row is created, fills the gaps of the customer it already is (`update`: an email or
 /// phone on file, or a match at the tenant's link threshold), is left out as a `duplicate`
-/// (of an earlier row, or of a customer it may be), or is an `error` with its field
+/// (of an earlier row, of a customer it may be, or of a customer it would add nothing to:
+/// a file imported again is all duplicates), or is an `error` with its field
 /// errors. Invalid rows never stop the others. With `dry_run=true` nothing is written and
 /// the answer is the same report.
 #[utoipa::path(post, path = "/api/v1/imports", tag = "imports", params(ImportParams),

@@ -161,16 +161,47 @@ both!(an_explicit_mapping_and_what_may_be_a_customer_on_file, |h| {
     assert_eq!(c.body["name"], "Jörg Weiß");
     // Asked to, it is created and the pair queued for review; Jörg is now on file.
     let r = import(&h, &o, &format!("?on_duplicate=create&mapping={}", urlencode(mapping)), csv).await;
-    assert_eq!(outcomes(&r), [(2, "create".to_string()), (3, "update".to_string())]);
-    assert_eq!(row(&r, 3)["customer_id"], id);
+    assert_eq!(outcomes(&r), [(2, "create".to_string()), (3, "duplicate".to_string())]);
+    assert_eq!(row(&r, 3)["matched"]["customer_id"], id, "Jörg adds nothing to himself");
     let pairs = h.get(&o, "/api/v1/duplicates").await;
     assert_eq!(pairs.body["data"][0]["origin"], "import", "{:?}", pairs.body);
 });
 
-both!(an_import_update_queues_the_other_candidates_for_review, |h| {
-    // The row holds one Wanda's email and the other Wanda's phone: it is an update of the
-    // one its email links it to, and the two go to the review queue with what the row
-    // showed, as a chat linking to one of them would queue them.
+both!(a_file_imported_again_is_all_duplicates_and_writes_nothing, |h| {
+    let o = h.tenant("Import twice").await;
+    let csv = "name,email,phone,company\nAna Pérez,ana@x.example,+34 600 123 456,Acme\nBo Lind,bo@x.example,,\n";
+    let first = import(&h, &o, "", csv).await;
+    assert_eq!(first.body["counts"], json!({"create": 2, "update": 0, "duplicate": 0, "error": 0}));
+    let ana = row(&first, 2)["customer_id"].clone();
+    // The same people again, as another system spells them: nothing new to add.
+    let again = "name,email,phone,company\nAna Pérez,ANA@x.example,0034 600-123-456,Acme\nBo Lind,bo@x.example,,\n";
+    let dry = import(&h, &o, "?dry_run=true", again).await;
+    let r = import(&h, &o, "", again).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    assert_eq!(outcomes(&r), [(2, "duplicate".to_string()), (3, "duplicate".to_string())], "{:#?}", r.body["rows"]);
+    assert_eq!(outcomes(&dry), outcomes(&r), "the dry run said so");
+    assert_eq!(row(&r, 2)["matched"]["customer_id"], ana);
+    assert_eq!(row(&r, 2)["duplicate_of_line"], Value::Null, "a duplicate of the customer, not of a row");
+    assert_eq!(r.body["counts"], json!({"create": 0, "update": 0, "duplicate": 2, "error": 0}));
+    let audit = h.get(&o, "/api/v1/audit").await.body;
+    let updates = audit["data"].as_array().unwrap().iter().filter(|e| e["action"] == "update").count();
+    assert_eq!(updates, 0, "no customer was written: {audit}");
+    let id = r.body["import"]["id"].as_str().unwrap();
+    let rv = h.post(&o, &format!("/api/v1/imports/{id}/revert"), json!({})).await;
+    assert_eq!(rv.status, StatusCode::OK, "{:?}", rv.body);
+    assert_eq!(rv.body["revert_report"]["deleted"], 0);
+    assert_eq!(rv.body["revert_report"]["reverted"], 0);
+    assert_eq!(count(&h, &o).await, 2);
+    // A row that does add something is still an update.
+    let more = import(&h, &o, "", "name,email,company\nBo Lind,bo@x.example,Lind AB\n").await;
+    assert_eq!(outcomes(&more), [(2, "update".to_string())]);
+    assert_eq!(row(&more, 2)["changed_fields"], json!(["company_name"]));
+});
+
+both!(a_row_linked_to_a_customer_queues_the_other_candidates_for_review, |h| {
+    // The row holds one Wanda's email and the other Wanda's phone: it links to the one its
+    // email names, and the two go to the review queue with what the row showed, as a chat
+    // linking to one of them would queue them.
     let o = h.tenant("Import update pair").await;
     let by_phone = h.customer(&o, json!({"name": "Wanda Holt-Barnes", "phone": "+1 617 555 0101"})).await.id();
     let by_email = h
@@ -179,8 +210,9 @@ both!(an_import_update_queues_the_other_candidates_for_review, |h| {
         .id();
     let r = import(&h, &o, "", "name,email,phone\nWanda Holt,wanda@x.example,+1 617 555 0101\n").await;
     assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
-    assert_eq!(outcomes(&r), [(2, "update".to_string())]);
-    assert_eq!(row(&r, 2)["customer_id"], by_email.to_string());
+    // It fills no gap (the customer has a phone of its own): a duplicate of that customer.
+    assert_eq!(outcomes(&r), [(2, "duplicate".to_string())]);
+    assert_eq!(row(&r, 2)["matched"]["customer_id"], by_email.to_string());
     // The two were queued when the second was created (alike names, phones differing); the
     // import queues them again with what the row showed: the other's phone.
     let pairs = h.get(&o, "/api/v1/duplicates").await.body;
