@@ -90,7 +90,8 @@ impl App {
         Ok((tenant, user))
     }
 
-    /// On an empty database, creates the first tenant and an owner with a random password.
+    /// On an empty database, creates the first tenant and an owner with a random password;
+    /// of servers starting together on one database, one does (the others answer None).
     pub async fn bootstrap(&self) -> AppResult<Option<Bootstrap>> {
         if !self.store.tenant_ids().await?.is_empty() {
             return Ok(None);
@@ -102,8 +103,12 @@ impl App {
             role: Role::Owner,
             password: Some(password.clone()),
         };
-        let (tenant, user) = self.create_tenant("Default", owner).await?;
-        Ok(Some(Bootstrap { tenant, owner_email: user.email, owner_password: password }))
+        match self.create_tenant("Default", owner).await {
+            Ok((tenant, user)) => Ok(Some(Bootstrap { tenant, owner_email: user.email, owner_password: password })),
+            // Another server starting on the same database made it first.
+            Err(AppError::Conflict(..)) if !self.store.tenant_ids().await?.is_empty() => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     pub async fn tenant(&self, tenant: Uuid) -> AppResult<TenantRow> {

@@ -39,26 +39,40 @@ pub async fn connect_with_cache(db: &DbConfig, sqlite_cache_mib: u32) -> anyhow:
     })
 }
 
-/// The token-signing key: configured, or made once and kept in the data directory.
+/// The token-signing key: configured, or made once and kept in the data directory. Servers
+/// starting together on one directory all use the one that was kept first: each writes its
+/// own to a file of its own and links it into place, which only one link can do.
 pub fn jwt_secret(configured: Option<SecretString>, data_dir: &Path) -> anyhow::Result<SecretString> {
     if let Some(s) = configured {
         return Ok(s);
     }
     let path = data_dir.join("jwt-secret");
-    if let Ok(s) = std::fs::read_to_string(&path) {
-        return Ok(SecretString::from(s.trim().to_string()));
+    let kept = || -> anyhow::Result<SecretString> {
+        let s = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        anyhow::ensure!(!s.trim().is_empty(), "{} is empty: remove it and a new key is made", path.display());
+        Ok(SecretString::from(s.trim().to_string()))
+    };
+    if path.exists() {
+        return kept();
     }
     std::fs::create_dir_all(data_dir)?;
     let mut buf = [0u8; 48];
     rand::thread_rng().fill_bytes(&mut buf);
     let s = base64::engine::general_purpose::STANDARD_NO_PAD.encode(buf);
-    std::fs::write(&path, &s).with_context(|| format!("writing {}", path.display()))?;
+    let draft = data_dir.join(format!("jwt-secret.{:016x}", rand::thread_rng().next_u64()));
+    std::fs::write(&draft, &s).with_context(|| format!("writing {}", draft.display()))?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+        std::fs::set_permissions(&draft, std::fs::Permissions::from_mode(0o600))?;
     }
-    Ok(SecretString::from(s))
+    let linked = std::fs::hard_link(&draft, &path);
+    let _ = std::fs::remove_file(&draft);
+    match linked {
+        Ok(()) => Ok(SecretString::from(s)),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => kept(),
+        Err(e) => Err(e).with_context(|| format!("writing {}", path.display())),
+    }
 }
 
 pub fn app(store: Arc<dyn Store>, secret: SecretString) -> App {
@@ -121,5 +135,27 @@ async fn keep_statistics(store: std::sync::Arc<dyn Store>) {
         if let Err(e) = store.optimize().await {
             tracing::warn!(error = %e, "refreshing planner statistics failed");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use secrecy::ExposeSecret;
+
+    #[test]
+    fn servers_starting_together_keep_one_signing_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let keys: Vec<String> = std::thread::scope(|s| {
+            let started: Vec<_> = (0..8)
+                .map(|_| s.spawn(|| super::jwt_secret(None, dir.path()).unwrap().expose_secret().to_string()))
+                .collect();
+            started.into_iter().map(|t| t.join().unwrap()).collect()
+        });
+        assert!(keys.iter().all(|k| k == &keys[0] && k.len() == 64), "{keys:?}");
+        let kept = std::fs::read_to_string(dir.path().join("jwt-secret")).unwrap();
+        assert_eq!(kept, keys[0]);
+        assert_eq!(super::jwt_secret(None, dir.path()).unwrap().expose_secret(), keys[0], "a restart keeps it");
+        let files: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(files.len(), 1, "no drafts left behind");
     }
 }

@@ -427,3 +427,15 @@ both!(deactivating_a_user_reassigns_their_customers_or_leaves_them_unassigned, |
     let v = h.get(&o, "/api/v1/audit/verify").await;
     assert_eq!(v.body["ok"], true, "{:?}", v.body);
 });
+
+both!(two_servers_starting_together_make_one_first_tenant, |h| {
+    // Two servers started at once on a new database (two replicas on one PostgreSQL, or
+    // two processes on one SQLite file): both start, and one of them makes the first
+    // tenant and its owner.
+    let other = rapport_app::App::new(h.reopen_store().await, crate::harness::test_settings());
+    let (a, b) = tokio::join!(h.app.bootstrap(), other.bootstrap());
+    let (a, b) = (a.expect("the first server starts"), b.expect("the second server starts"));
+    assert_eq!(u8::from(a.is_some()) + u8::from(b.is_some()), 1, "exactly one made the first tenant");
+    assert_eq!(h.app.store.tenant_ids().await.unwrap().len(), 1);
+    assert!(h.app.bootstrap().await.unwrap().is_none(), "and a restart makes none");
+});
