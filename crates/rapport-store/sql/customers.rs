@@ -1,7 +1,5 @@
 //! The customer table, its tag index, its search documents and counters, and the
-//! filtered, keyset-paginated list.
-
-use std::collections::HashMap;
+//! filtered, keyset-paginated list. Its matching keys are in `matching_keys`.
 
 use rapport_core::contact::{Email, Phone};
 use rapport_core::customer::{Address, CustomerData, CustomerType, LifecycleStage, Source, Status};
@@ -13,6 +11,7 @@ use sqlx::{FromRow, QueryBuilder};
 use uuid::Uuid;
 
 use super::dialect::{self, Db};
+use super::matching_keys;
 use super::{decode_err, keep_prepared, map_err, ts, un_ts, values_rows, SqlTx, Ts, MAX_BINDS};
 
 #[derive(FromRow)]
@@ -256,12 +255,7 @@ pub(super) async fn insert(tx: &mut SqlTx, rows: &[CustomerRow]) -> StoreResult<
         }
         q.persistent(keep_prepared(chunk.len() * cols)).execute(&mut *tx.tx).await.map_err(map_err)?;
     }
-    let mut keys = Vec::new();
-    for c in rows.iter().filter(|c| c.deleted_at.is_none()) {
-        // Nothing is merged into a customer being inserted: its keys are its own.
-        keys.extend(own_keys(&c.data).into_iter().map(|(kind, value)| (c.id, kind, value)));
-    }
-    insert_keys(tx, &keys).await?;
+    matching_keys::insert_own_keys(tx, rows).await?;
     let mut docs = Vec::with_capacity(rows.len());
     for c in rows {
         let after = Indexed::of(c);
@@ -295,7 +289,7 @@ pub(super) async fn update(tx: &mut SqlTx, c: &CustomerRow) -> StoreResult<()> {
     // updates (a chat advancing last_contact_at) do not touch them.
     let after = Indexed::of(c);
     if before.as_ref().is_none_or(|b| b.identity() != after.identity()) {
-        rewrite_keys(tx, c).await?;
+        matching_keys::rewrite_keys(tx, c).await?;
     }
     // A customer merged into another, or given back by an undo, changes the other's keys: it
     // is known by the contact points of those merged into it.
@@ -303,174 +297,11 @@ pub(super) async fn update(tx: &mut SqlTx, c: &CustomerRow) -> StoreResult<()> {
     if let Some(old_target) = moved {
         for target in [old_target, c.merged_into_customer_id].into_iter().flatten() {
             if let Some(t) = get(tx, target).await? {
-                rewrite_keys(tx, &t).await?;
+                matching_keys::rewrite_keys(tx, &t).await?;
             }
         }
     }
     write_search_and_counters(tx, before.as_ref(), c).await
-}
-
-/// A customer's own matching keys, sorted and without repeats.
-fn own_keys(d: &CustomerData) -> Vec<(&'static str, String)> {
-    let mut keys = rapport_core::identity::matching_keys(d);
-    keys.sort();
-    keys.dedup();
-    keys
-}
-
-/// Rewrites the matching keys of a stored customer: only live customers have keys, and the
-/// contact points of customers merged into it still find it (SPEC section 4).
-async fn rewrite_keys(tx: &mut SqlTx, c: &CustomerRow) -> StoreResult<()> {
-    sqlx::query("DELETE FROM customer_matching_keys WHERE tenant_id = $1 AND customer_id = $2")
-        .bind(tx.tenant)
-        .bind(c.id)
-        .execute(&mut *tx.tx)
-        .await
-        .map_err(map_err)?;
-    if c.deleted_at.is_some() {
-        return Ok(());
-    }
-    let mut keys = rapport_core::identity::matching_keys(&c.data);
-    let merged: Vec<CustomerRecord> =
-        sqlx::query_as("SELECT * FROM customers WHERE tenant_id = $1 AND merged_into_customer_id = $2")
-            .bind(tx.tenant)
-            .bind(c.id)
-            .fetch_all(&mut *tx.tx)
-            .await
-            .map_err(map_err)?;
-    for m in merged {
-        let m = CustomerRow::try_from(m)?;
-        keys.extend(
-            rapport_core::identity::matching_keys(&m.data)
-                .into_iter()
-                .filter(|(k, _)| *k == rapport_core::identity::key::EMAIL || *k == rapport_core::identity::key::PHONE),
-        );
-    }
-    keys.sort();
-    keys.dedup();
-    let keys: Vec<_> = keys.into_iter().map(|(kind, value)| (c.id, kind, value)).collect();
-    insert_keys(tx, &keys).await
-}
-
-/// Inserts `(customer, key type, key value)` rows, many to a statement.
-async fn insert_keys(tx: &mut SqlTx, keys: &[(Uuid, &'static str, String)]) -> StoreResult<()> {
-    for chunk in keys.chunks(MAX_BINDS / 4) {
-        let mut qb = QueryBuilder::<Db>::new(
-            "INSERT INTO customer_matching_keys (tenant_id, key_type, key_value, customer_id) ",
-        );
-        qb.push_values(chunk, |mut b, (id, kind, value)| {
-            b.push_bind(tx.tenant).push_bind(*kind).push_bind(value.clone()).push_bind(*id);
-        });
-        qb.build().persistent(keep_prepared(chunk.len() * 4)).execute(&mut *tx.tx).await.map_err(map_err)?;
-    }
-    Ok(())
-}
-
-pub(super) async fn contact_keys_of(tx: &mut SqlTx, ids: &[Uuid]) -> StoreResult<Vec<(Uuid, String, String)>> {
-    let mut out = Vec::new();
-    for chunk in ids.chunks(MAX_BINDS - 2) {
-        // Only customers others were merged into have contact keys beyond their row's: found
-        // first in the small partial index of merged customers, so the index of contact keys
-        // (a million entries) is read for those few only, not for every candidate.
-        let mut qb = QueryBuilder::<Db>::new(
-            "SELECT customer_id, key_type, key_value FROM customer_matching_keys WHERE tenant_id = ",
-        );
-        qb.push_bind(tx.tenant).push(
-            " AND key_type IN ('email', 'phone') AND customer_id IN (SELECT DISTINCT merged_into_customer_id \
-             FROM customers WHERE tenant_id = ",
-        );
-        qb.push_bind(tx.tenant).push(" AND merged_into_customer_id IN (");
-        let mut sep = qb.separated(", ");
-        for id in chunk {
-            sep.push_bind(*id);
-        }
-        qb.push("))");
-        let rows: Vec<(Uuid, String, String)> = qb
-            .build_query_as()
-            .persistent(keep_prepared(chunk.len() + 2))
-            .fetch_all(&mut *tx.tx)
-            .await
-            .map_err(map_err)?;
-        out.extend(rows);
-    }
-    Ok(out)
-}
-
-/// Per set, the live customers sharing the most of its keys, then the most recently updated,
-/// at most `limit`. Each key is a seek for its newest `PER_KEY` holders (a common first name
-/// is shared by thousands, while the pair keys that tell them apart are few); the hits are
-/// counted here, and a customer picked by several sets (namesakes in one import chunk) is
-/// read once.
-pub(super) async fn find_by_keys(
-    tx: &mut SqlTx,
-    sets: &[Vec<(&'static str, String)>],
-    limit: u32,
-) -> StoreResult<Vec<(usize, MatchCandidateRow)>> {
-    const PER_KEY: i64 = 200;
-    let mut counted: Vec<HashMap<Uuid, u32>> = vec![HashMap::new(); sets.len()];
-    for (set, id) in dialect::key_hits(&mut tx.tx, tx.tenant, sets, PER_KEY).await? {
-        *counted[set].entry(id).or_default() += 1;
-    }
-    let picked: Vec<Vec<(Uuid, u32)>> = counted
-        .into_iter()
-        .map(|hits| {
-            let mut hits: Vec<(Uuid, u32)> = hits.into_iter().collect();
-            hits.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(b.0.cmp(&a.0)));
-            hits.truncate(limit as usize);
-            hits
-        })
-        .collect();
-    let mut ids: Vec<Uuid> = picked.iter().flatten().map(|(id, _)| *id).collect();
-    ids.sort_unstable();
-    ids.dedup();
-    let mut rows: HashMap<Uuid, MatchCandidateRow> = HashMap::with_capacity(ids.len());
-    for chunk in ids.chunks(MAX_BINDS - 1) {
-        let mut qb = by_ids(
-            tx.tenant,
-            "id, name, updated_at, email_normalized, phone_e164, company_name, city, postal_code",
-            chunk,
-        );
-        qb.push(" AND deleted_at IS NULL");
-        let rs: Vec<CandidateRecord> = qb
-            .build_query_as()
-            .persistent(keep_prepared(chunk.len() + 1))
-            .fetch_all(&mut *tx.tx)
-            .await
-            .map_err(map_err)?;
-        rows.extend(rs.into_iter().map(|r| {
-            let row = MatchCandidateRow {
-                id: r.id,
-                name: r.name,
-                updated_at: r.updated_at.0,
-                email_normalized: r.email_normalized,
-                phone_e164: r.phone_e164,
-                company_name: r.company_name,
-                city: r.city,
-                postal_code: r.postal_code,
-            };
-            (row.id, row)
-        }));
-    }
-    let mut out = Vec::new();
-    for (set, hits) in picked.into_iter().enumerate() {
-        let mut found: Vec<(u32, &MatchCandidateRow)> =
-            hits.iter().filter_map(|(id, n)| rows.get(id).map(|r| (*n, r))).collect();
-        found.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.updated_at.cmp(&a.1.updated_at)).then(b.1.id.cmp(&a.1.id)));
-        out.extend(found.into_iter().map(|(_, r)| (set, r.clone())));
-    }
-    Ok(out)
-}
-
-#[derive(FromRow)]
-struct CandidateRecord {
-    id: Uuid,
-    name: String,
-    updated_at: Ts,
-    email_normalized: Option<String>,
-    phone_e164: Option<String>,
-    company_name: Option<String>,
-    city: Option<String>,
-    postal_code: Option<String>,
 }
 
 /// What closes each folded tag in `tag_keys` (and opens the first): a tag cannot hold a
@@ -494,6 +325,18 @@ pub(crate) fn tag_keys(tags: &[String]) -> String {
 /// What `tag_keys` holds when a customer carries `tag`.
 fn tag_needle(tag: &str) -> String {
     format!("{TAG_SEPARATOR}{}{TAG_SEPARATOR}", tag.to_lowercase())
+}
+
+/// The customers merged into `id`, whole.
+pub(super) async fn merged_into(tx: &mut SqlTx, id: Uuid) -> StoreResult<Vec<CustomerRow>> {
+    let rs: Vec<CustomerRecord> =
+        sqlx::query_as("SELECT * FROM customers WHERE tenant_id = $1 AND merged_into_customer_id = $2")
+            .bind(tx.tenant)
+            .bind(id)
+            .fetch_all(&mut *tx.tx)
+            .await
+            .map_err(map_err)?;
+    rs.into_iter().map(CustomerRow::try_from).collect()
 }
 
 pub(super) async fn get(tx: &mut SqlTx, id: Uuid) -> StoreResult<Option<CustomerRow>> {
@@ -949,7 +792,7 @@ pub(super) async fn rebuild_index(tx: &mut SqlTx) -> StoreResult<()> {
         for r in page {
             let c = CustomerRow::try_from(r)?;
             docs.extend(Indexed::of(&c).document().map(|d| (c.id, d)));
-            rewrite_keys(tx, &c).await?;
+            matching_keys::rewrite_keys(tx, &c).await?;
         }
         dialect::insert_search(&mut tx.tx, tx.tenant, &docs).await?;
         after = last;

@@ -19,6 +19,7 @@ mod conversations;
 mod customers;
 mod duplicates;
 mod imports;
+mod matching_keys;
 mod merges;
 
 use async_trait::async_trait;
@@ -313,10 +314,10 @@ impl Tx for SqlTx {
         sets: &[Vec<(&'static str, String)>],
         limit: u32,
     ) -> StoreResult<Vec<(usize, MatchCandidateRow)>> {
-        customers::find_by_keys(self, sets, limit).await
+        matching_keys::find_by_keys(self, sets, limit).await
     }
     async fn contact_keys_of(&mut self, ids: &[Uuid]) -> StoreResult<Vec<(Uuid, String, String)>> {
-        customers::contact_keys_of(self, ids).await
+        matching_keys::contact_keys_of(self, ids).await
     }
     async fn list_customers(&mut self, q: &CustomerQuery) -> StoreResult<Vec<CustomerRow>> {
         customers::list(self, q).await
