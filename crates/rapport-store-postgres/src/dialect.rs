@@ -47,6 +47,10 @@ pub const ACTIVITY_DAY: &str = "CAST(floor(extract(epoch FROM COALESCE(started_a
 /// `strpos(haystack, needle)`: where `needle` begins in `haystack` (1-based), 0 when absent.
 pub const POSITION: &str = "strpos";
 
+/// The customers table as the look-up of live customers' names reads it (the planner
+/// picks `customers_live_names_idx` itself).
+pub const LIVE_NAMES: &str = "customers";
+
 /// Takes a transaction-scoped advisory lock per key, in sorted order so that two writers
 /// never wait on each other in a cycle; all in one statement.
 pub async fn lock_identity(tx: &mut sqlx::Transaction<'static, Db>, keys: &[String]) -> StoreResult<()> {

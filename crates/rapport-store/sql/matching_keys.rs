@@ -104,18 +104,22 @@ pub(super) async fn contact_keys_of(tx: &mut SqlTx, ids: &[Uuid]) -> StoreResult
 /// at most `limit`. Each key is a seek for its newest `PER_KEY` holders (a common first name
 /// is shared by thousands, while the pair keys that tell them apart are few); the hits are
 /// counted here, and a customer picked by several sets (namesakes in one import chunk) is
-/// read once.
+/// read once. With `keep`, the picked customers' names are read first, from the index of
+/// live customers' names (a tenant's fits in the page cache; its rows do not), and only
+/// those it keeps are read whole: most customers sharing a first name and an initial are
+/// not alike enough to score.
 pub(super) async fn find_by_keys(
     tx: &mut SqlTx,
     sets: &[Vec<(&'static str, String)>],
     limit: u32,
+    keep: Option<&KeepCandidate<'_>>,
 ) -> StoreResult<Vec<(usize, MatchCandidateRow)>> {
     const PER_KEY: i64 = 200;
     let mut counted: Vec<HashMap<Uuid, u32>> = vec![HashMap::new(); sets.len()];
     for (set, id) in dialect::key_hits(&mut tx.tx, tx.tenant, sets, PER_KEY).await? {
         *counted[set].entry(id).or_default() += 1;
     }
-    let picked: Vec<Vec<(Uuid, u32)>> = counted
+    let mut picked: Vec<Vec<(Uuid, u32)>> = counted
         .into_iter()
         .map(|hits| {
             let mut hits: Vec<(Uuid, u32)> = hits.into_iter().collect();
@@ -127,6 +131,32 @@ pub(super) async fn find_by_keys(
     let mut ids: Vec<Uuid> = picked.iter().flatten().map(|(id, _)| *id).collect();
     ids.sort_unstable();
     ids.dedup();
+    if let Some(keep) = keep {
+        let mut names: HashMap<Uuid, String> = HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(MAX_BINDS - 1) {
+            let mut qb =
+                QueryBuilder::<Db>::new(format!("SELECT id, name FROM {} WHERE tenant_id = ", dialect::LIVE_NAMES));
+            qb.push_bind(tx.tenant).push(" AND deleted_at IS NULL AND id IN (");
+            let mut sep = qb.separated(", ");
+            for id in chunk {
+                sep.push_bind(*id);
+            }
+            qb.push(")");
+            let rs: Vec<(Uuid, String)> = qb
+                .build_query_as()
+                .persistent(keep_prepared(chunk.len() + 1))
+                .fetch_all(&mut *tx.tx)
+                .await
+                .map_err(map_err)?;
+            names.extend(rs);
+        }
+        for (set, hits) in picked.iter_mut().enumerate() {
+            hits.retain(|(id, _)| names.get(id).is_some_and(|name| keep(set, name)));
+        }
+        ids = picked.iter().flatten().map(|(id, _)| *id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+    }
     let mut rows: HashMap<Uuid, MatchCandidateRow> = HashMap::with_capacity(ids.len());
     for chunk in ids.chunks(MAX_BINDS - 1) {
         let mut qb = by_ids(

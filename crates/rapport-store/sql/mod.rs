@@ -313,8 +313,9 @@ impl Tx for SqlTx {
         &mut self,
         sets: &[Vec<(&'static str, String)>],
         limit: u32,
+        keep: Option<&KeepCandidate<'_>>,
     ) -> StoreResult<Vec<(usize, MatchCandidateRow)>> {
-        matching_keys::find_by_keys(self, sets, limit).await
+        matching_keys::find_by_keys(self, sets, limit, keep).await
     }
     async fn contact_keys_of(&mut self, ids: &[Uuid]) -> StoreResult<Vec<(Uuid, String, String)>> {
         matching_keys::contact_keys_of(self, ids).await

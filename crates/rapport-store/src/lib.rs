@@ -89,6 +89,9 @@ pub trait Store: Send + Sync + 'static {
     async fn close(&self);
 }
 
+/// Whether a candidate of the set at this index, with this name, is worth reading whole.
+pub type KeepCandidate<'a> = dyn Fn(usize, &str) -> bool + Send + Sync + 'a;
+
 /// One transaction of one tenant. Dropping it without `commit` rolls it back.
 #[async_trait]
 pub trait Tx: Send {
@@ -149,11 +152,13 @@ pub trait Tx: Send {
     ) -> StoreResult<Vec<CustomerRow>>;
     /// For each set of matching keys (kind, normalized value), the live customers sharing
     /// the most of them, at most `limit` per set, tagged with the set's index: many look-ups
-    /// (an import's rows) in few statements.
+    /// (an import's rows) in few statements. With `keep`, only the customers it keeps, by
+    /// set and name, are read whole: the names are read first from a small index.
     async fn find_candidates_by_keys(
         &mut self,
         sets: &[Vec<(&'static str, String)>],
         limit: u32,
+        keep: Option<&KeepCandidate<'_>>,
     ) -> StoreResult<Vec<(usize, MatchCandidateRow)>>;
     /// The email and phone keys of those of these customers that others were merged into
     /// (their own and the merged ones'). A customer nothing was merged into has no contact

@@ -4,7 +4,9 @@
 use std::collections::{HashMap, HashSet};
 
 use rapport_core::contact::{Email, Phone};
-use rapport_core::identity::{key, needs_word_keys, phone_digits, probe_keys, score, Match, Probe, Thresholds};
+use rapport_core::identity::{
+    key, name_may_match, name_tokens, needs_word_keys, phone_digits, probe_keys, score, Match, Probe, Thresholds,
+};
 use rapport_core::role::Permission;
 use rapport_core::Invalid;
 use rapport_store::{CustomerRow, MatchCandidateRow, Tx};
@@ -128,7 +130,7 @@ impl App {
             .unzip();
         let mut candidates: Vec<Vec<MatchCandidateRow>> = vec![Vec::new(); probes.len()];
         let started = std::time::Instant::now();
-        let found = tx.find_candidates_by_keys(&contact_sets, CANDIDATES).await?;
+        let found = tx.find_candidates_by_keys(&contact_sets, CANDIDATES, None).await?;
         let by_contact = started.elapsed();
         if email_settles {
             for (i, c) in &found {
@@ -138,7 +140,12 @@ impl App {
                 }
             }
         }
-        let found_by_name = tx.find_candidates_by_keys(&name_sets, NAME_CANDIDATES).await?;
+        // Only those alike enough to score by name are read whole: a candidate found by name
+        // keys that could match by email or phone was found by those keys above.
+        let words: Vec<Vec<String>> =
+            probes.iter().map(|p| p.name.as_deref().map(name_tokens).unwrap_or_default()).collect();
+        let alike = |set: usize, name: &str| name_may_match(&words[set], name);
+        let found_by_name = tx.find_candidates_by_keys(&name_sets, NAME_CANDIDATES, Some(&alike)).await?;
         let by_name = started.elapsed();
         let candidates_found = found.len() + found_by_name.len();
         for (i, c) in found.into_iter().chain(found_by_name) {

@@ -63,6 +63,17 @@ fn same(a: &Option<String>, b: &Option<String>) -> bool {
     }
 }
 
+/// How alike two names must be (`tokens_similarity`) for the name to count at all: below
+/// it, a name scores nothing and vetoes nothing.
+pub const NAME_FLOOR: f64 = 0.70;
+
+/// Whether a customer called `name` could match a person whose name has the words
+/// `probe_words` (`name_tokens`) by name: what a candidate found by name keys must pass to
+/// be worth reading whole.
+pub fn name_may_match(probe_words: &[String], name: &str) -> bool {
+    tokens_similarity(probe_words, &name_tokens(name)) >= NAME_FLOOR
+}
+
 /// Scores `c` against `p`; `None` when nothing agrees.
 pub fn score(p: &Probe, c: &Candidate) -> Option<Match> {
     let mut reasons = Vec::new();
@@ -78,7 +89,7 @@ pub fn score(p: &Probe, c: &Candidate) -> Option<Match> {
     let name_score = match (&p.name, &c.name) {
         (Some(a), Some(b)) => {
             let sim = tokens_similarity(&name_tokens(a), &name_tokens(b));
-            if sim >= 0.70 {
+            if sim >= NAME_FLOOR {
                 let mut s = (sim * 100.0).round() as u8;
                 let mut agree = Vec::new();
                 for (signal, x, y) in [
@@ -115,6 +126,20 @@ pub fn score(p: &Probe, c: &Candidate) -> Option<Match> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_names_alike_enough_may_match() {
+        let words = name_tokens("María Rodríguez");
+        assert!(name_may_match(&words, "Maria Rodrigez"), "a typo");
+        assert!(name_may_match(&words, "Rodriguez, Maria"), "the words swapped");
+        assert!(!name_may_match(&words, "Maria Ramos"), "another family name");
+        assert!(name_may_match(&words, "Maria"), "a first name alone (the seed's John and John Smith)");
+        // The rule `score` applies: what may not match scores nothing by name.
+        let c = |n: &str| Candidate { name: Some(n.into()), ..Default::default() };
+        let p = probe("María Rodríguez", "", "");
+        assert!(score(&p, &c("Maria Ramos")).is_none());
+        assert!(score(&p, &c("Maria Rodrigez")).is_some());
+    }
 
     fn probe(name: &str, email: &str, phone: &str) -> Probe {
         let opt = |s: &str| (!s.is_empty()).then(|| s.to_string());

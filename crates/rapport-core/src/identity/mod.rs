@@ -5,7 +5,7 @@ mod confidence;
 mod normalize;
 pub mod scan;
 
-pub use confidence::{score, Candidate, Match, Probe, Reason, Thresholds};
+pub use confidence::{name_may_match, score, Candidate, Match, Probe, Reason, Thresholds, NAME_FLOOR};
 pub use normalize::{fold_name, name_similarity, name_tokens, phone_digits, tokens_similarity, NameKeys};
 
 use crate::customer::CustomerData;

@@ -151,7 +151,7 @@ both!(candidates_are_the_newest_holders_of_each_key_those_sharing_most_first, |h
         // holders, which are all a look-up reads of a key.
         vec![pair.clone(), email_of(3)],
     ];
-    let found = tx.find_candidates_by_keys(&sets, 50).await.unwrap();
+    let found = tx.find_candidates_by_keys(&sets, 50, None).await.unwrap();
     let of = |set: usize| found.iter().filter(|(s, _)| *s == set).map(|(_, c)| c).collect::<Vec<_>>();
     for set in [0, 2, 3] {
         let list = of(set);
@@ -164,4 +164,32 @@ both!(candidates_are_the_newest_holders_of_each_key_those_sharing_most_first, |h
     // Each set's candidates of equal hits are the most recently updated first.
     let zero = of(0);
     assert!(zero.windows(2).all(|w| w[0].updated_at >= w[1].updated_at));
+});
+
+both!(only_candidates_alike_enough_to_score_by_name_are_read_whole, |h| {
+    let o = h.tenant("Alike").await;
+    // Sharing a first name and an initial ("maria r"): only the one whose name is alike
+    // enough to score can be the person; the others are never read whole.
+    let names = ["Maria Rodrigez", "Maria Ramos", "Maria Reyes", "Maria Rios"];
+    let rows: Vec<_> =
+        names.iter().enumerate().map(|(i, n)| json!({"name": n, "email": unique_email(&format!("mr{i}"))})).collect();
+    let ids = h.app.bulk_insert_customers(o.tenant_id, &rows, rapport_core::customer::Source::Import).await.unwrap();
+    let probe = rapport_core::identity::Probe { name: Some("María Rodríguez".into()), ..Default::default() };
+    let words = rapport_core::identity::name_tokens("María Rodríguez");
+    let sets = vec![rapport_core::identity::probe_keys(&probe)];
+    let mut tx = h.app.store.read(o.tenant_id).await.unwrap();
+    let all = tx.find_candidates_by_keys(&sets, 50, None).await.unwrap();
+    assert_eq!(all.len(), 4, "all four share a key: {all:?}");
+    let asked = std::sync::Mutex::new(Vec::new());
+    let keep = |set: usize, name: &str| {
+        asked.lock().unwrap().push((set, name.to_string()));
+        rapport_core::identity::name_may_match(&words, name)
+    };
+    let kept = tx.find_candidates_by_keys(&sets, 50, Some(&keep)).await.unwrap();
+    assert_eq!(kept.iter().map(|(s, c)| (*s, c.id)).collect::<Vec<_>>(), vec![(0, ids[0])]);
+    assert_eq!(asked.lock().unwrap().len(), 4, "each was asked about by its name");
+    // And the match answers her, as before.
+    let r = h.post(&o, "/api/v1/customers/match", json!({"name": "María Rodríguez"})).await;
+    assert_eq!(r.body["data"].as_array().map(Vec::len), Some(1), "{:?}", r.body);
+    assert_eq!(r.body["data"][0]["customer_id"], ids[0].to_string());
 });
