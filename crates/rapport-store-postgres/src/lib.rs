@@ -104,7 +104,11 @@ impl Store for PgStore {
 
     async fn analyze(&self) -> StoreResult<()> {
         // As the owner of the tables; statistics are not subject to row-level security.
-        sqlx::query("ANALYZE").execute(&self.pool).await.map_err(map_err)?;
+        // VACUUM too: a bulk load leaves a dead row per customer whose figures it filled in
+        // (960,000 at full size), and index-only scans need the visibility map it sets; a
+        // run measured right after a load was a third slower at ingest without it. Sent as a
+        // simple query: VACUUM runs outside any transaction.
+        sqlx::raw_sql("VACUUM (ANALYZE)").execute(&self.pool).await.map_err(map_err)?;
         Ok(())
     }
 

@@ -81,7 +81,8 @@ pub trait Store: Send + Sync + 'static {
         Ok(())
     }
     /// Refreshes the planner's statistics of every table now, as after a bulk load: on
-    /// PostgreSQL too, where the server otherwise leaves it to autovacuum.
+    /// PostgreSQL too (with a VACUUM of the dead rows the load left), where the server
+    /// otherwise leaves both to autovacuum.
     async fn analyze(&self) -> StoreResult<()> {
         self.optimize().await
     }
