@@ -891,7 +891,13 @@ async fn read_many(tx: &mut SqlTx, ids: &[Uuid]) -> StoreResult<Vec<CustomerRow>
 
 /// `SELECT columns FROM customers` of these ids of the tenant.
 pub(super) fn by_ids<'a>(tenant: Uuid, columns: &str, ids: &[Uuid]) -> QueryBuilder<'a, Db> {
-    let mut qb = QueryBuilder::<Db>::new(format!("SELECT {columns} FROM customers WHERE tenant_id = "));
+    by_ids_from("customers", tenant, columns, ids)
+}
+
+/// The same from `table`: the customers table, or one of its indexes named for SQLite
+/// (`customers INDEXED BY …`).
+pub(super) fn by_ids_from<'a>(table: &str, tenant: Uuid, columns: &str, ids: &[Uuid]) -> QueryBuilder<'a, Db> {
+    let mut qb = QueryBuilder::<Db>::new(format!("SELECT {columns} FROM {table} WHERE tenant_id = "));
     qb.push_bind(tenant).push(" AND id IN (");
     let mut sep = qb.separated(", ");
     for id in ids {
@@ -899,4 +905,25 @@ pub(super) fn by_ids<'a>(tenant: Uuid, columns: &str, ids: &[Uuid]) -> QueryBuil
     }
     qb.push(")");
     qb
+}
+
+/// `columns` of those of these customers that are live, from `table` (the customers table
+/// or an index of it), in statements of at most `MAX_BINDS` values.
+pub(super) async fn live_by_ids<T>(tx: &mut SqlTx, table: &str, columns: &str, ids: &[Uuid]) -> StoreResult<Vec<T>>
+where
+    T: for<'r> FromRow<'r, <Db as sqlx::Database>::Row> + Send + Unpin,
+{
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(MAX_BINDS - 1) {
+        let mut qb = by_ids_from(table, tx.tenant, columns, chunk);
+        qb.push(" AND deleted_at IS NULL");
+        let rows: Vec<T> = qb
+            .build_query_as()
+            .persistent(keep_prepared(chunk.len() + 1))
+            .fetch_all(&mut *tx.tx)
+            .await
+            .map_err(map_err)?;
+        out.extend(rows);
+    }
+    Ok(out)
 }

@@ -174,19 +174,8 @@ pub(super) async fn scan_sources(tx: &mut SqlTx, after: Option<Uuid>, limit: u32
 }
 
 pub(super) async fn scan_sources_of(tx: &mut SqlTx, ids: &[Uuid]) -> StoreResult<Vec<ScanSourceRow>> {
-    let mut out = Vec::with_capacity(ids.len());
-    for chunk in ids.chunks(MAX_BINDS - 1) {
-        let mut qb = super::customers::by_ids(tx.tenant, SCAN_COLUMNS, chunk);
-        qb.push(" AND deleted_at IS NULL");
-        let rs: Vec<ScanSourceRecord> = qb
-            .build_query_as()
-            .persistent(keep_prepared(chunk.len() + 1))
-            .fetch_all(&mut *tx.tx)
-            .await
-            .map_err(map_err)?;
-        out.extend(rs.into_iter().map(ScanSourceRow::from));
-    }
-    Ok(out)
+    let rs: Vec<ScanSourceRecord> = super::customers::live_by_ids(tx, "customers", SCAN_COLUMNS, ids).await?;
+    Ok(rs.into_iter().map(ScanSourceRow::from).collect())
 }
 
 impl From<ScanSourceRecord> for ScanSourceRow {

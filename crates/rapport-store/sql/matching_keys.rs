@@ -8,7 +8,7 @@ use rapport_store::*;
 use sqlx::{FromRow, QueryBuilder};
 use uuid::Uuid;
 
-use super::customers::{by_ids, merged_into};
+use super::customers::{live_by_ids, merged_into};
 use super::dialect::{self, Db};
 use super::{keep_prepared, map_err, SqlTx, Ts, MAX_BINDS};
 
@@ -132,24 +132,8 @@ pub(super) async fn find_by_keys(
     ids.sort_unstable();
     ids.dedup();
     if let Some(keep) = keep {
-        let mut names: HashMap<Uuid, String> = HashMap::with_capacity(ids.len());
-        for chunk in ids.chunks(MAX_BINDS - 1) {
-            let mut qb =
-                QueryBuilder::<Db>::new(format!("SELECT id, name FROM {} WHERE tenant_id = ", dialect::LIVE_NAMES));
-            qb.push_bind(tx.tenant).push(" AND deleted_at IS NULL AND id IN (");
-            let mut sep = qb.separated(", ");
-            for id in chunk {
-                sep.push_bind(*id);
-            }
-            qb.push(")");
-            let rs: Vec<(Uuid, String)> = qb
-                .build_query_as()
-                .persistent(keep_prepared(chunk.len() + 1))
-                .fetch_all(&mut *tx.tx)
-                .await
-                .map_err(map_err)?;
-            names.extend(rs);
-        }
+        let names: HashMap<Uuid, String> =
+            live_by_ids::<(Uuid, String)>(tx, dialect::LIVE_NAMES, "id, name", &ids).await?.into_iter().collect();
         for (set, hits) in picked.iter_mut().enumerate() {
             hits.retain(|(id, _)| names.get(id).is_some_and(|name| keep(set, name)));
         }
@@ -157,21 +141,11 @@ pub(super) async fn find_by_keys(
         ids.sort_unstable();
         ids.dedup();
     }
-    let mut rows: HashMap<Uuid, MatchCandidateRow> = HashMap::with_capacity(ids.len());
-    for chunk in ids.chunks(MAX_BINDS - 1) {
-        let mut qb = by_ids(
-            tx.tenant,
-            "id, name, updated_at, email_normalized, phone_e164, company_name, city, postal_code",
-            chunk,
-        );
-        qb.push(" AND deleted_at IS NULL");
-        let rs: Vec<CandidateRecord> = qb
-            .build_query_as()
-            .persistent(keep_prepared(chunk.len() + 1))
-            .fetch_all(&mut *tx.tx)
-            .await
-            .map_err(map_err)?;
-        rows.extend(rs.into_iter().map(|r| {
+    let columns = "id, name, updated_at, email_normalized, phone_e164, company_name, city, postal_code";
+    let rows: HashMap<Uuid, MatchCandidateRow> = live_by_ids::<CandidateRecord>(tx, "customers", columns, &ids)
+        .await?
+        .into_iter()
+        .map(|r| {
             let row = MatchCandidateRow {
                 id: r.id,
                 name: r.name,
@@ -183,8 +157,8 @@ pub(super) async fn find_by_keys(
                 postal_code: r.postal_code,
             };
             (row.id, row)
-        }));
-    }
+        })
+        .collect();
     let mut out = Vec::new();
     for (set, hits) in picked.into_iter().enumerate() {
         let mut found: Vec<(u32, &MatchCandidateRow)> =
