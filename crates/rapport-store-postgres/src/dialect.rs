@@ -125,6 +125,14 @@ pub async fn key_hits(
 /// 0.6).
 const WORD_SIMILARITY_THRESHOLD: &str = "0.5";
 
+/// The look-ups answer ids alone: ranking reads the candidates' fields from their rows.
+pub const SEARCH_PLANS_HOLD_DOCUMENTS: bool = false;
+
+/// The columns of a search candidate (`id, name, company, email, phone`) over the look-up
+/// `s` and the customers `c`.
+pub const SEARCH_HIT_COLUMNS: &str =
+    "c.id, c.name, c.company_name AS company, c.email_normalized AS email, c.phone_e164 AS phone";
+
 /// One look-up of search candidates.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SearchPlan {

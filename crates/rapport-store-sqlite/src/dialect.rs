@@ -243,30 +243,41 @@ pub fn search_plans(q: &Query) -> Vec<SearchPlan> {
     plans
 }
 
-/// Pushes the candidates of `plan` as `(…) s` with the column `customer_id`.
+/// What every look-up answers of a candidate: its id and its search document, which holds
+/// the fields ranking reads already folded (`Document::for_ranking`).
+const SEARCH_DOCUMENT: &str =
+    "d.customer_id AS customer_id, d.name AS name, d.company AS company, d.email AS email, d.phone AS phone";
+
+/// The look-ups answer the candidates' documents: a search without filters needs no
+/// customer rows (a deleted or merged customer has no document).
+pub const SEARCH_PLANS_HOLD_DOCUMENTS: bool = true;
+
+/// The columns of a search candidate (`id, name, company, email, phone`) over the look-up
+/// `s` and the customers `c`.
+pub const SEARCH_HIT_COLUMNS: &str = "s.customer_id AS id, s.name, s.company, s.email, s.phone";
+
+/// Pushes the candidates of `plan` as `(…) s` with the columns `customer_id`, `name`,
+/// `company`, `email` and `phone` (the customer's search document).
 pub fn push_search_plan(qb: &mut QueryBuilder<'_, Db>, tenant: Uuid, plan: &SearchPlan) {
     match plan {
         SearchPlan::Fts { index, query, .. } => {
             let t = index.table();
-            qb.push(format!(
-                "(SELECT d.customer_id AS customer_id FROM {t} CROSS JOIN customer_search d WHERE {t} MATCH "
-            ))
-            .push_bind(query.clone())
-            .push(format!(
-                " AND {t}.rowid BETWEEN (SELECT tenant_no * 4294967296 FROM search_tenants WHERE tenant_id = "
-            ))
-            .push_bind(tenant)
-            .push(") AND (SELECT tenant_no * 4294967296 + 4294967295 FROM search_tenants WHERE tenant_id = ")
-            .push_bind(tenant)
-            .push(format!(") AND d.row_id = {t}.rowid) s"));
+            qb.push(format!("(SELECT {SEARCH_DOCUMENT} FROM {t} CROSS JOIN customer_search d WHERE {t} MATCH "))
+                .push_bind(query.clone())
+                .push(format!(
+                    " AND {t}.rowid BETWEEN (SELECT tenant_no * 4294967296 FROM search_tenants WHERE tenant_id = "
+                ))
+                .push_bind(tenant)
+                .push(") AND (SELECT tenant_no * 4294967296 + 4294967295 FROM search_tenants WHERE tenant_id = ")
+                .push_bind(tenant)
+                .push(format!(") AND d.row_id = {t}.rowid) s"));
         }
         SearchPlan::Phone(e164) => push_phone_plan(qb, tenant, e164),
         SearchPlan::NamePrefix(p) => {
-            qb.push("(SELECT k.customer_id AS customer_id FROM customer_matching_keys k WHERE k.tenant_id = ")
-                .push_bind(tenant)
-                .push(" AND k.key_type = 'name_token' AND k.key_value >= ")
+            push_documents_of(qb, "customer_matching_keys x", "x.customer_id", tenant);
+            qb.push(" AND x.key_type = 'name_token' AND x.key_value >= ")
                 .push_bind(p.clone())
-                .push(" AND k.key_value < ")
+                .push(" AND x.key_value < ")
                 .push_bind(format!("{p}\u{10FFFF}"))
                 .push(") s");
         }
@@ -275,11 +286,18 @@ pub fn push_search_plan(qb: &mut QueryBuilder<'_, Db>, tenant: Uuid, plan: &Sear
 
 /// The customers of the tenant with this phone (E.164), from the phone index.
 fn push_phone_plan(qb: &mut QueryBuilder<'_, Db>, tenant: Uuid, e164: &str) {
-    qb.push("(SELECT p.id AS customer_id FROM customers p WHERE p.tenant_id = ")
-        .push_bind(tenant)
-        .push(" AND p.phone_e164 = ")
-        .push_bind(e164.to_string())
-        .push(") s");
+    push_documents_of(qb, "customers x", "x.id", tenant);
+    qb.push(" AND x.phone_e164 = ").push_bind(e164.to_string()).push(") s");
+}
+
+/// Opens `(SELECT` the documents of the customers `customer` of the rows `x` of `table` of
+/// the tenant; the caller adds its conditions on `x` and closes the look-up.
+fn push_documents_of(qb: &mut QueryBuilder<'_, Db>, table: &str, customer: &str, tenant: Uuid) {
+    qb.push(format!(
+        "(SELECT {SEARCH_DOCUMENT} FROM {table} CROSS JOIN customer_search d \
+         WHERE d.tenant_id = x.tenant_id AND d.customer_id = {customer} AND x.tenant_id = "
+    ))
+    .push_bind(tenant);
 }
 
 /// Nothing to set up on SQLite.

@@ -808,18 +808,37 @@ pub(super) async fn rebuild_index(tx: &mut SqlTx) -> StoreResult<()> {
     Ok(())
 }
 
-/// What ranking a search candidate needs, read from the customers table.
+/// What ranking a search candidate needs: from its search document where the dialect's
+/// look-ups hold it (already folded), else from its customer row.
 #[derive(FromRow)]
 struct HitRecord {
     id: Uuid,
     name: String,
-    company_name: Option<String>,
-    email_normalized: Option<String>,
-    phone_e164: Option<String>,
+    company: Option<String>,
+    email: Option<String>,
+    phone: Option<String>,
+}
+
+impl HitRecord {
+    fn hit(self) -> SearchHit {
+        let document = if dialect::SEARCH_PLANS_HOLD_DOCUMENTS {
+            Document {
+                name: self.name,
+                company: self.company.unwrap_or_default(),
+                email: self.email.unwrap_or_default(),
+                phone: self.phone.unwrap_or_default(),
+                alt: String::new(),
+            }
+        } else {
+            Document::for_ranking(&self.name, self.company.as_deref(), self.email.as_deref(), self.phone.as_deref())
+        };
+        SearchHit { id: self.id, document }
+    }
 }
 
 /// The candidates of a search: each look-up the dialect plans, in turn, with the filters
 /// of `q`, until `limit` distinct customers are found (or a loose look-up is not needed).
+/// Without filters, where the look-ups hold the documents, no customer row is read.
 pub(super) async fn search(
     tx: &mut SqlTx,
     q: &CustomerQuery,
@@ -829,6 +848,14 @@ pub(super) async fn search(
     let mut sub = q.clone();
     // Deleted customers have no search document.
     sub.include_deleted = false;
+    let unfiltered = sub
+        == CustomerQuery {
+            limit: sub.limit,
+            q: sub.q.clone(),
+            after: sub.after.clone(),
+            sort: sub.sort,
+            ..CustomerQuery::default()
+        };
     let mut out: Vec<SearchHit> = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for plan in dialect::search_plans(s) {
@@ -838,22 +865,26 @@ pub(super) async fn search(
         }
         sub.limit = want as u32;
         dialect::before_plan(&mut tx.tx, &plan).await?;
-        let mut qb =
-            list_sql(tx.tenant, &sub, Some(&plan), "c.id, c.name, c.company_name, c.email_normalized, c.phone_e164")?;
+        let mut qb = if unfiltered && dialect::SEARCH_PLANS_HOLD_DOCUMENTS {
+            plan_alone(tx.tenant, &plan, sub.limit)
+        } else {
+            list_sql(tx.tenant, &sub, Some(&plan), dialect::SEARCH_HIT_COLUMNS)?
+        };
         let hits: Vec<HitRecord> = qb.build_query_as().fetch_all(&mut *tx.tx).await.map_err(map_err)?;
-        for h in hits {
-            if seen.insert(h.id) {
-                out.push(SearchHit {
-                    id: h.id,
-                    name: h.name,
-                    company_name: h.company_name,
-                    email_normalized: h.email_normalized,
-                    phone_e164: h.phone_e164,
-                });
-            }
-        }
+        out.extend(hits.into_iter().filter(|h| seen.insert(h.id)).map(HitRecord::hit));
     }
     Ok(out)
+}
+
+/// A look-up's candidates without the customers' rows, in the order `list_sql` gives them.
+fn plan_alone<'a>(tenant: Uuid, plan: &dialect::SearchPlan, limit: u32) -> QueryBuilder<'a, Db> {
+    let mut qb = QueryBuilder::<Db>::new(format!("SELECT {} FROM ", dialect::SEARCH_HIT_COLUMNS));
+    dialect::push_search_plan(&mut qb, tenant, plan);
+    if plan.ranked() {
+        qb.push(" ORDER BY s.score, s.customer_id");
+    }
+    qb.push(" LIMIT ").push_bind(i64::from(limit));
+    qb
 }
 
 /// These customers of the tenant (deleted ones too), in no particular order: through the

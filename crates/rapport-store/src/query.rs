@@ -168,10 +168,8 @@ pub struct CustomerQuery {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SearchHit {
     pub id: Uuid,
-    pub name: String,
-    pub company_name: Option<String>,
-    pub email_normalized: Option<String>,
-    pub phone_e164: Option<String>,
+    /// Its name, company, email and phone as ranking reads them (folded; no `alt` keys).
+    pub document: rapport_core::search::Document,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]

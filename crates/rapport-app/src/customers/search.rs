@@ -10,8 +10,8 @@
 use std::cmp::Ordering;
 use std::collections::HashMap;
 
-use rapport_core::search::{Document, Query, Ranker, MIN_SCORE};
-use rapport_store::{Cursor, CustomerQuery, CustomerRow, SearchHit, SortField, SortValue, Tx};
+use rapport_core::search::{Query, Ranker, MIN_SCORE};
+use rapport_store::{Cursor, CustomerQuery, CustomerRow, SortField, SortValue, Tx};
 use uuid::Uuid;
 
 use super::{sort_value, CustomerPage};
@@ -19,11 +19,6 @@ use crate::{App, AppError, AppResult};
 
 /// The most customers one search answers.
 pub const CANDIDATES: u32 = 300;
-
-/// What ranking reads of a found customer.
-pub fn document(h: &SearchHit) -> Document {
-    Document::for_ranking(&h.name, h.company_name.as_deref(), h.email_normalized.as_deref(), h.phone_e164.as_deref())
-}
 
 /// A relevance as a sort value: the score in millionths.
 fn relevance(s: f64) -> SortValue {
@@ -67,7 +62,7 @@ impl App {
         let hits = tx.search_customers(q, &search, CANDIDATES).await?;
         let ranker = Ranker::new(&search);
         let matched: Vec<(f64, Uuid)> =
-            hits.iter().map(|h| (ranker.score(&document(h)), h.id)).filter(|(s, _)| *s >= MIN_SCORE).collect();
+            hits.iter().map(|h| (ranker.score(&h.document), h.id)).filter(|(s, _)| *s >= MIN_SCORE).collect();
         let mut rows: HashMap<Uuid, CustomerRow> = HashMap::new();
         let mut keyed: Vec<(SortValue, Uuid)> = if q.sort.field == SortField::Relevance {
             matched.iter().map(|(s, id)| (relevance(*s), *id)).collect()

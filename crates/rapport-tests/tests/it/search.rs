@@ -116,6 +116,29 @@ both!(deleted_and_other_tenants_customers_are_not_found, |h| {
     // Deleting through `status: deleted` removes it too.
     assert_eq!(h.patch(&a, &path, json!({"status": "deleted"})).await.status, StatusCode::OK);
     assert!(search(&h, &a, "Zora", "").await.is_empty());
+
+    // A customer merged away is found by no look-up (name, beginning of a short name,
+    // phone), with filters or without; its merge undone, it is found again.
+    let kept = h.customer(&a, json!({"name": "Li Fairweather", "phone": "+16175550123"})).await.id();
+    let gone = h.customer(&a, json!({"name": "Li Fairweather", "phone": "+16175550199"})).await.id();
+    let both = [kept.to_string(), gone.to_string()];
+    for q in ["fairweather", "Li", "+16175550199"] {
+        let found = ids(&h.get(&a, &format!("/api/v1/customers?q={}", enc(q))).await);
+        assert!(found.iter().all(|id| both.contains(id)) && !found.is_empty(), "{q}: {found:?}");
+    }
+    let merged = h
+        .post(&a, &format!("/api/v1/customers/{kept}/merge"), json!({"source_ids": [gone], "reason": "same person"}))
+        .await;
+    assert_eq!(merged.status, StatusCode::CREATED, "{:?}", merged.body);
+    for q in ["fairweather", "Li", "+16175550199", "+1 617 555 0199"] {
+        for more in ["", "&lifecycle_stage=lead", "&status=active"] {
+            let found = ids(&h.get(&a, &format!("/api/v1/customers?q={}{more}", enc(q))).await);
+            assert!(!found.contains(&gone.to_string()), "{q}{more}: {found:?}");
+        }
+    }
+    let merge_id = merged.body["id"].as_str().unwrap().to_string();
+    assert_eq!(h.post(&a, &format!("/api/v1/merges/{merge_id}/undo"), json!({})).await.status, StatusCode::OK);
+    assert!(ids(&h.get(&a, "/api/v1/customers?q=%2B16175550199").await).contains(&gone.to_string()));
 });
 
 both!(ranking_puts_the_exact_name_first_and_pages_by_relevance, |h| {

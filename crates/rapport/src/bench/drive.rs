@@ -32,6 +32,7 @@ impl OpResult {
     }
 
     pub fn from_latencies(name: &'static str, mut lat: Vec<Duration>, errors: usize, wall: Duration) -> Self {
+        keep_latencies(name, &lat);
         lat.sort();
         let pct = |p: f64| {
             lat.get(((lat.len() as f64 * p).ceil() as usize).saturating_sub(1))
@@ -48,6 +49,17 @@ impl OpResult {
             p99_ms: pct(0.99),
             ..Default::default()
         }
+    }
+}
+
+/// With RAPPORT_BENCH_LATENCIES set to a directory, writes each operation's latencies in
+/// milliseconds, one a line in the order the requests were sent, to `<dir>/<name>.txt`: to
+/// see where in a run its slowest requests fall.
+fn keep_latencies(name: &str, lat: &[Duration]) {
+    let Some(dir) = std::env::var_os("RAPPORT_BENCH_LATENCIES") else { return };
+    let text: String = lat.iter().map(|d| format!("{:.3}\n", d.as_secs_f64() * 1000.0)).collect();
+    if let Err(e) = std::fs::write(std::path::Path::new(&dir).join(format!("{name}.txt")), text) {
+        eprintln!("could not keep the latencies of {name}: {e}");
     }
 }
 
