@@ -215,12 +215,16 @@ pub async fn import(
     serde_json::from_value(v["counts"].clone()).ok()
 }
 
-/// Runs `a.requests` requests made by `make`, `a.concurrency` at a time.
-pub async fn measure<F, Fut>(name: &'static str, a: &BenchArgs, make: F) -> OpResult
+/// Runs `a.requests` requests made by `make`, `a.concurrency` at a time, after `a.warmup`
+/// that are not counted.
+pub async fn measure<F, Fut>(name: &'static str, a: &BenchArgs, mut make: F) -> OpResult
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = bool> + Send + 'static,
 {
+    if a.warmup > 0 {
+        measure_n(name, a.warmup, a.concurrency, &mut make).await;
+    }
     measure_n(name, a.requests, a.concurrency, make).await
 }
 

@@ -38,6 +38,12 @@ pub struct BenchArgs {
     /// Requests per measured operation.
     #[arg(long, default_value_t = 2_000)]
     pub requests: usize,
+    /// Requests of each read operation (list, search, stats, engagement) sent before it is
+    /// measured and not counted: the clients' first requests open their connections and
+    /// meet the server's cold caches (0 measures from the first request, as runs before
+    /// 2026-12-06 did).
+    #[arg(long, default_value_t = 100)]
+    pub warmup: usize,
     /// Concurrent HTTP clients.
     #[arg(long, default_value_t = 16)]
     pub concurrency: usize,
