@@ -61,6 +61,11 @@ both!(search_tolerates_typos_accents_and_formats, |h| {
     assert_eq!(search(&h, &o, "john.smith@", "").await, ["John Smith"]);
     assert_eq!(search(&h, &o, "ANN.LEE@EXAMPLE.COM", "").await, ["Ann Lee"]);
     assert!(search(&h, &o, "smith@acme.test", "").await.is_empty());
+    // The beginning of an email without `@` or dots, unlike any name; and its middle.
+    h.customer(&o, json!({"name": "Pat Doe", "email": "quillfeather.pd@example.com"})).await;
+    assert_eq!(search(&h, &o, "quillfea", "").await, ["Pat Doe"]);
+    assert_eq!(search(&h, &o, "QuillFeather.p", "").await, ["Pat Doe"]);
+    assert!(search(&h, &o, "illfeather", "").await.is_empty());
     // Phones in any format.
     for q in ["555.123.4567", "+1 555 123 4567", "5551234567", "1-555-123-4567", "123-4567"] {
         assert_eq!(search(&h, &o, q, "").await, ["John Smith"], "q={q}");
