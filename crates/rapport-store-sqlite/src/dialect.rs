@@ -283,21 +283,24 @@ pub fn push_search_plan(qb: &mut QueryBuilder<'_, Db>, tenant: Uuid, plan: &Sear
         SearchPlan::Phone(e164) => push_phone_plan(qb, tenant, e164),
         SearchPlan::EmailPrefix(e) => {
             push_documents_of(qb, "customers x", "x.id", tenant);
-            qb.push(" AND x.email_normalized >= ")
-                .push_bind(e.clone())
-                .push(" AND x.email_normalized < ")
-                .push_bind(format!("{e}\u{10FFFF}"))
-                .push(") s");
+            push_beginning(qb, "x.email_normalized", e);
         }
         SearchPlan::NamePrefix(p) => {
             push_documents_of(qb, "customer_matching_keys x", "x.customer_id", tenant);
-            qb.push(" AND x.key_type = 'name_token' AND x.key_value >= ")
-                .push_bind(p.clone())
-                .push(" AND x.key_value < ")
-                .push_bind(format!("{p}\u{10FFFF}"))
-                .push(") s");
+            qb.push(" AND x.key_type = 'name_token'");
+            push_beginning(qb, "x.key_value", p);
         }
     }
+}
+
+/// Closes a look-up of the values of `column` that begin with `prefix` (a range of the
+/// column's index).
+fn push_beginning(qb: &mut QueryBuilder<'_, Db>, column: &str, prefix: &str) {
+    qb.push(format!(" AND {column} >= "))
+        .push_bind(prefix.to_string())
+        .push(format!(" AND {column} < "))
+        .push_bind(format!("{prefix}\u{10FFFF}"))
+        .push(") s");
 }
 
 /// The customers of the tenant with this phone (E.164), from the phone index.
