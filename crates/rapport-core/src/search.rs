@@ -195,8 +195,7 @@ impl Query {
             return Err(FieldError::new("q", "too_long", format!("q must be at most {MAX_QUERY_CHARS} characters")));
         }
         let digits = phone_digits(raw);
-        let phone_like = raw.chars().all(|c| c.is_ascii_digit() || " +-().".contains(c)) && digits.len() >= 4;
-        let q = if phone_like {
+        let q = if Self::is_phone(raw) {
             let mut phones = vec![digits.clone()];
             let national = digits.trim_start_matches('0');
             if national.len() >= 4 {
@@ -224,6 +223,13 @@ impl Query {
             return Err(FieldError::new("q", "too_short", "q needs at least two letters or digits"));
         }
         Ok(q)
+    }
+
+    /// Whether `raw` is read as a phone number (digits and phone punctuation, four digits or
+    /// more): only then does [`Query::parse`] read its region.
+    pub fn is_phone(raw: &str) -> bool {
+        let raw = raw.trim();
+        raw.chars().all(|c| c.is_ascii_digit() || " +-().".contains(c)) && phone_digits(raw).len() >= 4
     }
 
     /// The words long enough for a trigram index, with their typo-tolerant variants.
@@ -471,6 +477,18 @@ mod tests {
         scored.retain(|(s, _)| *s >= MIN_SCORE);
         scored.sort_by(|a, b| b.0.total_cmp(&a.0));
         scored.into_iter().map(|(_, n)| n.to_string()).collect()
+    }
+
+    #[test]
+    fn only_phone_like_queries_read_the_region() {
+        for raw in ["+1 (617) 555-0100", " 020 7946 0018 ", "5550"] {
+            assert!(Query::is_phone(raw), "{raw}");
+            assert!(!Query::parse(raw, "US").unwrap().phones.is_empty(), "{raw}");
+        }
+        for raw in ["617", "john", "ann.lee@example.com", "+1 617 x"] {
+            assert!(!Query::is_phone(raw), "{raw}");
+            assert!(Query::parse(raw, "").is_ok_and(|q| q.phones.is_empty()), "{raw}");
+        }
     }
 
     #[test]

@@ -106,6 +106,13 @@ async fn checkpoints(pool: SqlitePool, restart: std::sync::Weak<AtomicBool>) {
     }
 }
 
+/// A pool of connections to the database file. A connection is not pinged before each
+/// use (sqlx's default): it is in this process, and the ping was a round trip to its thread
+/// on every transaction.
+fn pool_options() -> SqlitePoolOptions {
+    SqlitePoolOptions::new().test_before_acquire(false)
+}
+
 impl SqliteStore {
     /// Opens (creating if needed) the database at `url` (`sqlite://path` or a plain path)
     /// and brings its schema up to date.
@@ -139,7 +146,7 @@ impl SqliteStore {
             .log_slow_statements(log::LevelFilter::Debug, Duration::from_secs(1));
         // The writer never checkpoints: a commit that did (every 1,000 pages of WAL) copied
         // and synced them on the one writer's time. A connection of its own does, beside it.
-        let writer = SqlitePoolOptions::new()
+        let writer = pool_options()
             .max_connections(1)
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(base.clone().pragma("wal_autocheckpoint", "0"))
@@ -155,13 +162,13 @@ impl SqliteStore {
         // the operating system's cache anyway, and four full caches were most of what a
         // search raised the server's memory by (160 MiB at 200,000 customers).
         let reader_cache_kib = (u64::from(cache_mib) * 1024 / 4).max(1024);
-        let reader = SqlitePoolOptions::new()
+        let reader = pool_options()
             .max_connections(readers.max(1))
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(base.clone().read_only(true).pragma("cache_size", format!("-{reader_cache_kib}")))
             .await
             .map_err(map_err)?;
-        let checkpointer = SqlitePoolOptions::new()
+        let checkpointer = pool_options()
             .max_connections(1)
             .connect_with(base.pragma("cache_size", "-1024"))
             .await
