@@ -80,9 +80,10 @@ pub trait Store: Send + Sync + 'static {
     async fn optimize(&self) -> StoreResult<()> {
         Ok(())
     }
-    /// Refreshes the planner's statistics of every table now, as after a bulk load: on
-    /// PostgreSQL too (with a VACUUM of the dead rows the load left), where the server
-    /// otherwise leaves both to autovacuum.
+    /// Readies the database for queries after a bulk load: refreshes the planner's
+    /// statistics of every table now (on PostgreSQL too, with a VACUUM of the dead rows the
+    /// load left, where the server otherwise leaves both to autovacuum) and, on SQLite,
+    /// merges each search index into one segment.
     async fn analyze(&self) -> StoreResult<()> {
         self.optimize().await
     }
