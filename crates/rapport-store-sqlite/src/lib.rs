@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 mod dialect;
+mod search_upkeep;
 #[path = "../../rapport-store/sql/mod.rs"]
 mod sql;
 
@@ -39,6 +40,8 @@ pub struct SqliteStore {
     /// Set when the WAL has grown long enough for the writer to start it over.
     restart_wal: Arc<AtomicBool>,
     rows: Arc<RowCache>,
+    /// Write transactions begun, for the merging of the search indexes (`search_upkeep`).
+    activity: Arc<search_upkeep::WriteActivity>,
 }
 
 /// Page cache of the writer in a server, in MiB (each reader has a quarter). The pages are
@@ -175,7 +178,9 @@ impl SqliteStore {
             .map_err(map_err)?;
         let restart_wal = Arc::new(AtomicBool::new(false));
         tokio::spawn(checkpoints(checkpointer.clone(), Arc::downgrade(&restart_wal)));
-        let store = Self { writer, reader, checkpointer, restart_wal, rows: Default::default() };
+        let activity = Arc::new(search_upkeep::WriteActivity::default());
+        tokio::spawn(search_upkeep::keep_merged(writer.clone(), Arc::downgrade(&activity)));
+        let store = Self { writer, reader, checkpointer, restart_wal, rows: Default::default(), activity };
         sql::run_pending_rebuilds(&store, &store.writer).await?;
         Ok(store)
     }
@@ -184,6 +189,21 @@ impl SqliteStore {
     pub async fn backup(&self, dest: &str) -> StoreResult<()> {
         sqlx::query("VACUUM INTO $1").bind(dest).execute(&self.reader).await.map_err(map_err)?;
         Ok(())
+    }
+
+    /// Merges each search index into one segment now, a step at a time (what a server does
+    /// on its own when its writer is idle; see `search_upkeep`).
+    pub async fn merge_search_indexes(&self) -> StoreResult<()> {
+        search_upkeep::merge_all(&self.writer, None).await.map(|_| ())
+    }
+
+    /// How many segments each search index holds, for tests and diagnosis.
+    pub async fn search_segments(&self) -> StoreResult<Vec<i64>> {
+        let mut out = Vec::new();
+        for index in search_upkeep::INDEXES {
+            out.push(search_upkeep::segments(&self.writer, index).await?);
+        }
+        Ok(out)
     }
 
     /// The writer pool, for tests that must reach past the application.
@@ -244,6 +264,7 @@ impl Store for SqliteStore {
             let writer = self.writer.clone();
             let _ = tokio::spawn(restart_wal(writer)).await;
         }
+        self.activity.note_write();
         let tx = self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
         Ok(Box::new(SqlTx::new(tx, tenant)))
     }
@@ -296,7 +317,7 @@ impl Store for SqliteStore {
         // A load leaves each FTS5 index in a dozen segments (FTS5 merges four of a level at
         // a time as it is written), and every look-up seeks in each: at a million customers
         // one segment each took 3 s and searches ran 1.5 times as fast (PERFORMANCE.md).
-        for index in ["customer_search_fts", "customer_search_keys"] {
+        for index in search_upkeep::INDEXES {
             sqlx::query(&format!("INSERT INTO {index} ({index}) VALUES ('optimize')"))
                 .execute(&self.writer)
                 .await

@@ -610,3 +610,37 @@ async fn sqlite_search_reads_the_fts_index_first() {
     assert_eq!(rows.len(), 1);
     pool.close().await;
 }
+
+/// On SQLite the search indexes, written a transaction at a time, hold several segments;
+/// merged into one, as a server does when its writer is idle, they answer the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_search_indexes_merged_answer_the_same() {
+    let Some(h) = Harness::new(Backend::Sqlite).await else { return };
+    let o = h.tenant("Segments").await;
+    let words = ["Alpha", "Bravo", "Charlie", "Delta", "Echo", "Foxtrot", "Golf", "Hotel", "India", "Juliett"];
+    let mut names = Vec::new();
+    for (i, w) in words.iter().enumerate() {
+        for last in ["Quorrington", "Vasquez"] {
+            let name = format!("{w} {last}");
+            let email = format!("{}.{}{i}@segments.test", w.to_lowercase(), last.to_lowercase());
+            h.customer(&o, json!({"name": name, "email": email})).await;
+            names.push((name, email));
+        }
+    }
+    let store = rapport_store_sqlite::SqliteStore::connect(&h.url, 1).await.unwrap();
+    let before = store.search_segments().await.unwrap();
+    assert!(before.iter().all(|n| *n > 1), "each index in segments: {before:?}");
+    let mut answers = Vec::new();
+    for (name, email) in &names {
+        for q in [name.as_str(), &email[..8], "quorington", "vasqeuz"] {
+            answers.push((q.to_string(), search(&h, &o, q, "&limit=100").await));
+        }
+    }
+    assert!(answers.iter().all(|(_, found)| !found.is_empty()), "{answers:?}");
+    store.merge_search_indexes().await.unwrap();
+    assert_eq!(store.search_segments().await.unwrap(), [1, 1]);
+    for (q, found) in &answers {
+        assert_eq!(&search(&h, &o, q, "&limit=100").await, found, "{q}");
+    }
+    rapport_store::Store::close(&store).await;
+}

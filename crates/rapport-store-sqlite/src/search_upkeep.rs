@@ -1,0 +1,161 @@
+//! Keeps the two FTS5 search indexes merged while a server writes.
+//!
+//! FTS5 writes each transaction's new entries as a small segment and merges four segments
+//! of a level into one of the next as they pile up, so an index written for a while holds a
+//! dozen segments, and every look-up seeks in each: at a million customers searches ran a
+//! third slower on a dozen than on one (docs/PERFORMANCE.md). A bulk load ends with the
+//! indexes merged at once (`Store::analyze`); a running server merges them here, a little at
+//! a time (`MERGE_STEP_PAGES` pages a step, each step a statement of its own on the writer),
+//! and only while nobody writes: a step waits until the writer has been idle for `QUIET`, so
+//! a write waits at most for the one step under way. It starts once `AFTER_WRITES` write
+//! transactions have run since the last merge and the index holds more than one segment,
+//! and at most every `AT_MOST_EVERY`: merging rewrites the whole index (a quarter of a
+//! gigabyte at a million customers).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Weak;
+use std::time::{Duration, Instant};
+
+use rapport_store::StoreResult;
+use sqlx::SqlitePool;
+
+use crate::sql::map_err;
+
+/// The FTS5 indexes of the customers' search documents.
+pub const INDEXES: [&str; 2] = ["customer_search_fts", "customer_search_keys"];
+/// How often the task looks whether a merge is due.
+const CHECK_EVERY: Duration = Duration::from_secs(30);
+/// Write transactions since the last merge before another one starts.
+const AFTER_WRITES: u64 = 1_000;
+/// The least time between the starts of two merges.
+const AT_MOST_EVERY: Duration = Duration::from_secs(3600);
+/// How long the writer must have been idle before a step.
+const QUIET: Duration = Duration::from_secs(1);
+/// Pages a step writes (at most tens of milliseconds of the writer).
+const MERGE_STEP_PAGES: i64 = 64;
+
+/// What the writer has done: write transactions begun, and when the last one began.
+pub struct WriteActivity {
+    started: Instant,
+    writes: AtomicU64,
+    last_write_ms: AtomicU64,
+}
+
+impl Default for WriteActivity {
+    fn default() -> Self {
+        Self { started: Instant::now(), writes: AtomicU64::new(0), last_write_ms: AtomicU64::new(0) }
+    }
+}
+
+impl WriteActivity {
+    /// A write transaction begins.
+    pub fn note_write(&self) {
+        self.writes.fetch_add(1, Ordering::Relaxed);
+        self.last_write_ms.store(self.started.elapsed().as_millis() as u64, Ordering::Relaxed);
+    }
+
+    fn writes(&self) -> u64 {
+        self.writes.load(Ordering::Relaxed)
+    }
+
+    /// How long since the last write transaction began (since the store opened if none).
+    fn idle_for(&self) -> Duration {
+        let last = Duration::from_millis(self.last_write_ms.load(Ordering::Relaxed));
+        self.started.elapsed().saturating_sub(last)
+    }
+}
+
+/// How many segments `index` holds (its `_idx` table has a row per segment and leaf range).
+pub async fn segments(pool: &SqlitePool, index: &str) -> StoreResult<i64> {
+    sqlx::query_scalar(&format!("SELECT count(DISTINCT segid) FROM {index}_idx")).fetch_one(pool).await.map_err(map_err)
+}
+
+/// One step of merging `index` into one segment: `start` begins the merge (FTS5's
+/// `'merge'` with a negative count), later steps continue it. Answers whether work is
+/// left: FTS5 changes fewer than two rows when there was nothing to merge.
+async fn merge_step(pool: &SqlitePool, index: &str, start: bool) -> StoreResult<bool> {
+    let mut conn = pool.acquire().await.map_err(map_err)?;
+    let before: i64 = sqlx::query_scalar("SELECT total_changes()").fetch_one(&mut *conn).await.map_err(map_err)?;
+    let pages = if start { -MERGE_STEP_PAGES } else { MERGE_STEP_PAGES };
+    sqlx::query(&format!("INSERT INTO {index} ({index}, rank) VALUES ('merge', $1)"))
+        .bind(pages)
+        .execute(&mut *conn)
+        .await
+        .map_err(map_err)?;
+    let after: i64 = sqlx::query_scalar("SELECT total_changes()").fetch_one(&mut *conn).await.map_err(map_err)?;
+    Ok(after - before >= 2)
+}
+
+/// Merges each index into one segment, step by step. With `activity`, each step first
+/// waits until the writer has been idle for `QUIET`; answers false if the store is gone
+/// meanwhile.
+pub async fn merge_all(pool: &SqlitePool, activity: Option<&Weak<WriteActivity>>) -> StoreResult<bool> {
+    for index in INDEXES {
+        if segments(pool, index).await? <= 1 {
+            continue;
+        }
+        let mut start = true;
+        loop {
+            if let Some(weak) = activity {
+                loop {
+                    match weak.upgrade() {
+                        None => return Ok(false),
+                        Some(a) if a.idle_for() >= QUIET => break,
+                        Some(_) => tokio::time::sleep(QUIET).await,
+                    }
+                }
+            }
+            if pool.is_closed() {
+                return Ok(false);
+            }
+            if !merge_step(pool, index, start).await? {
+                break;
+            }
+            start = false;
+        }
+    }
+    Ok(true)
+}
+
+/// The server's task: see the module's documentation. It holds the activity weakly and ends
+/// once the store is gone.
+pub async fn keep_merged(writer: SqlitePool, activity: Weak<WriteActivity>) {
+    let mut merged_at = 0;
+    let mut last_start: Option<Instant> = None;
+    loop {
+        tokio::time::sleep(CHECK_EVERY).await;
+        let Some(writes) = activity.upgrade().map(|a| a.writes()) else { return };
+        if writer.is_closed() {
+            return;
+        }
+        if writes.saturating_sub(merged_at) < AFTER_WRITES || last_start.is_some_and(|t| t.elapsed() < AT_MOST_EVERY) {
+            continue;
+        }
+        last_start = Some(Instant::now());
+        match merge_all(&writer, Some(&activity)).await {
+            Ok(true) => {
+                merged_at = writes;
+                tracing::debug!(writes, "search indexes merged");
+            }
+            Ok(false) => return,
+            Err(e) => tracing::warn!(error = %e, "merging the search indexes failed"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_writer_is_idle_from_its_last_write() {
+        let a = WriteActivity::default();
+        std::thread::sleep(Duration::from_millis(30));
+        assert!(a.idle_for() >= Duration::from_millis(30), "idle since the store opened");
+        a.note_write();
+        assert!(a.idle_for() < Duration::from_millis(30));
+        assert_eq!(a.writes(), 1);
+        std::thread::sleep(Duration::from_millis(30));
+        assert!(a.idle_for() >= Duration::from_millis(20));
+    }
+}
