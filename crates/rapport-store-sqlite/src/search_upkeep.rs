@@ -26,7 +26,7 @@ pub const INDEXES: [&str; 2] = ["customer_search_fts", "customer_search_keys"];
 /// How often the task looks whether a merge is due.
 const CHECK_EVERY: Duration = Duration::from_secs(30);
 /// Write transactions since the last merge before another one starts.
-const AFTER_WRITES: u64 = 1_000;
+const AFTER_WRITES: u64 = 100;
 /// The least time between the starts of two merges.
 const AT_MOST_EVERY: Duration = Duration::from_secs(3600);
 /// How long the writer must have been idle before a step.
