@@ -164,6 +164,22 @@ fn phrase(s: &str) -> String {
     format!("\"{}\"", s.replace('"', "\"\""))
 }
 
+/// Documents holding `s` in their name or company, as near as trigrams tell: every trigram of
+/// it, anywhere in those fields (ranking then drops what only looks alike). Not a phrase:
+/// FTS5 finds a phrase's first match from the start of the index, before the tenant's range
+/// applies, so a phrase nobody has read every tenant's documents (1.3 ms for "laurnet" at a
+/// million customers against 0.02 ms for its trigrams).
+fn trigrams_of(s: &str) -> String {
+    let chars: Vec<char> = s.chars().collect();
+    let mut grams: Vec<String> = chars.windows(3).map(|w| phrase(&w.iter().collect::<String>())).collect();
+    grams.sort_unstable();
+    grams.dedup();
+    if grams.is_empty() {
+        grams.push(phrase(s));
+    }
+    format!("{{name company}} : ({})", grams.join(" AND "))
+}
+
 /// Every word must appear, in any of the ways `alts` gives.
 fn all_words(words: &[WordVariants], alts: impl Fn(&WordVariants) -> Vec<String>) -> String {
     words.iter().map(|w| format!("({})", alts(w).join(" OR "))).collect::<Vec<_>>().join(" AND ")
@@ -233,7 +249,7 @@ pub fn search_plans(q: &Query) -> Vec<SearchPlan> {
         None => {
             plans.push(fts(FtsIndex::Keys, typos, None));
             plans.extend(q.email.as_ref().map(|e| SearchPlan::EmailPrefix(e.clone())));
-            plans.push(fts(FtsIndex::Trigrams, all_words(&words, |w| vec![phrase(&w.word)]), Some(LOOSE_BELOW)));
+            plans.push(fts(FtsIndex::Trigrams, all_words(&words, |w| vec![trigrams_of(&w.word)]), Some(LOOSE_BELOW)));
         }
     }
     if words.iter().any(|w| w.phonetic.is_some()) {
@@ -245,7 +261,7 @@ pub fn search_plans(q: &Query) -> Vec<SearchPlan> {
         plans.push(fts(FtsIndex::Keys, sounds, Some(LOOSE_BELOW)));
     }
     if words.iter().any(|w| !w.halves.is_empty()) {
-        let halves = all_words(&words, |w| std::iter::once(&w.word).chain(&w.halves).map(|h| phrase(h)).collect());
+        let halves = all_words(&words, |w| std::iter::once(&w.word).chain(&w.halves).map(|h| trigrams_of(h)).collect());
         plans.push(fts(FtsIndex::Trigrams, halves, Some(LOOSE_BELOW)));
     }
     plans
