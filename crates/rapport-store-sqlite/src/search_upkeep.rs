@@ -50,18 +50,23 @@ impl Default for WriteActivity {
 impl WriteActivity {
     /// A write transaction begins.
     pub fn note_write(&self) {
+        self.note_write_at(Instant::now());
+    }
+
+    fn note_write_at(&self, at: Instant) {
         self.writes.fetch_add(1, Ordering::Relaxed);
-        self.last_write_ms.store(self.started.elapsed().as_millis() as u64, Ordering::Relaxed);
+        self.last_write_ms.store(at.saturating_duration_since(self.started).as_millis() as u64, Ordering::Relaxed);
     }
 
     fn writes(&self) -> u64 {
         self.writes.load(Ordering::Relaxed)
     }
 
-    /// How long since the last write transaction began (since the store opened if none).
-    fn idle_for(&self) -> Duration {
+    /// How long the writer has been idle at `now`: since the last write transaction began
+    /// (since the store opened if none).
+    fn idle_at(&self, now: Instant) -> Duration {
         let last = Duration::from_millis(self.last_write_ms.load(Ordering::Relaxed));
-        self.started.elapsed().saturating_sub(last)
+        now.saturating_duration_since(self.started).saturating_sub(last)
     }
 }
 
@@ -86,26 +91,20 @@ async fn merge_step(pool: &SqlitePool, index: &str, start: bool) -> StoreResult<
     Ok(after - before >= 2)
 }
 
-/// Merges each index into one segment, step by step. With `activity`, each step first
-/// waits until the writer has been idle for `QUIET`; answers false if the store is gone
-/// meanwhile.
+/// Merges each index into one segment, step by step. With `activity`, every statement on
+/// the writer (the count of segments too) first waits until the writer has been idle for
+/// `QUIET`; answers false if the store is gone or closed meanwhile.
 pub async fn merge_all(pool: &SqlitePool, activity: Option<&Weak<WriteActivity>>) -> StoreResult<bool> {
     for index in INDEXES {
+        if !quiet(pool, activity).await {
+            return Ok(false);
+        }
         if segments(pool, index).await? <= 1 {
             continue;
         }
         let mut start = true;
         loop {
-            if let Some(weak) = activity {
-                loop {
-                    match weak.upgrade() {
-                        None => return Ok(false),
-                        Some(a) if a.idle_for() >= QUIET => break,
-                        Some(_) => tokio::time::sleep(QUIET).await,
-                    }
-                }
-            }
-            if pool.is_closed() {
+            if !quiet(pool, activity).await {
                 return Ok(false);
             }
             if !merge_step(pool, index, start).await? {
@@ -115,6 +114,22 @@ pub async fn merge_all(pool: &SqlitePool, activity: Option<&Weak<WriteActivity>>
         }
     }
     Ok(true)
+}
+
+/// Waits until the writer has been idle for `QUIET` (at once without `activity`); false if
+/// the store is gone or closed.
+async fn quiet(pool: &SqlitePool, activity: Option<&Weak<WriteActivity>>) -> bool {
+    loop {
+        if pool.is_closed() {
+            return false;
+        }
+        let Some(weak) = activity else { return true };
+        match weak.upgrade() {
+            None => return false,
+            Some(a) if a.idle_at(Instant::now()) >= QUIET => return true,
+            Some(_) => tokio::time::sleep(QUIET).await,
+        }
+    }
 }
 
 /// The server's task: see the module's documentation. It holds the activity weakly and ends
@@ -150,12 +165,13 @@ mod tests {
     #[test]
     fn the_writer_is_idle_from_its_last_write() {
         let a = WriteActivity::default();
-        std::thread::sleep(Duration::from_millis(30));
-        assert!(a.idle_for() >= Duration::from_millis(30), "idle since the store opened");
-        a.note_write();
-        assert!(a.idle_for() < Duration::from_millis(30));
+        let t0 = a.started;
+        assert_eq!(a.idle_at(t0 + Duration::from_millis(30)), Duration::from_millis(30), "idle since opened");
+        a.note_write_at(t0 + Duration::from_millis(100));
         assert_eq!(a.writes(), 1);
-        std::thread::sleep(Duration::from_millis(30));
-        assert!(a.idle_for() >= Duration::from_millis(20));
+        assert_eq!(a.idle_at(t0 + Duration::from_millis(100)), Duration::ZERO);
+        assert_eq!(a.idle_at(t0 + Duration::from_millis(1_350)), Duration::from_millis(1_250));
+        // A clock read before the write counts no idle time, not a negative one.
+        assert_eq!(a.idle_at(t0 + Duration::from_millis(50)), Duration::ZERO);
     }
 }
