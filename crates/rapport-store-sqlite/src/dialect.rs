@@ -198,11 +198,10 @@ fn key_alts(w: &WordVariants) -> Vec<String> {
 ///    its words as whole tokens (below);
 /// 2. every word, or its letters in another order (transpositions), as whole tokens, or the
 ///    words run together (a space typed in the wrong place); a single word, then, may be the
-///    beginning of an email; without an email literal, then, while few, every word as a
-///    substring (beginnings of words);
-/// 3. while few, also words that sound alike;
-/// 4. while few, every word or one of its halves as a substring (one typo in a long word
-///    leaves one half intact).
+///    beginning of an email;
+/// 3. while few, every word or (a long word) one of its halves or ends as a substring (one
+///    typo in a long word leaves one part intact), in one look-up; with an email literal, only when a word has halves, and after 4;
+/// 4. while few, also words that sound alike.
 ///
 /// Emails come from the email index, not as substrings from the trigrams: ranking credits
 /// the beginning of an email only, and a common first name (the beginning of an email typed)
@@ -234,12 +233,33 @@ pub fn search_plans(q: &Query) -> Vec<SearchPlan> {
         // The name with a space typed one letter off ("PedroR ossi").
         typos = format!("({typos}) OR {}", phrase(&c));
     }
+    // Every word as a substring, or (a long word) one of its halves: one typo in a long
+    // word leaves one half intact. The look-up of the halves holds the words' own.
+    let substrings = |halves: bool| {
+        all_words(&words, |w| {
+            let halves = if halves { w.halves.as_slice() } else { &[] };
+            std::iter::once(&w.word).chain(halves).map(|h| trigrams_of(h)).collect()
+        })
+    };
+    let has_halves = words.iter().any(|w| !w.halves.is_empty());
+    let sounds = words.iter().any(|w| w.phonetic.is_some()).then(|| {
+        let q = all_words(&words, |w| {
+            let mut a = key_alts(w);
+            a.extend(w.phonetic.iter().map(|p| phrase(p.trim_matches('_'))));
+            a
+        });
+        fts(FtsIndex::Keys, q, Some(LOOSE_BELOW))
+    });
     let mut plans = Vec::new();
     match literal {
         // An email as typed: its address first, then its pieces as names.
         Some(e) => {
             plans.push(e);
             plans.push(fts(FtsIndex::Keys, typos, None));
+            plans.extend(sounds);
+            if has_halves {
+                plans.push(fts(FtsIndex::Trigrams, substrings(true), Some(LOOSE_BELOW)));
+            }
         }
         // Whole words first, from the small keys index; words as substrings (beginnings)
         // only while those are few. A common name as a substring is thousands of documents
@@ -249,20 +269,9 @@ pub fn search_plans(q: &Query) -> Vec<SearchPlan> {
         None => {
             plans.push(fts(FtsIndex::Keys, typos, None));
             plans.extend(q.email.as_ref().map(|e| SearchPlan::EmailPrefix(e.clone())));
-            plans.push(fts(FtsIndex::Trigrams, all_words(&words, |w| vec![trigrams_of(&w.word)]), Some(LOOSE_BELOW)));
+            plans.push(fts(FtsIndex::Trigrams, substrings(has_halves), Some(LOOSE_BELOW)));
+            plans.extend(sounds);
         }
-    }
-    if words.iter().any(|w| w.phonetic.is_some()) {
-        let sounds = all_words(&words, |w| {
-            let mut a = key_alts(w);
-            a.extend(w.phonetic.iter().map(|p| phrase(p.trim_matches('_'))));
-            a
-        });
-        plans.push(fts(FtsIndex::Keys, sounds, Some(LOOSE_BELOW)));
-    }
-    if words.iter().any(|w| !w.halves.is_empty()) {
-        let halves = all_words(&words, |w| std::iter::once(&w.word).chain(&w.halves).map(|h| trigrams_of(h)).collect());
-        plans.push(fts(FtsIndex::Trigrams, halves, Some(LOOSE_BELOW)));
     }
     plans
 }

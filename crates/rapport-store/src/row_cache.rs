@@ -30,6 +30,12 @@ impl RowCache {
         self.rows.get(&(tenant, id)).filter(|r| r.version == version)
     }
 
+    /// Whether some version of this customer is kept: only those are worth a look-up of
+    /// their version before reading them (a search's page is mostly customers never read).
+    pub fn holds(&self, tenant: Uuid, id: Uuid) -> bool {
+        self.rows.contains_key(&(tenant, id))
+    }
+
     /// Keeps a committed row (read by a read-only transaction).
     pub fn put(&self, row: Arc<CustomerRow>) {
         self.rows.insert((row.tenant_id, row.id), row);
