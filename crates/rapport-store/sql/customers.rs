@@ -870,7 +870,9 @@ pub(super) async fn search(
         } else {
             list_sql(tx.tenant, &sub, Some(&plan), dialect::SEARCH_HIT_COLUMNS)?
         };
+        let started = std::time::Instant::now();
         let hits: Vec<HitRecord> = qb.build_query_as().fetch_all(&mut *tx.tx).await.map_err(map_err)?;
+        tracing::debug!(?plan, found = hits.len(), elapsed = ?started.elapsed(), "search look-up");
         out.extend(hits.into_iter().filter(|h| seen.insert(h.id)).map(HitRecord::hit));
     }
     Ok(out)
