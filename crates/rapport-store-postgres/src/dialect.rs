@@ -53,7 +53,7 @@ pub const LIVE_NAMES: &str = "customers";
 
 /// Takes a transaction-scoped advisory lock per key, in sorted order so that two writers
 /// never wait on each other in a cycle; all in one statement.
-pub async fn lock_identity(tx: &mut sqlx::Transaction<'static, Db>, keys: &[String]) -> StoreResult<()> {
+pub async fn lock_identity(tx: &mut super::sql::Conn, keys: &[String]) -> StoreResult<()> {
     if keys.is_empty() {
         return Ok(());
     }
@@ -76,7 +76,7 @@ const KEYS_PER_STATEMENT: usize = 20_000;
 /// statement's text is always the same (a union of one branch per key took PostgreSQL most
 /// of a second to plan).
 pub async fn key_hits(
-    tx: &mut sqlx::Transaction<'static, Db>,
+    tx: &mut super::sql::Conn,
     tenant: Uuid,
     sets: &[Vec<(&'static str, String)>],
     per_key: i64,
@@ -303,7 +303,7 @@ pub fn push_search_plan(qb: &mut QueryBuilder<'_, Db>, tenant: Uuid, plan: &Sear
 
 /// Sets the word similarity threshold of `%>` for the rest of the transaction, before the
 /// look-up that uses it (most searches never reach it).
-pub async fn before_plan(tx: &mut sqlx::Transaction<'static, Db>, plan: &SearchPlan) -> StoreResult<()> {
+pub async fn before_plan(tx: &mut super::sql::Conn, plan: &SearchPlan) -> StoreResult<()> {
     if !matches!(plan, SearchPlan::Similar { .. }) {
         return Ok(());
     }
@@ -316,21 +316,12 @@ pub async fn before_plan(tx: &mut sqlx::Transaction<'static, Db>, plan: &SearchP
 }
 
 /// Writes (or, with `None`, removes) a customer's search document.
-pub async fn write_search(
-    tx: &mut sqlx::Transaction<'static, Db>,
-    tenant: Uuid,
-    customer: Uuid,
-    doc: &Document,
-) -> StoreResult<()> {
+pub async fn write_search(tx: &mut super::sql::Conn, tenant: Uuid, customer: Uuid, doc: &Document) -> StoreResult<()> {
     insert_search(tx, tenant, &[(customer, doc.clone())]).await
 }
 
 /// Writes the search documents of these customers, many to a statement.
-pub async fn insert_search(
-    tx: &mut sqlx::Transaction<'static, Db>,
-    tenant: Uuid,
-    docs: &[(Uuid, Document)],
-) -> StoreResult<()> {
+pub async fn insert_search(tx: &mut super::sql::Conn, tenant: Uuid, docs: &[(Uuid, Document)]) -> StoreResult<()> {
     for chunk in docs.chunks(crate::sql::MAX_BINDS / 4) {
         let mut qb = QueryBuilder::<Db>::new("INSERT INTO customer_search (tenant_id, customer_id, doc, keys) ");
         qb.push_values(chunk, |mut b, (customer, d)| {

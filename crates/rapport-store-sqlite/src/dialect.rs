@@ -57,7 +57,7 @@ pub const POSITION: &str = "instr";
 /// the table itself, whose rows are a hundred times wider.
 pub const LIVE_NAMES: &str = "customers INDEXED BY customers_live_names_idx";
 
-pub async fn lock_identity(_tx: &mut sqlx::Transaction<'static, Db>, _keys: &[String]) -> StoreResult<()> {
+pub async fn lock_identity(_tx: &mut super::sql::Conn, _keys: &[String]) -> StoreResult<()> {
     Ok::<(), StoreError>(())
 }
 
@@ -67,7 +67,7 @@ pub async fn lock_identity(_tx: &mut sqlx::Transaction<'static, Db>, _keys: &[St
 /// put a limit on each). One statement per key spent more in the driver than in SQLite, and
 /// a union of a branch per key more in parsing it.
 pub async fn key_hits(
-    tx: &mut sqlx::Transaction<'static, Db>,
+    tx: &mut super::sql::Conn,
     tenant: Uuid,
     sets: &[Vec<(&'static str, String)>],
     per_key: i64,
@@ -345,17 +345,12 @@ fn push_documents_of(qb: &mut QueryBuilder<'_, Db>, table: &str, customer: &str,
 }
 
 /// Nothing to set up on SQLite.
-pub async fn before_plan(_tx: &mut sqlx::Transaction<'static, Db>, _plan: &SearchPlan) -> StoreResult<()> {
+pub async fn before_plan(_tx: &mut super::sql::Conn, _plan: &SearchPlan) -> StoreResult<()> {
     Ok(())
 }
 
 /// Writes a customer's search document; the triggers keep the FTS5 index in step.
-pub async fn write_search(
-    tx: &mut sqlx::Transaction<'static, Db>,
-    tenant: Uuid,
-    customer: Uuid,
-    d: &Document,
-) -> StoreResult<()> {
+pub async fn write_search(tx: &mut super::sql::Conn, tenant: Uuid, customer: Uuid, d: &Document) -> StoreResult<()> {
     let done = sqlx::query(
         "UPDATE customer_search SET name = $3, company = $4, email = $5, phone = $6, alt = $7 \
          WHERE tenant_id = $1 AND customer_id = $2",
@@ -378,11 +373,7 @@ pub async fn write_search(
 
 /// Inserts the search documents of customers that have none yet, many to a statement, at
 /// the next row ids of the tenant's range.
-pub async fn insert_search(
-    tx: &mut sqlx::Transaction<'static, Db>,
-    tenant: Uuid,
-    docs: &[(Uuid, Document)],
-) -> StoreResult<()> {
+pub async fn insert_search(tx: &mut super::sql::Conn, tenant: Uuid, docs: &[(Uuid, Document)]) -> StoreResult<()> {
     if docs.is_empty() {
         return Ok(());
     }

@@ -274,6 +274,11 @@ impl Store for SqliteStore {
         Ok(Box::new(SqlTx::read_only(tx, tenant, self.rows.clone())))
     }
 
+    async fn read_each(&self, tenant: Uuid) -> StoreResult<Box<dyn Tx>> {
+        let conn = self.reader.acquire().await.map_err(map_err)?;
+        Ok(Box::new(SqlTx::read_each(conn, tenant, self.rows.clone())))
+    }
+
     async fn locate_login(&self, email_normalized: &str) -> StoreResult<Option<Uuid>> {
         sqlx::query_scalar("SELECT tenant_id FROM user_logins WHERE email_normalized = $1")
             .bind(email_normalized)

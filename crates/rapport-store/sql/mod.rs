@@ -141,9 +141,37 @@ pub(crate) struct AuditHead {
     pub moved: bool,
 }
 
+/// The connection a `SqlTx` runs its statements on.
+pub(crate) enum Conn {
+    /// In a transaction: one snapshot, committed (or rolled back) as a whole.
+    Tx(sqlx::Transaction<'static, Db>),
+    /// Outside a transaction, for reads only: each statement sees its own snapshot, and
+    /// the read costs no BEGIN and no ROLLBACK (`Store::read_each`).
+    Each(sqlx::pool::PoolConnection<Db>),
+}
+
+impl std::ops::Deref for Conn {
+    type Target = <Db as sqlx::Database>::Connection;
+    fn deref(&self) -> &Self::Target {
+        match self {
+            Conn::Tx(t) => t,
+            Conn::Each(c) => c,
+        }
+    }
+}
+
+impl std::ops::DerefMut for Conn {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        match self {
+            Conn::Tx(t) => &mut *t,
+            Conn::Each(c) => &mut *c,
+        }
+    }
+}
+
 /// A transaction of one tenant on either backend.
 pub struct SqlTx {
-    pub(crate) tx: sqlx::Transaction<'static, Db>,
+    pub(crate) tx: Conn,
     pub(crate) tenant: Uuid,
     /// Changes to the tenant's customer counters, written just before commit (see
     /// `customers::flush_counters`).
@@ -178,6 +206,10 @@ const SAVEPOINT: &str = "rapport_change";
 
 impl SqlTx {
     pub(crate) fn new(tx: sqlx::Transaction<'static, Db>, tenant: Uuid) -> Self {
+        Self::on(Conn::Tx(tx), tenant)
+    }
+
+    fn on(tx: Conn, tenant: Uuid) -> Self {
         Self {
             tx,
             tenant,
@@ -198,6 +230,18 @@ impl SqlTx {
     ) -> Self {
         Self { row_cache: Some(cache), ..Self::new(tx, tenant) }
     }
+
+    /// Reads outside a transaction on a read-only connection (SQLite's `read_each`), which
+    /// read customer rows through `cache` as a read-only transaction does: each statement
+    /// sees committed rows only.
+    #[allow(dead_code)] // PostgreSQL reads in a transaction always (row-level security).
+    pub(crate) fn read_each(
+        conn: sqlx::pool::PoolConnection<Db>,
+        tenant: Uuid,
+        cache: std::sync::Arc<rapport_store::row_cache::RowCache>,
+    ) -> Self {
+        Self { row_cache: Some(cache), ..Self::on(Conn::Each(conn), tenant) }
+    }
 }
 
 #[async_trait]
@@ -210,7 +254,11 @@ impl Tx for SqlTx {
         audit::flush_appends(&mut self).await?;
         audit::flush_head(&mut self).await?;
         customers::flush_counters(&mut self).await?;
-        self.tx.commit().await.map_err(map_err)
+        match self.tx {
+            Conn::Tx(tx) => tx.commit().await.map_err(map_err),
+            // Each statement ended by itself; reads only (`read_each`), nothing to write.
+            Conn::Each(_) => Ok(()),
+        }
     }
 
     async fn savepoint(&mut self) -> StoreResult<()> {

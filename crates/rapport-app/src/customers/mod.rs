@@ -394,7 +394,7 @@ impl App {
         }
         let limit = q.limit.clamp(1, 200);
         if let Some(raw) = q.q.clone() {
-            let mut tx = self.store.read(p.tenant_id).await?;
+            let mut tx = self.store.read_each(p.tenant_id).await?;
             return self.search_page(tx.as_mut(), &raw, &q, limit).await;
         }
         if q.sort.field == SortField::Relevance {

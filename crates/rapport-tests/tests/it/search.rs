@@ -644,3 +644,27 @@ async fn sqlite_search_indexes_merged_answer_the_same() {
     }
     rapport_store::Store::close(&store).await;
 }
+
+// A search reads its look-ups and then its page's rows with `read_each`: on SQLite each
+// statement sees what is committed when it runs (no BEGIN, no ROLLBACK), on PostgreSQL the
+// read is one snapshot. Either way a customer deleted between the look-ups and the rows is
+// read as it is in that statement's view, and the page leaves a deleted one out.
+both!(a_search_read_sees_each_statements_own_view, |h| {
+    let o = h.tenant("Each").await;
+    let r = h.customer(&o, json!({"name": "Quintessa Vallombrosa", "email": unique_email("qv")})).await;
+    let id = Uuid::parse_str(r.body["id"].as_str().unwrap()).unwrap();
+    let mut tx = h.app.store.read_each(o.tenant_id).await.unwrap();
+    let q = rapport_core::search::Query::parse("Quintessa", "").unwrap();
+    let hits = tx.search_customers(&Default::default(), &q, 300).await.unwrap();
+    assert_eq!(hits.iter().map(|x| x.id).collect::<Vec<_>>(), [id]);
+
+    assert_eq!(h.delete(&o, &format!("/api/v1/customers/{id}")).await.status, StatusCode::NO_CONTENT);
+    let rows = tx.get_customers(&[id]).await.unwrap();
+    assert_eq!(rows.len(), 1);
+    match h.backend {
+        Backend::Sqlite => assert!(rows[0].deleted_at.is_some(), "a statement after the delete sees it"),
+        Backend::Postgres => assert!(rows[0].deleted_at.is_none(), "one snapshot, taken before the delete"),
+    }
+    tx.commit().await.unwrap();
+    assert!(search(&h, &o, "Quintessa", "").await.is_empty());
+});
