@@ -125,6 +125,10 @@ pub async fn key_hits(
 /// 0.6).
 const WORD_SIMILARITY_THRESHOLD: &str = "0.5";
 
+/// PostgreSQL answers a look-up's candidates row by row (its look-ups never run alone:
+/// `SEARCH_PLANS_HOLD_DOCUMENTS` is false).
+pub const HITS_IN_ONE_ROW: Option<(&str, &str)> = None;
+
 /// The look-ups answer ids alone: ranking reads the candidates' fields from their rows.
 pub const SEARCH_PLANS_HOLD_DOCUMENTS: bool = false;
 

@@ -84,21 +84,30 @@ pub async fn key_hits(
         return Ok(Vec::new());
     }
     let keys = serde_json::to_string(&keys).map_err(|e| StoreError::Other(e.to_string()))?;
-    let hits: Vec<(i64, Uuid)> = sqlx::query_as(
+    // The hits come back as one row (a JSON array of `[key number, customer id in hex]`):
+    // an import's chunk finds tens of thousands, each a message from SQLite's thread when
+    // passed as rows.
+    let (hits,): (String,) = sqlx::query_as(
         "WITH q AS MATERIALIZED (SELECT j.key AS n, j.value ->> 0 AS kind, j.value ->> 1 AS value, \
          (SELECT b.customer_id FROM customer_matching_keys b WHERE b.tenant_id = ?1 AND b.key_type = j.value ->> 0 \
          AND b.key_value = j.value ->> 1 ORDER BY b.customer_id DESC LIMIT 1 OFFSET ?3 - 1) AS lowest \
          FROM json_each(?2) j) \
-         SELECT q.n, k.customer_id FROM q JOIN customer_matching_keys k ON k.tenant_id = ?1 AND k.key_type = q.kind \
-         AND k.key_value = q.value AND k.customer_id >= COALESCE(q.lowest, x'')",
+         SELECT json_group_array(json_array(q.n, hex(k.customer_id))) FROM q JOIN customer_matching_keys k \
+         ON k.tenant_id = ?1 AND k.key_type = q.kind AND k.key_value = q.value AND k.customer_id >= COALESCE(q.lowest, x'')",
     )
     .bind(tenant)
     .bind(keys)
     .bind(per_key)
-    .fetch_all(&mut **tx)
+    .fetch_one(&mut **tx)
     .await
     .map_err(map_err)?;
-    Ok(hits.into_iter().map(|(n, id)| (set_of[n as usize], id)).collect())
+    let hits: Vec<(usize, String)> = serde_json::from_str(&hits).map_err(|e| StoreError::Other(e.to_string()))?;
+    hits.into_iter()
+        .map(|(n, id)| {
+            let id = Uuid::parse_str(&id).map_err(|e| StoreError::Other(e.to_string()))?;
+            Ok((set_of[n], id))
+        })
+        .collect()
 }
 
 // ---- Search: FTS5 ----------------------------------------------------------------------------
@@ -280,6 +289,12 @@ pub fn search_plans(q: &Query) -> Vec<SearchPlan> {
 /// the fields ranking reads already folded (`Document::for_ranking`).
 const SEARCH_DOCUMENT: &str =
     "d.customer_id AS customer_id, d.name AS name, d.company AS company, d.email AS email, d.phone AS phone";
+
+/// A look-up without filters answers its candidates as one row, a JSON array, around the
+/// look-up's statement: each row passed on its own from SQLite's thread to the request
+/// costs the request a wake-up when the look-up finds rows slower than they are read.
+pub const HITS_IN_ONE_ROW: Option<(&str, &str)> =
+    Some(("SELECT json_group_array(json_array(hex(id), name, company, email, phone)) FROM (", ")"));
 
 /// The look-ups answer the candidates' documents: a search without filters needs no
 /// customer rows (a deleted or merged customer has no document).

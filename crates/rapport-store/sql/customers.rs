@@ -820,6 +820,19 @@ struct HitRecord {
 }
 
 impl HitRecord {
+    /// The candidates of a look-up answered as one row (`dialect::HITS_IN_ONE_ROW`): a JSON
+    /// array of `[id in hex, name, company, email, phone]`.
+    fn from_json(json: &str) -> StoreResult<Vec<Self>> {
+        type Hit = (String, String, Option<String>, Option<String>, Option<String>);
+        let hits: Vec<Hit> = serde_json::from_str(json).map_err(|e| StoreError::Other(e.to_string()))?;
+        hits.into_iter()
+            .map(|(id, name, company, email, phone)| {
+                let id = Uuid::parse_str(&id).map_err(|e| StoreError::Other(e.to_string()))?;
+                Ok(HitRecord { id, name, company, email, phone })
+            })
+            .collect()
+    }
+
     fn hit(self) -> SearchHit {
         let document = if dialect::SEARCH_PLANS_HOLD_DOCUMENTS {
             Document {
@@ -865,28 +878,41 @@ pub(super) async fn search(
         }
         sub.limit = want as u32;
         dialect::before_plan(&mut tx.tx, &plan).await?;
-        let mut qb = if unfiltered && dialect::SEARCH_PLANS_HOLD_DOCUMENTS {
-            plan_alone(tx.tenant, &plan, sub.limit)
-        } else {
-            list_sql(tx.tenant, &sub, Some(&plan), dialect::SEARCH_HIT_COLUMNS)?
-        };
         let started = std::time::Instant::now();
-        let hits: Vec<HitRecord> = qb.build_query_as().fetch_all(&mut *tx.tx).await.map_err(map_err)?;
+        let hits: Vec<HitRecord> = match dialect::HITS_IN_ONE_ROW {
+            Some((open, close)) if unfiltered && dialect::SEARCH_PLANS_HOLD_DOCUMENTS => {
+                let mut qb = QueryBuilder::<Db>::new(open);
+                plan_alone(&mut qb, tx.tenant, &plan, sub.limit);
+                qb.push(close);
+                let (json,): (String,) = qb.build_query_as().fetch_one(&mut *tx.tx).await.map_err(map_err)?;
+                HitRecord::from_json(&json)?
+            }
+            _ => {
+                let mut qb = if unfiltered && dialect::SEARCH_PLANS_HOLD_DOCUMENTS {
+                    let mut qb = QueryBuilder::<Db>::new("");
+                    plan_alone(&mut qb, tx.tenant, &plan, sub.limit);
+                    qb
+                } else {
+                    list_sql(tx.tenant, &sub, Some(&plan), dialect::SEARCH_HIT_COLUMNS)?
+                };
+                qb.build_query_as().fetch_all(&mut *tx.tx).await.map_err(map_err)?
+            }
+        };
         tracing::debug!(?plan, found = hits.len(), elapsed = ?started.elapsed(), "search look-up");
         out.extend(hits.into_iter().filter(|h| seen.insert(h.id)).map(HitRecord::hit));
     }
     Ok(out)
 }
 
-/// A look-up's candidates without the customers' rows, in the order `list_sql` gives them.
-fn plan_alone<'a>(tenant: Uuid, plan: &dialect::SearchPlan, limit: u32) -> QueryBuilder<'a, Db> {
-    let mut qb = QueryBuilder::<Db>::new(format!("SELECT {} FROM ", dialect::SEARCH_HIT_COLUMNS));
-    dialect::push_search_plan(&mut qb, tenant, plan);
+/// Pushes a look-up's candidates without the customers' rows, in the order `list_sql` gives
+/// them.
+fn plan_alone(qb: &mut QueryBuilder<'_, Db>, tenant: Uuid, plan: &dialect::SearchPlan, limit: u32) {
+    qb.push(format!("SELECT {} FROM ", dialect::SEARCH_HIT_COLUMNS));
+    dialect::push_search_plan(qb, tenant, plan);
     if plan.ranked() {
         qb.push(" ORDER BY s.score, s.customer_id");
     }
     qb.push(" LIMIT ").push_bind(i64::from(limit));
-    qb
 }
 
 /// These customers of the tenant (deleted ones too), in no particular order: through the
