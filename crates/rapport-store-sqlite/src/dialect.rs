@@ -209,7 +209,8 @@ fn key_alts(w: &WordVariants) -> Vec<String> {
 ///    words run together (a space typed in the wrong place); a single word, then, may be the
 ///    beginning of an email;
 /// 3. while few, every word or (a long word) one of its halves or ends as a substring (one
-///    typo in a long word leaves one part intact), in one look-up; with an email literal, only when a word has halves, and after 4;
+///    typo in a long word leaves one part intact), in one look-up; with an email literal,
+///    only when a word has halves, and after 4;
 /// 4. while few, also words that sound alike.
 ///
 /// Emails come from the email index, not as substrings from the trigrams: ranking credits
