@@ -101,12 +101,9 @@ pub async fn key_hits(
     .fetch_one(&mut **tx)
     .await
     .map_err(map_err)?;
-    let hits: Vec<(usize, String)> = serde_json::from_str(&hits).map_err(|e| StoreError::Other(e.to_string()))?;
-    hits.into_iter()
-        .map(|(n, id)| {
-            let id = Uuid::parse_str(&id).map_err(|e| StoreError::Other(e.to_string()))?;
-            Ok((set_of[n], id))
-        })
+    crate::sql::json_rows::<(usize, String)>(&hits)?
+        .into_iter()
+        .map(|(n, id)| Ok((set_of[n], crate::sql::uuid_of_hex(&id)?)))
         .collect()
 }
 

@@ -824,11 +824,10 @@ impl HitRecord {
     /// array of `[id in hex, name, company, email, phone]`.
     fn from_json(json: &str) -> StoreResult<Vec<Self>> {
         type Hit = (String, String, Option<String>, Option<String>, Option<String>);
-        let hits: Vec<Hit> = serde_json::from_str(json).map_err(|e| StoreError::Other(e.to_string()))?;
-        hits.into_iter()
+        super::json_rows::<Hit>(json)?
+            .into_iter()
             .map(|(id, name, company, email, phone)| {
-                let id = Uuid::parse_str(&id).map_err(|e| StoreError::Other(e.to_string()))?;
-                Ok(HitRecord { id, name, company, email, phone })
+                Ok(HitRecord { id: super::uuid_of_hex(&id)?, name, company, email, phone })
             })
             .collect()
     }
@@ -880,6 +879,8 @@ pub(super) async fn search(
         dialect::before_plan(&mut tx.tx, &plan).await?;
         let started = std::time::Instant::now();
         let hits: Vec<HitRecord> = match dialect::HITS_IN_ONE_ROW {
+            // Without filters, where the look-ups hold the documents (SQLite), the look-up
+            // alone, its candidates in one row.
             Some((open, close)) if unfiltered && dialect::SEARCH_PLANS_HOLD_DOCUMENTS => {
                 let mut qb = QueryBuilder::<Db>::new(open);
                 plan_alone(&mut qb, tx.tenant, &plan, sub.limit);
@@ -887,16 +888,11 @@ pub(super) async fn search(
                 let (json,): (String,) = qb.build_query_as().fetch_one(&mut *tx.tx).await.map_err(map_err)?;
                 HitRecord::from_json(&json)?
             }
-            _ => {
-                let mut qb = if unfiltered && dialect::SEARCH_PLANS_HOLD_DOCUMENTS {
-                    let mut qb = QueryBuilder::<Db>::new("");
-                    plan_alone(&mut qb, tx.tenant, &plan, sub.limit);
-                    qb
-                } else {
-                    list_sql(tx.tenant, &sub, Some(&plan), dialect::SEARCH_HIT_COLUMNS)?
-                };
-                qb.build_query_as().fetch_all(&mut *tx.tx).await.map_err(map_err)?
-            }
+            _ => list_sql(tx.tenant, &sub, Some(&plan), dialect::SEARCH_HIT_COLUMNS)?
+                .build_query_as()
+                .fetch_all(&mut *tx.tx)
+                .await
+                .map_err(map_err)?,
         };
         tracing::debug!(?plan, found = hits.len(), elapsed = ?started.elapsed(), "search look-up");
         out.extend(hits.into_iter().filter(|h| seen.insert(h.id)).map(HitRecord::hit));

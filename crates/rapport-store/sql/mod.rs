@@ -42,6 +42,17 @@ pub(crate) fn un_ts(t: Option<Ts>) -> Option<OffsetDateTime> {
 }
 
 /// Translates a driver error into what it means, the same way on both backends.
+/// The rows a statement answers as one JSON array (SQLite's look-ups, see its dialect),
+/// each parsed into `T`; a customer id in them is hex (`uuid_of_hex`).
+pub(crate) fn json_rows<T: serde::de::DeserializeOwned>(json: &str) -> StoreResult<Vec<T>> {
+    serde_json::from_str(json).map_err(|e| StoreError::Other(format!("a JSON answer: {e}")))
+}
+
+/// An id SQLite answered as `hex(id)` inside a JSON answer.
+pub(crate) fn uuid_of_hex(hex: &str) -> StoreResult<Uuid> {
+    Uuid::parse_str(hex).map_err(|e| StoreError::Other(format!("an id in a JSON answer: {e}")))
+}
+
 pub(crate) fn map_err(e: sqlx::Error) -> StoreError {
     match &e {
         sqlx::Error::RowNotFound => StoreError::NotFound,
@@ -264,6 +275,10 @@ impl Tx for SqlTx {
     async fn savepoint(&mut self) -> StoreResult<()> {
         if self.savepoint.is_some() {
             return Err(StoreError::Other("a savepoint is already set".into()));
+        }
+        // Outside a transaction SAVEPOINT would open one, left open on a pooled reader.
+        if matches!(self.tx, Conn::Each(_)) {
+            return Err(StoreError::Other("a read outside a transaction has no savepoints".into()));
         }
         sqlx::query(&format!("SAVEPOINT {SAVEPOINT}")).execute(&mut *self.tx).await.map_err(map_err)?;
         self.savepoint = Some(Held {
