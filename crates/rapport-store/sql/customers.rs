@@ -139,104 +139,90 @@ impl TryFrom<CustomerRecord> for CustomerRow {
     }
 }
 
-/// The writable columns, in the order `bind_writable` binds them from `$3`.
-const WRITABLE: [&str; 45] = [
-    "name",
-    "company_name",
-    "job_title",
-    "industry",
-    "customer_type",
-    "email",
-    "email_normalized",
-    "phone",
-    "phone_e164",
-    "phone_verified",
-    "website",
-    "street",
-    "city",
-    "state",
-    "postal_code",
-    "country",
-    "status",
-    "lifecycle_stage",
-    "lifecycle_updated_at",
-    "tags",
-    "tag_keys",
-    "source",
-    "source_detail",
-    "assigned_to",
-    "portal_user_id",
-    "currency",
-    "language",
-    "timezone",
-    "bant",
-    "preferences",
-    "notes",
-    "custom_fields",
-    "last_contact_at",
-    "next_follow_up_at",
-    "total_revenue",
-    "total_invoices",
-    "lifetime_value",
-    "lead_score",
-    "churn_risk",
-    "deleted_at",
-    "deleted_by",
-    "merged_into_customer_id",
-    "updated_at",
-    "updated_by",
-    "version",
-];
+/// The writable columns, each with the value it is written from: `WRITABLE` names them in
+/// order, `BIND` binds each one's value, and `SAME` tells whether two rows hold the same
+/// value in it (an update writes only the columns whose value changed).
+macro_rules! writable_columns {
+    ($($col:ident => |$c:ident| $value:expr,)*) => {
+        const WRITABLE: [&str; [$(stringify!($col)),*].len()] = [$(stringify!($col)),*];
+
+        mod bind_column {
+            use super::*;
+            $(pub(super) fn $col<'q>(q: Query<'q>, $c: &'q CustomerRow) -> Query<'q> {
+                q.bind($value)
+            })*
+        }
+
+        mod same_column {
+            use super::*;
+            $(pub(super) fn $col(a: &CustomerRow, b: &CustomerRow) -> bool {
+                let $c = a;
+                let before = $value;
+                let $c = b;
+                before == $value
+            })*
+        }
+
+        const BIND: [for<'q> fn(Query<'q>, &'q CustomerRow) -> Query<'q>; WRITABLE.len()] =
+            [$(bind_column::$col),*];
+        const SAME: [fn(&CustomerRow, &CustomerRow) -> bool; WRITABLE.len()] = [$(same_column::$col),*];
+    };
+}
+
+writable_columns! {
+    name => |c| &c.data.name,
+    company_name => |c| &c.data.company_name,
+    job_title => |c| &c.data.job_title,
+    industry => |c| &c.data.industry,
+    customer_type => |c| c.data.customer_type.as_str(),
+    email => |c| c.data.email.as_ref().map(|e| e.as_str()),
+    email_normalized => |c| c.data.email.as_ref().map(|e| e.normalized()),
+    phone => |c| c.data.phone.as_ref().map(|p| p.as_str()),
+    phone_e164 => |c| c.data.phone.as_ref().map(|p| p.e164()),
+    phone_verified => |c| c.data.phone.as_ref().is_some_and(|p| p.verified()),
+    website => |c| &c.data.website,
+    street => |c| &c.data.address.street,
+    city => |c| &c.data.address.city,
+    state => |c| &c.data.address.state,
+    postal_code => |c| &c.data.address.postal_code,
+    country => |c| &c.data.address.country,
+    status => |c| c.data.status.as_str(),
+    lifecycle_stage => |c| c.data.lifecycle_stage.as_str(),
+    lifecycle_updated_at => |c| Ts(c.lifecycle_updated_at),
+    tags => |c| Json(&c.data.tags),
+    tag_keys => |c| tag_keys_of(&c.data.tags),
+    source => |c| c.data.source.as_str(),
+    source_detail => |c| &c.data.source_detail,
+    assigned_to => |c| c.data.assigned_to,
+    portal_user_id => |c| c.data.portal_user_id,
+    currency => |c| &c.data.currency,
+    language => |c| &c.data.language,
+    timezone => |c| &c.data.timezone,
+    bant => |c| Json(c.data.bant),
+    preferences => |c| Json(c.data.preferences),
+    notes => |c| &c.data.notes,
+    custom_fields => |c| Json(&c.data.custom_fields),
+    last_contact_at => |c| ts(c.data.last_contact_at),
+    next_follow_up_at => |c| ts(c.data.next_follow_up_at),
+    total_revenue => |c| c.derived.total_revenue,
+    total_invoices => |c| c.derived.total_invoices,
+    lifetime_value => |c| c.derived.lifetime_value,
+    lead_score => |c| c.derived.lead_score,
+    churn_risk => |c| &c.derived.churn_risk,
+    deleted_at => |c| ts(c.deleted_at),
+    deleted_by => |c| c.deleted_by,
+    merged_into_customer_id => |c| c.merged_into_customer_id,
+    updated_at => |c| Ts(c.updated_at),
+    updated_by => |c| c.updated_by,
+    // `version` is the last writable column: an update requires the one before it.
+    version => |c| c.version,
+}
 
 type Query<'q> = sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments<'q>>;
 
+/// Binds every writable column of `c`, in `WRITABLE`'s order.
 fn bind_writable<'q>(q: Query<'q>, c: &'q CustomerRow) -> Query<'q> {
-    let d = &c.data;
-    q.bind(&d.name)
-        .bind(&d.company_name)
-        .bind(&d.job_title)
-        .bind(&d.industry)
-        .bind(d.customer_type.as_str())
-        .bind(d.email.as_ref().map(|e| e.as_str()))
-        .bind(d.email.as_ref().map(|e| e.normalized()))
-        .bind(d.phone.as_ref().map(|p| p.as_str()))
-        .bind(d.phone.as_ref().map(|p| p.e164()))
-        .bind(d.phone.as_ref().is_some_and(|p| p.verified()))
-        .bind(&d.website)
-        .bind(&d.address.street)
-        .bind(&d.address.city)
-        .bind(&d.address.state)
-        .bind(&d.address.postal_code)
-        .bind(&d.address.country)
-        .bind(d.status.as_str())
-        .bind(d.lifecycle_stage.as_str())
-        .bind(Ts(c.lifecycle_updated_at))
-        .bind(Json(&d.tags))
-        .bind(tag_keys(&d.tags))
-        .bind(d.source.as_str())
-        .bind(&d.source_detail)
-        .bind(d.assigned_to)
-        .bind(d.portal_user_id)
-        .bind(&d.currency)
-        .bind(&d.language)
-        .bind(&d.timezone)
-        .bind(Json(d.bant))
-        .bind(Json(d.preferences))
-        .bind(&d.notes)
-        .bind(Json(&d.custom_fields))
-        .bind(ts(d.last_contact_at))
-        .bind(ts(d.next_follow_up_at))
-        .bind(c.derived.total_revenue)
-        .bind(c.derived.total_invoices)
-        .bind(c.derived.lifetime_value)
-        .bind(c.derived.lead_score)
-        .bind(&c.derived.churn_risk)
-        .bind(ts(c.deleted_at))
-        .bind(c.deleted_by)
-        .bind(c.merged_into_customer_id)
-        .bind(Ts(c.updated_at))
-        .bind(c.updated_by)
-        .bind(c.version)
+    BIND.iter().fold(q, |q, bind| bind(q, c))
 }
 
 /// Inserts new customers, many rows to a statement, with their tag index, matching keys,
@@ -266,19 +252,28 @@ pub(super) async fn insert(tx: &mut SqlTx, rows: &[CustomerRow]) -> StoreResult<
 }
 
 pub(super) async fn update(tx: &mut SqlTx, c: &CustomerRow) -> StoreResult<()> {
-    let n = WRITABLE.len();
-    let sets: Vec<String> = WRITABLE.iter().enumerate().map(|(i, col)| format!("{col} = ${}", i + 3)).collect();
-    // `version` is the last writable column: the row must still hold the one before it.
+    // The row as it stands: what its search document and counters held, and which columns
+    // this update changes. If the UPDATE below finds the version it requires, nobody
+    // changed the row in between.
+    let stored = get(tx, c.id).await?;
+    let before = stored.as_ref().map(Indexed::of);
+    // Only the changed columns are written: SQLite rewrites the entries of every index on a
+    // column the statement sets, changed or not (an update of `last_contact_at` alone
+    // leaves the name, email, phone and tag indexes be).
+    let columns: Vec<usize> = match &stored {
+        Some(s) if s.version + 1 == c.version => (0..WRITABLE.len()).filter(|&i| !SAME[i](s, c)).collect(),
+        _ => (0..WRITABLE.len()).collect(),
+    };
+    let sets: Vec<String> = columns.iter().enumerate().map(|(j, &i)| format!("{} = ${}", WRITABLE[i], j + 3)).collect();
+    // `version` is always among them (it is the last): the row must still hold the one
+    // before it.
     let sql = format!(
         "UPDATE customers SET {} WHERE tenant_id = $1 AND id = $2 AND version = ${} - 1",
         sets.join(", "),
-        n + 2
+        columns.len() + 2
     );
-    // What the search document and the counters held before: if the UPDATE below finds
-    // the version it requires, nobody changed the row in between.
-    let before = indexed_before(tx, c.id).await?;
-    let done =
-        bind_writable(sqlx::query(&sql).bind(tx.tenant).bind(c.id), c).execute(&mut *tx.tx).await.map_err(map_err)?;
+    let q = columns.iter().fold(sqlx::query(&sql).bind(tx.tenant).bind(c.id), |q, &i| BIND[i](q, c));
+    let done = q.execute(&mut *tx.tx).await.map_err(map_err)?;
     if done.rows_affected() == 0 {
         return Err(match get(tx, c.id).await? {
             Some(_) => StoreError::StaleVersion,
@@ -310,7 +305,7 @@ const TAG_SEPARATOR: char = '\u{1f}';
 
 /// A customer's tags as its row's `tag_keys` holds them: folded, each closed by the
 /// separator, after a leading one ("", or "\u{1f}vip\u{1f}new\u{1f}").
-pub(crate) fn tag_keys(tags: &[String]) -> String {
+pub(crate) fn tag_keys_of(tags: &[String]) -> String {
     if tags.is_empty() {
         return String::new();
     }
@@ -664,18 +659,6 @@ impl Indexed {
             total_revenue: self.total_revenue,
         }
     }
-}
-
-async fn indexed_before(tx: &mut SqlTx, id: Uuid) -> StoreResult<Option<Indexed>> {
-    sqlx::query_as(
-        "SELECT name, company_name, email_normalized, phone_e164, customer_type, status, lifecycle_stage, \
-         total_revenue, deleted_at, merged_into_customer_id FROM customers WHERE tenant_id = $1 AND id = $2",
-    )
-    .bind(tx.tenant)
-    .bind(id)
-    .fetch_optional(&mut *tx.tx)
-    .await
-    .map_err(map_err)
 }
 
 /// Keeps the search document equal to the record's (live customers only; rewritten only
