@@ -84,7 +84,9 @@ impl App {
         // Counted by whole UTC days: today and the days that reach back over the window.
         let to = now();
         let day = |t: time::OffsetDateTime| t.unix_timestamp().div_euclid(86_400);
-        let mut tx = self.store.read(p.tenant_id).await?;
+        // Each statement may see its own snapshot (`read_each`): the version is read first
+        // (below), and a customer deleted before the rows are read is left out.
+        let mut tx = self.store.read_each(p.tenant_id).await?;
         let key = EngagementKey {
             tenant: p.tenant_id,
             from_day: day(to - window),

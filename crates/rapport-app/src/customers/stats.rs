@@ -14,7 +14,9 @@ impl App {
         if p.scope() != Scope::Tenant {
             return Err(AppError::Forbidden("read tenant-wide customer figures"));
         }
-        let mut tx = self.store.read(p.tenant_id).await?;
+        // One statement, so one snapshot: no transaction around it (on SQLite that saves
+        // its BEGIN and ROLLBACK, each a round trip to the driver's thread).
+        let mut tx = self.store.read_each(p.tenant_id).await?;
         Ok(CustomerStats::from_counters(&tx.customer_counters().await?))
     }
 }
