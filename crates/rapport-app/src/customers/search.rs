@@ -82,8 +82,9 @@ impl App {
         let next = more.then(|| keyed.last().map(|(v, id)| Cursor { value: v.clone(), id: *id })).flatten();
         let missing: Vec<Uuid> = keyed.iter().map(|(_, id)| *id).filter(|id| !rows.contains_key(id)).collect();
         rows.extend(tx.get_customers(&missing).await?.into_iter().map(|c| (c.id, c)));
-        // A customer deleted is left out (a read transaction is one snapshot on both
-        // databases, so only a write transaction that deleted it shows it here).
+        // A customer deleted is left out: one deleted by a write transaction this search
+        // runs in, or (SQLite reads a search statement by statement, `read_each`) one
+        // deleted after the look-ups found it.
         let page = keyed.iter().filter_map(|(_, id)| rows.remove(id)).filter(|c| c.deleted_at.is_none()).collect();
         Ok(CustomerPage { rows: page, next })
     }
