@@ -20,6 +20,9 @@ pub fn push_placeholder(s: &mut String, n: usize) {
 
 pub type Db = sqlx::Postgres;
 
+/// A statement with bound values is one command on PostgreSQL's extended protocol.
+pub const STATEMENTS_IN_ONE_COMMAND: bool = false;
+
 impl Type<Db> for Ts {
     fn type_info() -> PgTypeInfo {
         <OffsetDateTime as Type<Db>>::type_info()

@@ -20,6 +20,11 @@ pub fn push_placeholder(s: &mut String, _n: usize) {
 
 pub type Db = sqlx::Sqlite;
 
+/// Several statements may go to SQLite as one command (`sql::audit::flush_at_commit`): the
+/// driver runs them in order and numbers the anonymous placeholders of each after the last
+/// one's.
+pub const STATEMENTS_IN_ONE_COMMAND: bool = true;
+
 fn micros(t: OffsetDateTime) -> i64 {
     (t.unix_timestamp_nanos() / 1000) as i64
 }

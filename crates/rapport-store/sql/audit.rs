@@ -5,8 +5,8 @@ use sqlx::types::Json;
 use sqlx::{FromRow, QueryBuilder};
 use uuid::Uuid;
 
-use super::dialect::Db;
-use super::{keep_prepared, map_err, values_rows, SqlTx, Ts, MAX_BINDS};
+use super::dialect::{self, Db};
+use super::{keep_prepared, map_err, values_rows, Query, SqlTx, Ts, MAX_BINDS};
 
 #[derive(FromRow)]
 struct EventRecord {
@@ -75,57 +75,125 @@ pub(super) async fn flush_appends(tx: &mut SqlTx) -> StoreResult<()> {
         }
     }
     let events = std::mem::take(&mut tx.appends.events);
-    for chunk in events.chunks(MAX_BINDS / 8) {
-        let sql = format!(
-            "INSERT INTO customer_events (tenant_id, id, customer_id, event_type, data, actor_type, actor_id, at) \
-             VALUES {}",
-            values_rows(chunk.len(), 8)
-        );
-        let mut q = sqlx::query(&sql);
-        for e in chunk {
-            q = q
-                .bind(tx.tenant)
-                .bind(e.id)
-                .bind(e.customer_id)
-                .bind(&e.event_type)
-                .bind(Json(&e.data))
-                .bind(&e.actor_type)
-                .bind(e.actor_id)
-                .bind(Ts(e.at));
-        }
-        q.persistent(keep_prepared(chunk.len() * 8)).execute(&mut *tx.tx).await.map_err(map_err)?;
+    for chunk in events.chunks(EVENTS_A_STATEMENT) {
+        let sql = events_sql(chunk.len());
+        bind_events(sqlx::query(&sql), tx.tenant, chunk)
+            .persistent(keep_prepared(chunk.len() * EVENT_COLUMNS))
+            .execute(&mut *tx.tx)
+            .await
+            .map_err(map_err)?;
     }
     let audit = std::mem::take(&mut tx.appends.audit);
-    for chunk in audit.chunks(MAX_BINDS / 17) {
-        let sql = format!(
-            "INSERT INTO audit_log (tenant_id, seq, table_name, record_id, action, old_values, new_values, \
-             values_digest, actor_type, actor_id, conversation_id, ip, user_agent, request_id, at, prev_hash, hash) \
-             VALUES {}",
-            values_rows(chunk.len(), 17)
-        );
-        let mut q = sqlx::query(&sql);
-        for a in chunk {
-            q = q
-                .bind(tx.tenant)
-                .bind(a.seq)
-                .bind(&a.table_name)
-                .bind(a.record_id)
-                .bind(&a.action)
-                .bind(Json(&a.old_values))
-                .bind(Json(&a.new_values))
-                .bind(&a.values_digest)
-                .bind(&a.actor_type)
-                .bind(a.actor_id)
-                .bind(&a.conversation_id)
-                .bind(&a.ip)
-                .bind(&a.user_agent)
-                .bind(&a.request_id)
-                .bind(Ts(a.at))
-                .bind(&a.prev_hash)
-                .bind(&a.hash);
-        }
-        q.persistent(keep_prepared(chunk.len() * 17)).execute(&mut *tx.tx).await.map_err(map_err)?;
+    for chunk in audit.chunks(ENTRIES_A_STATEMENT) {
+        let sql = audit_sql(chunk.len());
+        bind_audit(sqlx::query(&sql), tx.tenant, chunk)
+            .persistent(keep_prepared(chunk.len() * AUDIT_COLUMNS))
+            .execute(&mut *tx.tx)
+            .await
+            .map_err(map_err)?;
     }
+    Ok(())
+}
+
+const EVENT_COLUMNS: usize = 8;
+const EVENTS_A_STATEMENT: usize = MAX_BINDS / EVENT_COLUMNS;
+const AUDIT_COLUMNS: usize = 17;
+const ENTRIES_A_STATEMENT: usize = MAX_BINDS / AUDIT_COLUMNS;
+
+fn events_sql(rows: usize) -> String {
+    format!(
+        "INSERT INTO customer_events (tenant_id, id, customer_id, event_type, data, actor_type, actor_id, at) VALUES {}",
+        values_rows(rows, EVENT_COLUMNS)
+    )
+}
+
+fn bind_events<'q>(mut q: Query<'q>, tenant: Uuid, rows: &'q [EventRow]) -> Query<'q> {
+    for e in rows {
+        q = q
+            .bind(tenant)
+            .bind(e.id)
+            .bind(e.customer_id)
+            .bind(&e.event_type)
+            .bind(Json(&e.data))
+            .bind(&e.actor_type)
+            .bind(e.actor_id)
+            .bind(Ts(e.at));
+    }
+    q
+}
+
+fn audit_sql(rows: usize) -> String {
+    format!(
+        "INSERT INTO audit_log (tenant_id, seq, table_name, record_id, action, old_values, new_values, \
+         values_digest, actor_type, actor_id, conversation_id, ip, user_agent, request_id, at, prev_hash, hash) \
+         VALUES {}",
+        values_rows(rows, AUDIT_COLUMNS)
+    )
+}
+
+fn bind_audit<'q>(mut q: Query<'q>, tenant: Uuid, rows: &'q [AuditRow]) -> Query<'q> {
+    for a in rows {
+        q = q
+            .bind(tenant)
+            .bind(a.seq)
+            .bind(&a.table_name)
+            .bind(a.record_id)
+            .bind(&a.action)
+            .bind(Json(&a.old_values))
+            .bind(Json(&a.new_values))
+            .bind(&a.values_digest)
+            .bind(&a.actor_type)
+            .bind(a.actor_id)
+            .bind(&a.conversation_id)
+            .bind(&a.ip)
+            .bind(&a.user_agent)
+            .bind(&a.request_id)
+            .bind(Ts(a.at))
+            .bind(&a.prev_hash)
+            .bind(&a.hash);
+    }
+    q
+}
+
+/// What a commit writes last: the events and audit entries not yet written, the chain
+/// head, the counters. Where the database takes several statements in one command
+/// (`dialect::STATEMENTS_IN_ONE_COMMAND`: SQLite; its driver numbers the `?` of each after
+/// the last one's) they go as one, one hand-off to the connection's thread instead of four
+/// or more; else, and inside a savepoint (whose rollback must find what it wrote), one by one.
+pub(super) async fn flush_at_commit(tx: &mut SqlTx) -> StoreResult<()> {
+    if !dialect::STATEMENTS_IN_ONE_COMMAND || tx.savepoint.is_some() {
+        flush_appends(tx).await?;
+        flush_head(tx).await?;
+        return super::customers::flush_counters(tx).await;
+    }
+    let events = std::mem::take(&mut tx.appends.events);
+    let audit = std::mem::take(&mut tx.appends.audit);
+    let head = tx.audit_head.as_ref().filter(|h| h.moved).map(|h| (h.seq, h.hash.clone()));
+    let deltas: Vec<(String, i64)> = std::mem::take(&mut tx.counter_deltas).into_iter().collect();
+    let mut statements: Vec<String> = Vec::new();
+    statements.extend(events.chunks(EVENTS_A_STATEMENT).map(|c| events_sql(c.len())));
+    statements.extend(audit.chunks(ENTRIES_A_STATEMENT).map(|c| audit_sql(c.len())));
+    statements.extend(head.as_ref().map(|_| head_sql()));
+    if !deltas.is_empty() {
+        statements.push(super::customers::counters_sql(deltas.len()));
+    }
+    if statements.is_empty() {
+        return Ok(());
+    }
+    let sql = statements.join(";\n");
+    let mut q = sqlx::query(&sql);
+    for c in events.chunks(EVENTS_A_STATEMENT) {
+        q = bind_events(q, tx.tenant, c);
+    }
+    for c in audit.chunks(ENTRIES_A_STATEMENT) {
+        q = bind_audit(q, tx.tenant, c);
+    }
+    if let Some((seq, hash)) = &head {
+        q = bind_head(q, tx.tenant, *seq, hash);
+    }
+    q = super::customers::bind_counters(q, tx.tenant, &deltas);
+    let binds = events.len() * EVENT_COLUMNS + audit.len() * AUDIT_COLUMNS + 3 + deltas.len() * 3;
+    q.persistent(keep_prepared(binds)).execute(&mut *tx.tx).await.map_err(map_err)?;
     Ok(())
 }
 
@@ -205,14 +273,23 @@ pub(super) async fn append(tx: &mut SqlTx, a: &AuditRow) -> StoreResult<()> {
 /// Moves the stored head to the last entry this transaction appended.
 pub(super) async fn flush_head(tx: &mut SqlTx) -> StoreResult<()> {
     let Some(h) = tx.audit_head.as_ref().filter(|h| h.moved) else { return Ok(()) };
-    sqlx::query("UPDATE audit_heads SET seq = $2, hash = $3 WHERE tenant_id = $1")
-        .bind(tx.tenant)
-        .bind(h.seq)
-        .bind(&h.hash)
-        .execute(&mut *tx.tx)
-        .await
-        .map_err(map_err)?;
+    let sql = head_sql();
+    bind_head(sqlx::query(&sql), tx.tenant, h.seq, &h.hash).execute(&mut *tx.tx).await.map_err(map_err)?;
     Ok(())
+}
+
+fn head_sql() -> String {
+    let mut s = String::from("UPDATE audit_heads SET seq = ");
+    dialect::push_placeholder(&mut s, 1);
+    s.push_str(", hash = ");
+    dialect::push_placeholder(&mut s, 2);
+    s.push_str(" WHERE tenant_id = ");
+    dialect::push_placeholder(&mut s, 3);
+    s
+}
+
+fn bind_head<'q>(q: Query<'q>, tenant: Uuid, seq: i64, hash: &'q str) -> Query<'q> {
+    q.bind(seq).bind(hash).bind(tenant)
 }
 
 #[derive(FromRow)]

@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::dialect::{self, Db};
-use super::{keep_prepared, map_err, ts, un_ts, values_rows, SqlTx, Ts, MAX_BINDS};
+use super::{keep_prepared, map_err, ts, un_ts, values_rows, Query, SqlTx, Ts, MAX_BINDS};
 
 #[derive(FromRow)]
 struct ConversationRecord {
@@ -92,8 +92,6 @@ pub(super) async fn sessions_on_file(tx: &mut SqlTx, session_ids: &[String]) -> 
 
 const COLUMNS: &str = "customer_id, channel, contact, messages, interaction_count, view_count, duration_seconds, \
     started_at, ended_at, summary, topics, metadata, deleted_at, updated_at, version";
-
-type Query<'q> = sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments<'q>>;
 
 /// Binds the columns of `COLUMNS`, in order, from `$3`.
 fn bind_columns<'q>(q: Query<'q>, c: &'q ConversationRow) -> Query<'q> {

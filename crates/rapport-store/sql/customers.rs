@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::dialect::{self, Db};
 use super::matching_keys;
-use super::{decode_err, keep_prepared, map_err, ts, un_ts, values_rows, SqlTx, Ts, MAX_BINDS};
+use super::{decode_err, keep_prepared, map_err, ts, un_ts, values_rows, Query, SqlTx, Ts, MAX_BINDS};
 
 #[derive(FromRow)]
 struct CustomerRecord {
@@ -217,8 +217,6 @@ writable_columns! {
     // `version` is the last writable column: an update requires the one before it.
     version => |c| c.version,
 }
-
-type Query<'q> = sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments<'q>>;
 
 /// Binds every writable column of `c`, in `WRITABLE`'s order.
 fn bind_writable<'q>(q: Query<'q>, c: &'q CustomerRow) -> Query<'q> {
@@ -694,17 +692,29 @@ async fn write_search_and_counters(tx: &mut SqlTx, before: Option<&Indexed>, c: 
 /// before commit, so the counter rows (which every write of a tenant updates) stay locked
 /// only for the commit itself, taken in one order by every transaction.
 pub(super) async fn flush_counters(tx: &mut SqlTx) -> StoreResult<()> {
-    let deltas = std::mem::take(&mut tx.counter_deltas);
+    let deltas: Vec<(String, i64)> = std::mem::take(&mut tx.counter_deltas).into_iter().collect();
     if deltas.is_empty() {
         return Ok(());
     }
-    let mut qb = QueryBuilder::<Db>::new("INSERT INTO tenant_stats (tenant_id, stat_key, value) ");
-    qb.push_values(&deltas, |mut b, (k, v)| {
-        b.push_bind(tx.tenant).push_bind(k.clone()).push_bind(*v);
-    });
-    qb.push(" ON CONFLICT (tenant_id, stat_key) DO UPDATE SET value = tenant_stats.value + excluded.value");
-    qb.build().execute(&mut *tx.tx).await.map_err(map_err)?;
+    let sql = counters_sql(deltas.len());
+    bind_counters(sqlx::query(&sql), tx.tenant, &deltas).execute(&mut *tx.tx).await.map_err(map_err)?;
     Ok(())
+}
+
+/// Adds `rows` deltas to the tenant's counters.
+pub(super) fn counters_sql(rows: usize) -> String {
+    format!(
+        "INSERT INTO tenant_stats (tenant_id, stat_key, value) VALUES {} \
+         ON CONFLICT (tenant_id, stat_key) DO UPDATE SET value = tenant_stats.value + excluded.value",
+        values_rows(rows, 3)
+    )
+}
+
+pub(super) fn bind_counters<'q>(mut q: Query<'q>, tenant: Uuid, deltas: &'q [(String, i64)]) -> Query<'q> {
+    for (key, delta) in deltas {
+        q = q.bind(tenant).bind(key).bind(*delta);
+    }
+    q
 }
 
 /// The tenant's stored counters.

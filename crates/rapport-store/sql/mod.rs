@@ -76,6 +76,9 @@ pub(crate) fn map_err(e: sqlx::Error) -> StoreError {
 /// 163 MiB with 30,000 and by 98 MiB with 1,000, and ran no slower.
 pub(crate) const MAX_BINDS: usize = 1_000;
 
+/// A statement with its bound values, on this backend.
+pub(crate) type Query<'q> = sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments<'q>>;
+
 /// Statements of more bound values than this are not kept prepared. Their text varies with
 /// the number of rows or ids (a bulk load's batch, an import's chunk, a candidate look-up of
 /// many probes), so a kept one is seldom used again, and a prepared statement of thousands
@@ -262,9 +265,7 @@ impl Tx for SqlTx {
     }
 
     async fn commit(mut self: Box<Self>) -> StoreResult<()> {
-        audit::flush_appends(&mut self).await?;
-        audit::flush_head(&mut self).await?;
-        customers::flush_counters(&mut self).await?;
+        audit::flush_at_commit(&mut self).await?;
         match self.tx {
             Conn::Tx(tx) => tx.commit().await.map_err(map_err),
             // Each statement ended by itself; reads only (`read_each`), nothing to write.
