@@ -159,9 +159,10 @@ fn bind_audit<'q>(mut q: Query<'q>, tenant: Uuid, rows: &'q [AuditRow]) -> Query
 /// head, the counters. Where the database takes several statements in one command
 /// (`dialect::STATEMENTS_IN_ONE_COMMAND`: SQLite; its driver numbers the `?` of each after
 /// the last one's) they go as one, one hand-off to the connection's thread instead of four
-/// or more; else, and inside a savepoint (whose rollback must find what it wrote), one by one.
+/// or more; else one by one. (Nothing rolls back to a savepoint after a commit, so the
+/// savepoint bookkeeping of `flush_appends` is not needed here.)
 pub(super) async fn flush_at_commit(tx: &mut SqlTx) -> StoreResult<()> {
-    if !dialect::STATEMENTS_IN_ONE_COMMAND || tx.savepoint.is_some() {
+    if !dialect::STATEMENTS_IN_ONE_COMMAND {
         flush_appends(tx).await?;
         flush_head(tx).await?;
         return super::customers::flush_counters(tx).await;

@@ -253,14 +253,16 @@ pub(super) async fn update(tx: &mut SqlTx, c: &CustomerRow) -> StoreResult<()> {
     // The row as it stands: what its search document and counters held, and which columns
     // this update changes. If the UPDATE below finds the version it requires, nobody
     // changed the row in between.
-    let stored = get(tx, c.id).await?;
-    let before = stored.as_ref().map(Indexed::of);
+    let stored = get(tx, c.id).await?.ok_or(StoreError::NotFound)?;
+    let before = Indexed::of(&stored);
     // Only the changed columns are written: SQLite rewrites the entries of every index on a
     // column the statement sets, changed or not (an update of `last_contact_at` alone
-    // leaves the name, email, phone and tag indexes be).
-    let columns: Vec<usize> = match &stored {
-        Some(s) if s.version + 1 == c.version => (0..WRITABLE.len()).filter(|&i| !SAME[i](s, c)).collect(),
-        _ => (0..WRITABLE.len()).collect(),
+    // leaves the name, email, phone and tag indexes be). A row written from another version
+    // than the one stored sets them all (and its version check decides).
+    let columns: Vec<usize> = if stored.version + 1 == c.version {
+        (0..WRITABLE.len()).filter(|&i| !SAME[i](&stored, c)).collect()
+    } else {
+        (0..WRITABLE.len()).collect()
     };
     let sets: Vec<String> = columns.iter().enumerate().map(|(j, &i)| format!("{} = ${}", WRITABLE[i], j + 3)).collect();
     // `version` is always among them (it is the last): the row must still hold the one
@@ -281,12 +283,12 @@ pub(super) async fn update(tx: &mut SqlTx, c: &CustomerRow) -> StoreResult<()> {
     // The matching keys are rewritten only when what they are made of changed: most
     // updates (a chat advancing last_contact_at) do not touch them.
     let after = Indexed::of(c);
-    if before.as_ref().is_none_or(|b| b.identity() != after.identity()) {
+    if before.identity() != after.identity() {
         matching_keys::rewrite_keys(tx, c).await?;
     }
     // A customer merged into another, or given back by an undo, changes the other's keys: it
     // is known by the contact points of those merged into it.
-    let moved = before.as_ref().map(|b| b.merged_into_customer_id).filter(|m| *m != c.merged_into_customer_id);
+    let moved = Some(before.merged_into_customer_id).filter(|m| *m != c.merged_into_customer_id);
     if let Some(old_target) = moved {
         for target in [old_target, c.merged_into_customer_id].into_iter().flatten() {
             if let Some(t) = get(tx, target).await? {
@@ -294,7 +296,7 @@ pub(super) async fn update(tx: &mut SqlTx, c: &CustomerRow) -> StoreResult<()> {
             }
         }
     }
-    write_search_and_counters(tx, before.as_ref(), c).await
+    write_search_and_counters(tx, Some(&before), c).await
 }
 
 /// What closes each folded tag in `tag_keys` (and opens the first): a tag cannot hold a

@@ -41,7 +41,6 @@ pub(crate) fn un_ts(t: Option<Ts>) -> Option<OffsetDateTime> {
     t.map(|t| t.0)
 }
 
-/// Translates a driver error into what it means, the same way on both backends.
 /// The rows a statement answers as one JSON array (SQLite's look-ups, see its dialect),
 /// each parsed into `T`; a customer id in them is hex (`uuid_of_hex`).
 pub(crate) fn json_rows<T: serde::de::DeserializeOwned>(json: &str) -> StoreResult<Vec<T>> {
@@ -53,6 +52,7 @@ pub(crate) fn uuid_of_hex(hex: &str) -> StoreResult<Uuid> {
     Uuid::parse_str(hex).map_err(|e| StoreError::Other(format!("an id in a JSON answer: {e}")))
 }
 
+/// Translates a driver error into what it means, the same way on both backends.
 pub(crate) fn map_err(e: sqlx::Error) -> StoreError {
     match &e {
         sqlx::Error::RowNotFound => StoreError::NotFound,
