@@ -116,8 +116,8 @@ pub async fn key_hits(
 //
 // `customer_search` holds one document per live customer and is the external content of two
 // FTS5 indexes, kept by triggers: `customer_search_fts` (trigram tokenizer: substrings of
-// name, company, email and phone digits) and `customer_search_keys` (whole tokens: the words
-// of name and company and their sorted-letters and phonetic keys). Row ids are
+// name, company and phone digits, without positions) and `customer_search_keys` (whole
+// tokens: the words of name and company and their sorted-letters and phonetic keys). Row ids are
 // `tenant_no << 32 | n`, so the documents of one tenant are one range of row ids: FTS5 seeks
 // to that range instead of reading every tenant's matches (`search_tenants` numbers them).
 
@@ -143,8 +143,10 @@ impl FtsIndex {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SearchPlan {
     /// An FTS5 query over the tenant's documents, run only while fewer than `below`
-    /// candidates are found (when given).
-    Fts { index: FtsIndex, query: String, below: Option<usize> },
+    /// candidates are found (when given); with `digits`, only documents whose phone holds
+    /// one of them (the trigrams of digits match apart: "5555" is only "555"), checked
+    /// before the candidate cap, not after it by ranking.
+    Fts { index: FtsIndex, query: String, below: Option<usize>, digits: Vec<String> },
     /// Names with a word beginning with these two characters, from the matching keys (too
     /// short for trigrams).
     NamePrefix(String),
@@ -230,14 +232,15 @@ fn key_alts(w: &WordVariants) -> Vec<String> {
 /// A phone number is looked up among the phone digits only; a whole number first exactly,
 /// in the phone index, and as digits only when nobody has it.
 pub fn search_plans(q: &Query) -> Vec<SearchPlan> {
-    let fts = |index, query, below| SearchPlan::Fts { index, query, below };
+    let fts = |index, query, below| SearchPlan::Fts { index, query, below, digits: Vec::new() };
     if !q.phones.is_empty() {
-        let m = q.phones.iter().map(|p| trigrams_in("phone", p)).collect::<Vec<_>>().join(" OR ");
+        let query = q.phones.iter().map(|p| trigrams_in("phone", p)).collect::<Vec<_>>().join(" OR ");
+        let digits = |below| SearchPlan::Fts { index: FtsIndex::Trigrams, query, below, digits: q.phones.clone() };
         // A whole number is looked up exactly; its digits inside other numbers only when
         // nobody has it (digit trigrams are in most documents).
         return match &q.phone_e164 {
-            Some(e164) => vec![SearchPlan::Phone(e164.clone()), fts(FtsIndex::Trigrams, m, Some(1))],
-            None => vec![fts(FtsIndex::Trigrams, m, None)],
+            Some(e164) => vec![SearchPlan::Phone(e164.clone()), digits(Some(1))],
+            None => vec![digits(None)],
         };
     }
     let literal = q.email_literal().map(|e| SearchPlan::EmailPrefix(e.to_string()));
@@ -318,7 +321,7 @@ pub const SEARCH_HIT_COLUMNS: &str = "s.customer_id AS id, s.name, s.company, s.
 /// `company`, `email` and `phone` (the customer's search document).
 pub fn push_search_plan(qb: &mut QueryBuilder<'_, Db>, tenant: Uuid, plan: &SearchPlan) {
     match plan {
-        SearchPlan::Fts { index, query, .. } => {
+        SearchPlan::Fts { index, query, digits, .. } => {
             let t = index.table();
             qb.push(format!("(SELECT {SEARCH_DOCUMENT} FROM {t} CROSS JOIN customer_search d WHERE {t} MATCH "))
                 .push_bind(query.clone())
@@ -328,7 +331,15 @@ pub fn push_search_plan(qb: &mut QueryBuilder<'_, Db>, tenant: Uuid, plan: &Sear
                 .push_bind(tenant)
                 .push(") AND (SELECT tenant_no * 4294967296 + 4294967295 FROM search_tenants WHERE tenant_id = ")
                 .push_bind(tenant)
-                .push(format!(") AND d.row_id = {t}.rowid) s"));
+                .push(format!(") AND d.row_id = {t}.rowid"));
+            if !digits.is_empty() {
+                qb.push(" AND (");
+                for (i, d) in digits.iter().enumerate() {
+                    qb.push(if i == 0 { "d.phone LIKE " } else { " OR d.phone LIKE " }).push_bind(format!("%{d}%"));
+                }
+                qb.push(")");
+            }
+            qb.push(") s");
         }
         SearchPlan::Phone(e164) => push_phone_plan(qb, tenant, e164),
         SearchPlan::EmailPrefix(e) => {

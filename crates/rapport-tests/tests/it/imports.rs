@@ -19,7 +19,7 @@ async fn send_csv(h: &Harness, c: &Client, query: &str, content_type: &str, csv:
     h.send(req).await
 }
 
-async fn import(h: &Harness, c: &Client, query: &str, csv: &str) -> Reply {
+pub(crate) async fn import(h: &Harness, c: &Client, query: &str, csv: &str) -> Reply {
     send_csv(h, c, query, "text/csv; charset=utf-8", csv).await
 }
 

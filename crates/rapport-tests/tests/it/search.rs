@@ -92,6 +92,39 @@ both!(search_tolerates_typos_accents_and_formats, |h| {
     assert!(search(&h, &o, "999-0000", "").await.is_empty());
 });
 
+both!(digits_find_their_holders_past_the_candidate_cap, |h| {
+    // Digits typed are looked up among phone numbers by their trigrams, which match apart
+    // ("5555" is only "555"): numbers holding the trigrams elsewhere must not crowd the
+    // holders of the digits themselves out of a search's 300 candidates.
+    let o = h.tenant("Digits").await;
+    let word = |mut n: usize| -> String {
+        let mut w = String::new();
+        for _ in 0..6 {
+            w.push((b'a' + (n % 26) as u8) as char);
+            n /= 26;
+        }
+        let mut c = w.chars();
+        c.next().map(|f| f.to_ascii_uppercase().to_string() + c.as_str()).unwrap_or_default()
+    };
+    let mut csv = String::from("Name,Email,Phone\n");
+    for i in 0..320 {
+        // +1 617 555 0100 and on: "555" in every number, "5555" in none.
+        csv.push_str(&format!(
+            "{} {},d{i}@digits.example,+1 617 555 {:04}\n",
+            word(i * 7919 + 11),
+            word(i * 104_729 + 5),
+            100 + i
+        ));
+    }
+    let r = crate::imports::import(&h, &o, "", &csv).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    assert_eq!(r.body["counts"]["create"], 320, "{:?}", r.body["counts"]);
+    h.customer(&o, json!({"name": "Holder Ofthedigits", "phone": "+1 617 255 5512"})).await;
+    assert_eq!(search(&h, &o, "5555", "").await, ["Holder Ofthedigits"]);
+    assert_eq!(search(&h, &o, "255-5512", "").await, ["Holder Ofthedigits"]);
+    assert_eq!(search(&h, &o, "555 0419", "&limit=5").await.len(), 1);
+});
+
 both!(deleted_and_other_tenants_customers_are_not_found, |h| {
     let a = h.tenant("Alpha").await;
     let b = h.tenant("Beta").await;
@@ -594,7 +627,7 @@ async fn sqlite_search_reads_the_fts_index_first() {
          AND d.row_id = customer_search_fts.rowid) s CROSS JOIN customers c \
          WHERE c.id = s.customer_id AND c.tenant_id = $2 AND c.deleted_at IS NULL LIMIT 300",
     )
-    .bind("\"smith\"")
+    .bind("{name company} : (\"ith\" AND \"mit\" AND \"smi\")")
     .bind(o.tenant_id)
     .fetch_all(&pool)
     .await
@@ -669,6 +702,11 @@ async fn sqlite_upgrading_rebuilds_the_trigram_index() {
     assert_eq!(search(&h, &o, "Smithrs", "").await, ["Maryam Smithers"]);
     assert_eq!(search(&h, &o, "Wilhelmna", "").await, ["Wilhelmina Zed"]);
     assert_eq!(search(&h, &o, "555-0188", "").await, ["Wilhelmina Zed"]);
+    // Deleted, gone from it; and the index agrees with its documents throughout.
+    let r = h.delete(&o, &format!("/api/v1/customers/{mary}")).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    assert!(search(&h, &o, "Smithers", "").await.is_empty());
+    h.raw("INSERT INTO customer_search_fts (customer_search_fts, rank) VALUES ('integrity-check', 1)").await.unwrap();
 }
 
 /// On SQLite the search indexes, written a transaction at a time, hold several segments;
