@@ -193,7 +193,8 @@ pub(super) async fn flush_at_commit(tx: &mut SqlTx) -> StoreResult<()> {
         q = bind_head(q, tx.tenant, *seq, hash);
     }
     q = super::customers::bind_counters(q, tx.tenant, &deltas);
-    let binds = events.len() * EVENT_COLUMNS + audit.len() * AUDIT_COLUMNS + 3 + deltas.len() * 3;
+    let binds =
+        events.len() * EVENT_COLUMNS + audit.len() * AUDIT_COLUMNS + head.as_ref().map_or(0, |_| 3) + deltas.len() * 3;
     q.persistent(keep_prepared(binds)).execute(&mut *tx.tx).await.map_err(map_err)?;
     Ok(())
 }
