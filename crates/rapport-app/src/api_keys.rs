@@ -83,6 +83,7 @@ impl App {
             )
             .await?;
         tx.commit().await?;
+        self.auth_keys.changed();
         Ok(key)
     }
 }

@@ -173,7 +173,8 @@ impl App {
     }
 
     /// Resolves a bearer credential (access token or API key) to its principal. The user or
-    /// key is read on every request, so deactivation and revocation act at once.
+    /// key is read again at least once a second, and at once after this server changed it, so
+    /// deactivation and revocation act on the next request (`auth_cache`).
     pub async fn authenticate(&self, bearer: &str) -> AppResult<Principal> {
         if bearer.starts_with(API_KEY_PREFIX) {
             return self.authenticate_api_key(bearer).await;
@@ -187,7 +188,11 @@ impl App {
         )
         .map_err(|_| AppError::InvalidToken)?;
         let c = data.claims;
-        let user = self.store.auth_user(c.tid, c.sub).await?.ok_or(AppError::InvalidToken)?;
+        let user = self
+            .auth_users
+            .get(c.tid, c.sub, || self.store.auth_user(c.tid, c.sub))
+            .await?
+            .ok_or(AppError::InvalidToken)?;
         if !user.active {
             return Err(AppError::InvalidToken);
         }
@@ -197,7 +202,11 @@ impl App {
 
     async fn authenticate_api_key(&self, secret: &str) -> AppResult<Principal> {
         let (tenant, id) = parse_secret(API_KEY_PREFIX, secret).ok_or(AppError::InvalidToken)?;
-        let key = self.store.auth_api_key(tenant, id).await?.ok_or(AppError::InvalidToken)?;
+        let key = self
+            .auth_keys
+            .get(tenant, id, || self.store.auth_api_key(tenant, id))
+            .await?
+            .ok_or(AppError::InvalidToken)?;
         if key.revoked_at.is_some() || key.secret_hash != sha256_hex(secret) {
             return Err(AppError::InvalidToken);
         }
@@ -209,6 +218,7 @@ impl App {
             k.last_used_at = Some(now());
             tx.update_api_key(&k).await?;
             tx.commit().await?;
+            self.auth_keys.changed();
         }
         Ok(Principal { tenant_id: tenant, id, kind: PrincipalKind::ApiKey, role })
     }

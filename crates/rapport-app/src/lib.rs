@@ -9,6 +9,7 @@ pub mod analytics;
 pub mod api_keys;
 pub mod audit;
 pub mod auth;
+mod auth_cache;
 pub mod bulk;
 mod conversation_input;
 pub mod conversations;
@@ -76,10 +77,20 @@ pub struct App {
     engagement: Arc<analytics::EngagementCache>,
     /// Ingests waiting to be written together, per tenant.
     ingests: Arc<ingest_queue::IngestQueue>,
+    /// The users and API keys requests were authenticated by, kept for a moment.
+    auth_users: Arc<auth_cache::AuthCache<rapport_store::UserRow>>,
+    auth_keys: Arc<auth_cache::AuthCache<rapport_store::ApiKeyRow>>,
 }
 
 impl App {
     pub fn new(store: Arc<dyn Store>, settings: AppSettings) -> Self {
-        Self { store, settings: Arc::new(settings), engagement: Default::default(), ingests: Default::default() }
+        Self {
+            store,
+            settings: Arc::new(settings),
+            engagement: Default::default(),
+            ingests: Default::default(),
+            auth_users: Default::default(),
+            auth_keys: Default::default(),
+        }
     }
 }

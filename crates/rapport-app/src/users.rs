@@ -206,6 +206,7 @@ impl App {
             self.reassign_customers(tx.as_mut(), &trail, id, to).await?;
         }
         tx.commit().await?;
+        self.auth_users.changed();
         Ok(u)
     }
 

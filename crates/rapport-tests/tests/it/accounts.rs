@@ -137,6 +137,31 @@ both!(a_deactivated_users_tokens_stop_working_at_once, |h| {
     assert_eq!(h.login(&email, PASSWORD).await.status, StatusCode::OK);
 });
 
+both!(a_new_role_acts_on_the_next_request, |h| {
+    let o = h.tenant("Demote").await;
+    let u = h.user(&o, "manager").await;
+    // Read once, so that the user is kept for the requests that follow.
+    assert_eq!(h.get(&u, "/api/v1/customers").await.status, StatusCode::OK);
+    let d = h.patch(&o, &format!("/api/v1/users/{}", u.user_id), json!({"role": "viewer"})).await;
+    assert_eq!(d.status, StatusCode::OK, "{:?}", d.body);
+    let r = h.post(&u, "/api/v1/customers", json!({"name": "Not Allowed", "email": unique_email("na")})).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{:?}", r.body);
+});
+
+both!(a_user_deactivated_by_another_server_is_refused_within_a_second, |h| {
+    let o = h.tenant("Elsewhere").await;
+    let u = h.user(&o, "sales").await;
+    assert_eq!(h.get(&u, "/api/v1/customers").await.status, StatusCode::OK);
+    // A second server on the same database, as several nodes on PostgreSQL or the command
+    // line beside a SQLite server.
+    let other = rapport_app::App::new(h.reopen_store().await, crate::harness::test_settings());
+    let owner = other.authenticate(&o.token).await.expect("the owner signs in on the other server");
+    let patch = rapport_app::users::UserPatch { active: Some(false), ..Default::default() };
+    other.update_user(&owner, &Default::default(), u.user_id, patch, None).await.expect("deactivated");
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_401(&h.get(&u, "/api/v1/customers").await, "invalid_token");
+});
+
 both!(the_eleventh_failed_login_for_one_email_in_a_minute_is_rate_limited, |h| {
     let o = h.tenant("Limit").await;
     let email = unique_email("victim");
