@@ -29,6 +29,33 @@ async fn sqlite_copies_committed_pages_into_the_database_file_beside_the_writer(
     }
 }
 
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sqlite_checkpointer_runs_below_the_requests_priority() {
+    // The WAL copy is background work: its thread yields the CPU to the request threads.
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("nice.db").display());
+    let store = rapport_store_sqlite::SqliteStore::connect(&url, 1).await.unwrap();
+    // Each thread's name and nice value (the 19th field of its stat, after the name's
+    // closing parenthesis).
+    let threads: Vec<(String, i64)> = std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .flatten()
+        .filter_map(|t| {
+            let name = std::fs::read_to_string(t.path().join("comm")).ok()?.trim_end().to_string();
+            let stat = std::fs::read_to_string(t.path().join("stat")).ok()?;
+            let after_name = &stat[stat.rfind(')')? + 2..];
+            Some((name, after_name.split(' ').nth(16)?.parse().ok()?))
+        })
+        .collect();
+    let copies: Vec<i64> = threads.iter().filter(|(n, _)| n == "wal-checkpoint").map(|(_, nice)| *nice).collect();
+    assert!(!copies.is_empty(), "no checkpointer thread among {threads:?}");
+    // Another test's store may be between naming its thread and lowering it.
+    assert!(copies.contains(&10), "{threads:?}");
+    assert!(threads.iter().filter(|(n, _)| n.starts_with("sqlx-sqlite")).all(|(_, nice)| *nice == 0), "{threads:?}");
+    drop(store);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dropped_sqlite_store_stops_its_checkpointer() {
     // A store dropped without `close` (a test, a command that returns early) must not leave
