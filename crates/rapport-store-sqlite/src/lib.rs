@@ -202,12 +202,19 @@ impl SqliteStore {
             .connect_with(base.clone().read_only(true).pragma("cache_size", format!("-{reader_cache_kib}")))
             .await
             .map_err(map_err)?;
+        // Lowered at every connection the pool makes (it replaces a connection past its
+        // lifetime), once the connection's thread runs.
         let checkpointer = pool_options()
             .max_connections(1)
+            .after_connect(|_, _| {
+                Box::pin(async {
+                    background_priority(CHECKPOINTER_THREAD);
+                    Ok(())
+                })
+            })
             .connect_with(base.pragma("cache_size", "-1024").thread_name(|_| CHECKPOINTER_THREAD.to_string()))
             .await
             .map_err(map_err)?;
-        background_priority(CHECKPOINTER_THREAD);
         let restart_wal = Arc::new(AtomicBool::new(false));
         tokio::spawn(checkpoints(checkpointer.clone(), Arc::downgrade(&restart_wal)));
         let activity = Arc::new(search_upkeep::WriteActivity::default());
