@@ -161,7 +161,8 @@ impl SqliteStore {
             // Every commit is synced before it is acknowledged: with NORMAL the WAL was synced
             // only by the checkpoints, so a power cut could lose the last quarter second of
             // acknowledged writes. A group commit carries a batch of chats, so the sync is paid
-            // once a batch (ingest about a tenth slower at 100,000 customers, PERFORMANCE.md).
+            // once a batch (ingest about a tenth slower at 100,000 customers, within the noise at
+            // full size: PERFORMANCE.md).
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT)
