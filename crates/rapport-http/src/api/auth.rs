@@ -43,7 +43,13 @@ pub async fn login(
 ) -> ApiResult<Json<TokenView>> {
     let ip = meta.ip.as_deref().and_then(|i| i.parse().ok());
     s.login_limiter.check(ip, &input.email).map_err(|retry_after| AppError::RateLimited { retry_after })?;
-    Ok(view(s.app.login(&input.email, &input.password).await?))
+    match s.app.login(&input.email, &input.password).await {
+        Err(AppError::InvalidCredentials) => {
+            s.login_limiter.failed(ip, &input.email);
+            Err(AppError::InvalidCredentials.into())
+        }
+        answer => Ok(view(answer?)),
+    }
 }
 
 /// Exchange a refresh token for a new pair.

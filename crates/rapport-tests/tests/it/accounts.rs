@@ -162,6 +162,22 @@ both!(a_user_deactivated_by_another_server_is_refused_within_a_second, |h| {
     assert_401(&h.get(&u, "/api/v1/customers").await, "invalid_token");
 });
 
+both!(signing_in_often_is_not_rate_limited_while_it_succeeds, |h| {
+    // Several devices, or a script, signing in again and again: only failures count.
+    let o = h.tenant("Often").await;
+    let email = unique_email("often");
+    invite(&h, &o, &email, "viewer").await;
+    for i in 0..15 {
+        let r = h.login(&email, PASSWORD).await;
+        assert_eq!(r.status, StatusCode::OK, "sign-in {i}: {:?}", r.body);
+    }
+    // Failures still add up to the limit after them.
+    for i in 0..10 {
+        assert_401(&h.login(&email, &format!("wrong {i}")).await, "invalid_credentials");
+    }
+    assert_eq!(h.login(&email, PASSWORD).await.status, StatusCode::TOO_MANY_REQUESTS);
+});
+
 both!(the_eleventh_failed_login_for_one_email_in_a_minute_is_rate_limited, |h| {
     let o = h.tenant("Limit").await;
     let email = unique_email("victim");
