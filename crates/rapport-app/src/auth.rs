@@ -218,7 +218,8 @@ impl App {
             k.last_used_at = Some(now());
             tx.update_api_key(&k).await?;
             tx.commit().await?;
-            self.auth_keys.changed();
+            // Kept with its old last use, the key would be written again on every request.
+            self.auth_keys.forget(tenant, id);
         }
         Ok(Principal { tenant_id: tenant, id, kind: PrincipalKind::ApiKey, role })
     }

@@ -79,6 +79,12 @@ impl<T: Clone> AuthCache<T> {
         (e.generation == generation && e.read_at.elapsed() < self.fresh_for).then(|| e.row.clone())
     }
 
+    /// The row `(tenant, id)` changed in what authentication does not read (a key's last
+    /// use): it is read afresh next time, the others stay kept.
+    pub fn forget(&self, tenant: Uuid, id: Uuid) {
+        self.lock().remove(&(tenant, id));
+    }
+
     /// A row of this kind changed (call once its transaction has committed): nothing kept
     /// before is used again.
     pub fn changed(&self) {
@@ -117,6 +123,12 @@ mod tests {
         assert_eq!(n.get(), 2);
         // Another tenant's row of the same id is another row.
         assert_eq!(c.get(Uuid::now_v7(), id, || read(&n, Some("c"))).await.unwrap(), Some("c"));
+        // Forgetting one row reads it again and keeps the others.
+        let other = Uuid::now_v7();
+        assert_eq!(c.get(t, other, || read(&n, Some("d"))).await.unwrap(), Some("d"));
+        c.forget(t, id);
+        assert_eq!(c.get(t, id, || read(&n, Some("e"))).await.unwrap(), Some("e"));
+        assert_eq!(c.get(t, other, || read(&n, Some("f"))).await.unwrap(), Some("d"));
     }
 
     #[tokio::test]

@@ -33,12 +33,12 @@ impl<K: Hash + Eq> Failures<K> {
         self.log.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// `Some(wait)` while the key has `limit` failures within the window.
+    /// `Some(wait)` while the key has `limit` failures within the window: the log keeps
+    /// the last `limit`, so it is full and its oldest is within the window.
     fn blocked(&self, key: &K, limit: usize, now: Instant) -> Option<Duration> {
         let log = self.lock();
-        let times = log.get(key)?;
-        let recent: Vec<&Instant> = times.iter().filter(|t| now.duration_since(**t) < WINDOW).collect();
-        (recent.len() >= limit).then(|| WINDOW - now.duration_since(*recent[recent.len() - limit]))
+        let times = log.get(key).filter(|t| t.len() >= limit)?;
+        WINDOW.checked_sub(now.duration_since(*times.front()?)).filter(|wait| !wait.is_zero())
     }
 
     fn record(&self, key: K, limit: usize, now: Instant) {

@@ -64,7 +64,8 @@ pub trait Store: Send + Sync + 'static {
 
     /// A user of `tenant`, read to authenticate a request: by default in a read
     /// transaction; SQLite reads it in one statement without one (a single statement sees
-    /// one snapshot), which saves the transaction's two round trips on every request.
+    /// one snapshot), which saves the transaction's two round trips on every read (the app
+    /// keeps what it read for a second, `auth_cache`).
     async fn auth_user(&self, tenant: Uuid, id: Uuid) -> StoreResult<Option<UserRow>> {
         self.read(tenant).await?.get_user(id).await
     }
