@@ -1,6 +1,7 @@
 //! Engagement and topic figures, and rebuilding metrics from their source rows.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 
 use rapport_core::audit::now;
@@ -99,8 +100,21 @@ impl App {
         let top = match self.engagement.get(&key, version) {
             Some(top) => top,
             None => {
-                let top = Arc::new(tx.top_engaged(key.from_day, key.to_day, key.limit).await?);
-                self.engagement.put(key, version, top.clone());
+                // One request computes a missing answer; those that missed it meanwhile
+                // wait for it instead of summing the same rows beside it (after a burst
+                // of chats, every dashboard polling the window would).
+                let flight = self.engagement.flight(key);
+                let computing = flight.lock().await;
+                let top = match self.engagement.get(&key, version) {
+                    Some(top) => top,
+                    None => {
+                        let top = Arc::new(tx.top_engaged(key.from_day, key.to_day, key.limit).await?);
+                        self.engagement.put(key, version, top.clone());
+                        top
+                    }
+                };
+                drop(computing);
+                self.engagement.landed(key, flight);
                 top
             }
         };
@@ -113,6 +127,11 @@ impl App {
                 rows.remove(&id).map(|customer| Engaged { customer, conversations, interactions })
             })
             .collect())
+    }
+
+    /// How "top engaged" was answered since this server started (`/metrics`).
+    pub fn engagement_counts(&self) -> EngagementCounts {
+        self.engagement.counts()
     }
 
     /// Recomputes every customer's metrics from its conversations and reports how many were
@@ -156,23 +175,80 @@ type TopEngaged = Arc<Vec<(Uuid, i64, i64)>>;
 #[derive(Default)]
 pub(crate) struct EngagementCache {
     answers: std::sync::Mutex<HashMap<EngagementKey, (i64, TopEngaged)>>,
+    /// The answers being computed, each behind the lock its computing request holds.
+    flights: std::sync::Mutex<HashMap<EngagementKey, Arc<tokio::sync::Mutex<()>>>>,
+    /// Answers served from those kept, and answers computed.
+    kept: AtomicU64,
+    computed: AtomicU64,
+}
+
+/// How "top engaged" was answered since the server started.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EngagementCounts {
+    /// From an answer kept (computed at the tenant's current engagement version or later).
+    pub kept: u64,
+    /// Computed from the engagement rows.
+    pub computed: u64,
 }
 
 impl EngagementCache {
     /// Answers kept at most; past that the cache starts afresh (a new day changes every key).
     const CAPACITY: usize = 1024;
 
+    /// The answer kept for `key` if it was computed at `version` or later: a later one
+    /// counts every change this request's version does (a request that waited for another
+    /// to compute finds it so).
     fn get(&self, key: &EngagementKey, version: i64) -> Option<TopEngaged> {
         let answers = self.answers.lock().ok()?;
-        answers.get(key).filter(|(v, _)| *v == version).map(|(_, top)| top.clone())
+        let top = answers.get(key).filter(|(v, _)| *v >= version).map(|(_, top)| top.clone());
+        if top.is_some() {
+            self.kept.fetch_add(1, Relaxed);
+        }
+        top
+    }
+
+    /// The lock of the computation of `key`'s answer, shared by the requests that missed it.
+    fn flight(&self, key: EngagementKey) -> Arc<tokio::sync::Mutex<()>> {
+        match self.flights.lock() {
+            Ok(mut flights) => {
+                // Locks left by requests cancelled while they held one (a client gone).
+                if flights.len() >= Self::CAPACITY {
+                    flights.retain(|_, f| Arc::strong_count(f) > 1);
+                }
+                flights.entry(key).or_default().clone()
+            }
+            // Poisoned: every request computes on its own, as without the lock.
+            Err(_) => Arc::default(),
+        }
+    }
+
+    /// A request is done with `key`'s computation: the last one forgets its lock.
+    /// Every copy of a lock is made and dropped under the map's mutex, so its count there
+    /// is the requests that hold it.
+    fn landed(&self, key: EngagementKey, flight: Arc<tokio::sync::Mutex<()>>) {
+        if let Ok(mut flights) = self.flights.lock() {
+            drop(flight);
+            if flights.get(&key).is_some_and(|f| Arc::strong_count(f) == 1) {
+                flights.remove(&key);
+            }
+        }
+    }
+
+    pub(crate) fn counts(&self) -> EngagementCounts {
+        EngagementCounts { kept: self.kept.load(Relaxed), computed: self.computed.load(Relaxed) }
     }
 
     fn put(&self, key: EngagementKey, version: i64, top: TopEngaged) {
+        self.computed.fetch_add(1, Relaxed);
         if let Ok(mut answers) = self.answers.lock() {
             if answers.len() >= Self::CAPACITY && !answers.contains_key(&key) {
                 answers.clear();
             }
-            answers.insert(key, (version, top));
+            // An answer computed at an older version than the one kept (a slow request)
+            // does not replace it.
+            if answers.get(&key).is_none_or(|(kept, _)| *kept <= version) {
+                answers.insert(key, (version, top));
+            }
         }
     }
 }

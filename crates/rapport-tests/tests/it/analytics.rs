@@ -138,6 +138,43 @@ both!(top_engaged_customers_of_the_week, |h| {
     assert_eq!(h.get(&sales, "/api/v1/analytics/engagement").await.status, StatusCode::FORBIDDEN);
 });
 
+both!(concurrent_requests_that_miss_top_engaged_compute_it_once, |h| {
+    let o = h.tenant("Engage together").await;
+    let k = key(&h, &o).await;
+    let recent = rapport_core::audit::format_time(time::OffsetDateTime::now_utc() - time::Duration::days(1));
+    for (i, n) in [4, 9, 6].into_iter().enumerate() {
+        let body = json!({"contact": {"email": unique_email("t")}, "interaction_count": n, "started_at": recent});
+        chat(&h, &k, &format!("t-{i}"), body).await;
+    }
+    let before = h.app.engagement_counts();
+    // Twelve dashboards ask at once after the chats: one sums the rows, the others wait for
+    // its answer (before, each summed them beside it: PostgreSQL's requests overlapped every
+    // time; SQLite's tiny sums here rarely do).
+    let asks = (0..12).map(|_| h.get(&o, "/api/v1/analytics/engagement?window=7d"));
+    let answers = futures::future::join_all(asks).await;
+    for a in &answers {
+        assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+        assert_eq!(a.body, answers[0].body);
+    }
+    assert_eq!(answers[0].body["data"][0]["interactions"], 9);
+    let after = h.app.engagement_counts();
+    assert_eq!(after.computed - before.computed, 1, "{before:?} {after:?}");
+    assert_eq!(after.kept - before.kept, 11, "{before:?} {after:?}");
+    // A change moves the version: the next ask computes again, and /metrics says so.
+    chat(
+        &h,
+        &k,
+        "t-3",
+        json!({"contact": {"email": unique_email("t")}, "interaction_count": 30, "started_at": recent}),
+    )
+    .await;
+    assert_eq!(h.get(&o, "/api/v1/analytics/engagement?window=7d").await.body["data"][0]["interactions"], 30);
+    assert_eq!(h.app.engagement_counts().computed - before.computed, 2);
+    let m = h.call(Method::GET, "/metrics", None, None).await;
+    let text = m.body.as_str().map(str::to_string).unwrap_or_else(|| m.body.to_string());
+    assert!(text.contains("rapport_top_engaged_answers_total{source=\"computed\"}"), "{text}");
+});
+
 both!(metrics_never_drift_over_a_long_random_sequence, |h| {
     let o = h.tenant("Drift").await;
     let k = key(&h, &o).await;
