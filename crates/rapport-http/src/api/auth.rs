@@ -42,10 +42,11 @@ pub async fn login(
     JsonInput(input): JsonInput<LoginInput>,
 ) -> ApiResult<Json<TokenView>> {
     let ip = meta.ip.as_deref().and_then(|i| i.parse().ok());
-    s.login_limiter.check(ip, &input.email).map_err(|retry_after| AppError::RateLimited { retry_after })?;
+    let attempt =
+        s.login_limiter.begin(ip, &input.email).map_err(|retry_after| AppError::RateLimited { retry_after })?;
     match s.app.login(&input.email, &input.password).await {
         Err(AppError::InvalidCredentials) => {
-            s.login_limiter.failed(ip, &input.email);
+            attempt.failed();
             Err(AppError::InvalidCredentials.into())
         }
         answer => Ok(view(answer?)),

@@ -178,6 +178,24 @@ both!(signing_in_often_is_not_rate_limited_while_it_succeeds, |h| {
     assert_eq!(h.login(&email, PASSWORD).await.status, StatusCode::TOO_MANY_REQUESTS);
 });
 
+both!(wrong_passwords_sent_together_get_no_more_tries_than_one_by_one, |h| {
+    let o = h.tenant("Burst").await;
+    let email = unique_email("burst");
+    invite(&h, &o, &email, "viewer").await;
+    // Twenty-five guesses at once: at most ten are tried (each running one counts until it
+    // ends), the others refused, as if they had come one after another.
+    let guesses = (0..25).map(|i| {
+        let (h, email) = (&h, &email);
+        async move { h.login(email, &format!("guess {i}")).await }
+    });
+    let answers = futures::future::join_all(guesses).await;
+    let tried = answers.iter().filter(|r| r.status == StatusCode::UNAUTHORIZED).count();
+    let refused = answers.iter().filter(|r| r.status == StatusCode::TOO_MANY_REQUESTS).count();
+    assert_eq!(tried + refused, 25, "{:?}", answers.iter().map(|r| r.status).collect::<Vec<_>>());
+    assert!((1..=10).contains(&tried), "{tried} guesses were tried");
+    assert_eq!(h.login(&email, PASSWORD).await.status, StatusCode::TOO_MANY_REQUESTS);
+});
+
 both!(the_eleventh_failed_login_for_one_email_in_a_minute_is_rate_limited, |h| {
     let o = h.tenant("Limit").await;
     let email = unique_email("victim");
