@@ -342,7 +342,7 @@ impl Store for SqliteStore {
         sql::api_key_by_id(&self.reader, tenant, id).await
     }
 
-    async fn list_page(&self, tenant: Uuid, q: &CustomerQuery) -> StoreResult<Vec<CustomerRow>> {
+    async fn list_page(&self, tenant: Uuid, q: &CustomerQuery) -> StoreResult<Vec<Arc<CustomerRow>>> {
         let mut conn = self.reader.acquire().await.map_err(map_err)?;
         sql::list_once(&mut conn, tenant, q, &self.rows).await
     }

@@ -1,6 +1,8 @@
 //! The customer table, its tag index, its search documents and counters, and the
 //! filtered, keyset-paginated list. Its matching keys are in `matching_keys`.
 
+use std::sync::Arc;
+
 use rapport_core::contact::{Email, Phone};
 use rapport_core::customer::{Address, CustomerData, CustomerType, LifecycleStage, Source, Status};
 use rapport_core::search::Document;
@@ -410,8 +412,9 @@ pub(super) async fn list(tx: &mut SqlTx, q: &CustomerQuery) -> StoreResult<Vec<C
     };
     // The page's ids and versions, then whole rows only when some are not kept at that
     // version: decoding a customer (about fifty columns, four JSON documents) was most of a
-    // page.
-    list_once(&mut tx.tx, tx.tenant, q, &cache).await
+    // page. A transaction's caller owns its rows (a kept one is copied).
+    let rows = list_once(&mut tx.tx, tx.tenant, q, &cache).await?;
+    Ok(rows.into_iter().map(Arc::unwrap_or_clone).collect())
 }
 
 /// A page of the list (no search) for a reader: its ids and versions in one statement and,
@@ -425,19 +428,20 @@ pub(crate) async fn list_once(
     tenant: Uuid,
     q: &CustomerQuery,
     cache: &rapport_store::row_cache::RowCache,
-) -> StoreResult<Vec<CustomerRow>> {
+) -> StoreResult<Vec<Arc<CustomerRow>>> {
     let page: Vec<(Uuid, i64)> =
         list_sql(tenant, q, None, "c.id, c.version")?.build_query_as().fetch_all(&mut *conn).await.map_err(map_err)?;
-    let kept: Option<Vec<CustomerRow>> =
-        page.iter().map(|&(id, version)| cache.get(tenant, id, version).map(|r| CustomerRow::clone(&r))).collect();
+    // Shared with the cache, not copied: a page of kept rows was a copy of fifty records.
+    let kept: Option<Vec<Arc<CustomerRow>>> =
+        page.iter().map(|&(id, version)| cache.get(tenant, id, version)).collect();
     if let Some(rows) = kept {
         return Ok(rows);
     }
     let rs: Vec<CustomerRecord> =
         list_sql(tenant, q, None, "c.*")?.build_query_as().fetch_all(&mut *conn).await.map_err(map_err)?;
-    let rows = rs.into_iter().map(CustomerRow::try_from).collect::<StoreResult<Vec<_>>>()?;
+    let rows = rs.into_iter().map(|r| CustomerRow::try_from(r).map(Arc::new)).collect::<StoreResult<Vec<_>>>()?;
     for c in &rows {
-        cache.put(std::sync::Arc::new(c.clone()));
+        cache.put(c.clone());
     }
     Ok(rows)
 }

@@ -17,6 +17,8 @@ pub use query::{
 };
 pub use rows::*;
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use uuid::Uuid;
 
@@ -73,8 +75,8 @@ pub trait Store: Send + Sync + 'static {
     /// A page of `tenant`'s customer list without a search: by default in a read
     /// transaction; SQLite answers it in one statement when the page's rows are kept (see
     /// `row_cache`), or two, each its own snapshot, without a transaction.
-    async fn list_page(&self, tenant: Uuid, q: &CustomerQuery) -> StoreResult<Vec<CustomerRow>> {
-        self.read(tenant).await?.list_customers(q).await
+    async fn list_page(&self, tenant: Uuid, q: &CustomerQuery) -> StoreResult<Vec<Arc<CustomerRow>>> {
+        Ok(self.read(tenant).await?.list_customers(q).await?.into_iter().map(Arc::new).collect())
     }
 
     /// An API key of `tenant`, read to authenticate a request (as `auth_user`).

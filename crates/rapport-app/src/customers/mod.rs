@@ -8,6 +8,8 @@ mod scope;
 pub mod search;
 mod stats;
 
+use std::sync::Arc;
+
 use rapport_core::audit::{format_time, now};
 use rapport_core::customer::{apply_input, diff, Applied, CustomerData, InputContext, Source};
 use rapport_core::role::{Permission, Role, Scope};
@@ -22,7 +24,8 @@ pub use scope::visible;
 /// One page of customers and where the next one starts.
 #[derive(Debug, Clone)]
 pub struct CustomerPage {
-    pub rows: Vec<CustomerRow>,
+    /// Shared with the store's kept rows where it had them.
+    pub rows: Vec<Arc<CustomerRow>>,
     pub next: Option<Cursor>,
 }
 

@@ -9,6 +9,7 @@
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use rapport_core::search::{Query, Ranker, MIN_SCORE};
 use rapport_store::{Cursor, CustomerQuery, CustomerRow, SortField, SortValue, Tx};
@@ -85,7 +86,12 @@ impl App {
         // A customer deleted is left out: one deleted by a write transaction this search
         // runs in, or (SQLite reads a search statement by statement, `read_each`) one
         // deleted after the look-ups found it.
-        let page = keyed.iter().filter_map(|(_, id)| rows.remove(id)).filter(|c| c.deleted_at.is_none()).collect();
+        let page = keyed
+            .iter()
+            .filter_map(|(_, id)| rows.remove(id))
+            .filter(|c| c.deleted_at.is_none())
+            .map(Arc::new)
+            .collect();
         Ok(CustomerPage { rows: page, next })
     }
 }
