@@ -100,22 +100,31 @@ impl App {
         let top = match self.engagement.get(&key, version) {
             Some(top) => top,
             None => {
-                // One request computes a missing answer; those that missed it meanwhile
-                // wait for it instead of summing the same rows beside it (after a burst
-                // of chats, every dashboard polling the window would).
-                let flight = self.engagement.flight(key);
-                let computing = flight.lock().await;
-                let top = match self.engagement.get(&key, version) {
-                    Some(top) => top,
-                    None => {
+                // A missing answer is computed once for every request that missed it at
+                // the same version or an older one: they join one flight, which computes
+                // in a read of its own opened after all of them read their versions (after
+                // a burst of chats, every dashboard polling the window would otherwise sum
+                // the same rows beside the others). A request with a newer version starts
+                // a flight of its own. Nobody holds a connection while it waits, and the
+                // names are read afresh after it, so they are at least as new as the answer.
+                drop(tx);
+                let flight = self.engagement.flight(key, version);
+                let mut computed_here = false;
+                let answer = flight
+                    .answer
+                    .get_or_try_init(|| async {
+                        computed_here = true;
+                        let mut tx = self.store.read_each(p.tenant_id).await?;
+                        let at = tx.counter(ENGAGEMENT_CHANGES).await?;
                         let top = Arc::new(tx.top_engaged(key.from_day, key.to_day, key.limit).await?);
-                        self.engagement.put(key, version, top.clone());
-                        top
-                    }
-                };
-                drop(computing);
-                self.engagement.landed(key, flight);
-                top
+                        self.engagement.put(key, at, top.clone());
+                        AppResult::Ok(top)
+                    })
+                    .await
+                    .cloned();
+                self.engagement.landed(key, &flight, computed_here && answer.is_ok());
+                tx = self.store.read_each(p.tenant_id).await?;
+                answer?
             }
         };
         let ids: Vec<uuid::Uuid> = top.iter().map(|(id, _, _)| *id).collect();
@@ -175,11 +184,20 @@ type TopEngaged = Arc<Vec<(Uuid, i64, i64)>>;
 #[derive(Default)]
 pub(crate) struct EngagementCache {
     answers: std::sync::Mutex<HashMap<EngagementKey, (i64, TopEngaged)>>,
-    /// The answers being computed, each behind the lock its computing request holds.
-    flights: std::sync::Mutex<HashMap<EngagementKey, Arc<tokio::sync::Mutex<()>>>>,
-    /// Answers served from those kept, and answers computed.
+    /// The answer being computed for each key, if any.
+    flights: std::sync::Mutex<HashMap<EngagementKey, Arc<Flight>>>,
+    /// Answers served from those kept (or computed by another request), and computed.
     kept: AtomicU64,
     computed: AtomicU64,
+}
+
+/// One computation of an answer, shared by the requests that join it.
+#[derive(Default)]
+pub(crate) struct Flight {
+    /// The newest version among the requests that may join: the computation reads the
+    /// version again once it starts, so its answer counts every change theirs do.
+    version: i64,
+    answer: tokio::sync::OnceCell<TopEngaged>,
 }
 
 /// How "top engaged" was answered since the server started.
@@ -195,40 +213,47 @@ impl EngagementCache {
     /// Answers kept at most; past that the cache starts afresh (a new day changes every key).
     const CAPACITY: usize = 1024;
 
-    /// The answer kept for `key` if it was computed at `version` or later: a later one
-    /// counts every change this request's version does (a request that waited for another
-    /// to compute finds it so).
+    /// The answer kept for `key` if it was computed at exactly `version`: a request's names
+    /// are read in the same read as its version (on PostgreSQL one snapshot), so an answer
+    /// of a newer version could name a customer that read does not hold yet.
     fn get(&self, key: &EngagementKey, version: i64) -> Option<TopEngaged> {
         let answers = self.answers.lock().ok()?;
-        let top = answers.get(key).filter(|(v, _)| *v >= version).map(|(_, top)| top.clone());
+        let top = answers.get(key).filter(|(v, _)| *v == version).map(|(_, top)| top.clone());
         if top.is_some() {
             self.kept.fetch_add(1, Relaxed);
         }
         top
     }
 
-    /// The lock of the computation of `key`'s answer, shared by the requests that missed it.
-    fn flight(&self, key: EngagementKey) -> Arc<tokio::sync::Mutex<()>> {
-        match self.flights.lock() {
-            Ok(mut flights) => {
-                // Locks left by requests cancelled while they held one (a client gone).
-                if flights.len() >= Self::CAPACITY {
-                    flights.retain(|_, f| Arc::strong_count(f) > 1);
-                }
-                flights.entry(key).or_default().clone()
-            }
-            // Poisoned: every request computes on its own, as without the lock.
-            Err(_) => Arc::default(),
+    /// The flight a request that read `version` joins: the one under way for `key` if it
+    /// was started at that version or a newer one (its answer is then new enough), else a
+    /// new one (which later requests of older versions join).
+    fn flight(&self, key: EngagementKey, version: i64) -> Arc<Flight> {
+        let Ok(mut flights) = self.flights.lock() else {
+            // Poisoned: this request computes on its own, as without flights.
+            return Arc::new(Flight { version, ..Flight::default() });
+        };
+        if let Some(f) = flights.get(&key).filter(|f| f.version >= version) {
+            return f.clone();
         }
+        // Flights whose requests are all gone (cancelled, or done before landing).
+        if flights.len() >= Self::CAPACITY {
+            flights.retain(|_, f| Arc::strong_count(f) > 1);
+        }
+        let f = Arc::new(Flight { version, ..Flight::default() });
+        flights.insert(key, f.clone());
+        f
     }
 
-    /// A request is done with `key`'s computation: the last one forgets its lock.
-    /// Every copy of a lock is made and dropped under the map's mutex, so its count there
-    /// is the requests that hold it.
-    fn landed(&self, key: EngagementKey, flight: Arc<tokio::sync::Mutex<()>>) {
+    /// A request is done with `flight`: once it has its answer the flight is no longer
+    /// needed (a request arriving later finds the answer kept). Counts the answer as kept
+    /// unless this request computed it.
+    fn landed(&self, key: EngagementKey, flight: &Arc<Flight>, computed_here: bool) {
+        if !computed_here && flight.answer.initialized() {
+            self.kept.fetch_add(1, Relaxed);
+        }
         if let Ok(mut flights) = self.flights.lock() {
-            drop(flight);
-            if flights.get(&key).is_some_and(|f| Arc::strong_count(f) == 1) {
+            if flight.answer.initialized() && flights.get(&key).is_some_and(|f| Arc::ptr_eq(f, flight)) {
                 flights.remove(&key);
             }
         }
@@ -250,5 +275,44 @@ impl EngagementCache {
                 answers.insert(key, (version, top));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key() -> EngagementKey {
+        EngagementKey { tenant: Uuid::nil(), from_day: 1, to_day: 7, limit: 10 }
+    }
+
+    #[test]
+    fn an_answer_serves_its_version_only_and_an_older_one_never_replaces_it() {
+        let c = EngagementCache::default();
+        c.put(key(), 5, Arc::new(vec![(Uuid::nil(), 1, 2)]));
+        assert!(c.get(&key(), 5).is_some());
+        assert!(c.get(&key(), 4).is_none(), "a request's names are read at its own version");
+        assert!(c.get(&key(), 6).is_none());
+        c.put(key(), 3, Arc::new(Vec::new()));
+        assert_eq!(c.get(&key(), 5).map(|t| t.len()), Some(1), "the slower request's older answer");
+        assert_eq!(c.counts(), EngagementCounts { kept: 2, computed: 2 });
+    }
+
+    #[test]
+    fn requests_join_a_flight_of_their_version_or_a_newer_one() {
+        let c = EngagementCache::default();
+        let first = c.flight(key(), 5);
+        assert!(Arc::ptr_eq(&first, &c.flight(key(), 5)));
+        assert!(Arc::ptr_eq(&first, &c.flight(key(), 3)), "an older version joins");
+        let newer = c.flight(key(), 6);
+        assert!(!Arc::ptr_eq(&first, &newer), "a newer version may count changes the flight does not");
+        assert!(Arc::ptr_eq(&newer, &c.flight(key(), 5)), "the newest flight serves the older versions too");
+        // Landed with its answer, a flight is forgotten; one without an answer (its computation
+        // failed) stays for the next request to try.
+        c.landed(key(), &newer, false);
+        assert!(Arc::ptr_eq(&newer, &c.flight(key(), 6)));
+        newer.answer.set(Arc::new(Vec::new())).expect("empty");
+        c.landed(key(), &newer, true);
+        assert!(!Arc::ptr_eq(&newer, &c.flight(key(), 6)));
     }
 }

@@ -131,27 +131,56 @@ impl App {
     }
 
     /// Signs a user in with email and password. Every failure looks the same.
+    ///
+    /// The password is checked on a blocking thread and outside any write transaction: the
+    /// hash takes tens of milliseconds, which held SQLite's one writer (every chat waited)
+    /// and a request thread. The sign-in is then written (last sign-in, a refresh token)
+    /// with the user read again; signing in on several devices at once retries when another
+    /// sign-in wrote the user first (PostgreSQL answered it 412 before).
     pub async fn login(&self, email: &str, password: &str) -> AppResult<TokenPair> {
         let email = Email::parse("email", email).map_err(|_| AppError::InvalidCredentials)?;
         let Some(tenant) = self.store.locate_login(email.normalized()).await? else {
             // Spend the same effort as a real check, so timing does not reveal accounts.
-            let _ = self.hash_password("not-a-real-password");
+            self.check_password(password, None).await;
             return Err(AppError::InvalidCredentials);
         };
-        let mut tx = self.store.begin(tenant).await?;
-        let Some(mut user) = tx.get_user_by_email(email.normalized()).await? else {
+        let found = self.store.read(tenant).await?.get_user_by_email(email.normalized()).await?;
+        let Some(user) = found else {
             return Err(AppError::InvalidCredentials);
         };
-        if !user.active || !self.verify_password(password, &user.password_hash) {
+        if !user.active || !self.check_password(password, Some(&user.password_hash)).await {
             return Err(AppError::InvalidCredentials);
         }
-        user.last_login_at = Some(now());
-        user.version += 1;
-        user.updated_at = now();
-        tx.update_user(&user).await?;
-        let pair = self.issue_tokens(tx.as_mut(), tenant, user.id).await?;
-        tx.commit().await?;
-        Ok(pair)
+        crate::record::retry_on_conflict(|| async {
+            let mut tx = self.store.begin(tenant).await?;
+            let mut u = tx.get_user(user.id).await?.ok_or(AppError::InvalidCredentials)?;
+            // Deactivated, or given another password, since the password was checked.
+            if !u.active || u.password_hash != user.password_hash {
+                return Err(AppError::InvalidCredentials);
+            }
+            u.last_login_at = Some(now());
+            u.version += 1;
+            u.updated_at = now();
+            tx.update_user(&u).await?;
+            let pair = self.issue_tokens(tx.as_mut(), tenant, u.id).await?;
+            tx.commit().await?;
+            Ok(pair)
+        })
+        .await
+    }
+
+    /// Whether `password` is the one `hash` was made of, on a blocking thread; without a
+    /// hash, the same work for nothing (an unknown email).
+    async fn check_password(&self, password: &str, hash: Option<&str>) -> bool {
+        let (app, password, hash) = (self.clone(), password.to_string(), hash.map(str::to_string));
+        let checked = tokio::task::spawn_blocking(move || match hash {
+            Some(h) => app.verify_password(&password, &h),
+            None => {
+                let _ = app.hash_password("not-a-real-password");
+                false
+            }
+        });
+        checked.await.unwrap_or(false)
     }
 
     /// Exchanges a refresh token for a new pair; the old refresh token stops working.

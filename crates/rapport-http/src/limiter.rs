@@ -1,13 +1,16 @@
 //! Rate limiting of failed sign-ins, per client address and per email.
 //!
 //! Only failures count: an office behind one address where everyone signs in at nine, or a
-//! user signing in from several devices, is never held back, while guessing passwords is.
+//! user signing in from several devices, is never refused, while guessing passwords is.
 //! Past `limit` failures within a minute for the address or the email, every attempt is
 //! refused (with the right password too) until the oldest of them is a minute old. A
 //! log of failure times per key, not a token bucket (`governor`, used before, counts every
-//! attempt and cannot look without taking). An attempt running counts as a failure until it
-//! ends, so attempts sent together pass only up to the limit: checked one by one, each could
-//! pass before the first failed.
+//! attempt and cannot look without taking).
+//!
+//! An attempt still running may yet fail, so it holds a place until it ends: past `limit`
+//! failures and running attempts, a new attempt waits for one to end (at most `WAIT_AT_MOST`)
+//! instead of running beside them. Attempts sent together therefore get no more tries than
+//! attempts sent one by one, and an honest crowd behind one address only waits its turn.
 
 use std::collections::{HashMap, VecDeque};
 use std::hash::Hash;
@@ -18,7 +21,10 @@ use std::time::{Duration, Instant};
 /// How far back failures count.
 const WINDOW: Duration = Duration::from_secs(60);
 
-/// What a refusal owed to attempts still running (not to failures) asks to wait.
+/// How long an attempt waits for running ones to end before it is refused.
+const WAIT_AT_MOST: Duration = Duration::from_secs(5);
+
+/// What a refusal after that wait asks to wait more.
 const PENDING_WAIT: Duration = Duration::from_secs(1);
 
 /// Keys kept at most before those with nothing running and no failure in the window are
@@ -39,6 +45,17 @@ impl Entry {
     }
 }
 
+/// What a key says to a new attempt.
+#[derive(Debug, PartialEq, Eq)]
+enum Place {
+    /// It runs, holding a place until it ends.
+    Taken,
+    /// Failed too often: refused for this long.
+    Refused(Duration),
+    /// Attempts running fill the rest of the limit: to wait for one to end.
+    Full,
+}
+
 /// The failures and running attempts of each key.
 struct Failures<K> {
     log: Mutex<HashMap<K, Entry>>,
@@ -53,25 +70,25 @@ impl<K: Hash + Eq + Clone> Failures<K> {
         self.log.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Starts an attempt unless the key's failures within the window and its attempts
-    /// running (each may fail) reach `limit`: checked and counted at once, so attempts sent
-    /// together cannot all pass before the first of them fails. `Err(wait)` when refused.
-    fn begin(&self, key: &K, limit: usize, now: Instant) -> Result<(), Duration> {
+    /// Starts an attempt when the key's failures within the window and its attempts
+    /// running (each may fail) stay below `limit`, checked and counted at once.
+    fn begin(&self, key: &K, limit: usize, now: Instant) -> Place {
         let mut log = self.lock();
         if log.len() > PRUNE_PAST {
             log.retain(|_, e| e.running > 0 || e.recent(now).next().is_some());
         }
         let entry = log.entry(key.clone()).or_default();
         let recent = entry.recent(now).count();
-        if recent + entry.running < limit {
-            entry.running += 1;
-            return Ok(());
+        if recent >= limit {
+            // Until enough of them are a minute old for one more attempt.
+            let frees = entry.recent(now).nth(recent - limit).copied();
+            return Place::Refused(frees.map_or(PENDING_WAIT, |t| WINDOW.saturating_sub(now.duration_since(t))));
         }
-        // Until enough of the failures are a minute old for one more attempt; refused by
-        // attempts running alone, a moment (they end in well under a second).
-        let freed = recent + entry.running + 1 - limit;
-        let frees = entry.recent(now).nth(freed - 1).copied();
-        Err(frees.map_or(PENDING_WAIT, |t| WINDOW.saturating_sub(now.duration_since(t))))
+        if recent + entry.running >= limit {
+            return Place::Full;
+        }
+        entry.running += 1;
+        Place::Taken
     }
 
     /// An attempt of the key ended; `failed_at` when it failed.
@@ -94,10 +111,17 @@ pub struct LoginLimiter {
     limit: usize,
     by_ip: Arc<Failures<IpAddr>>,
     by_email: Arc<Failures<String>>,
+    /// Told whenever an attempt ends, for those waiting for a place.
+    ended: Arc<tokio::sync::Notify>,
 }
 
+/// The email as sign-in finds its account (`Email::normalized`: a domain in another
+/// spelling, full-width letters say, is the same account, so it is the same key).
 fn email_key(email: &str) -> String {
-    email.trim().to_lowercase()
+    match rapport_core::contact::Email::parse("email", email) {
+        Ok(e) => e.normalized().to_string(),
+        Err(_) => email.trim().to_lowercase(),
+    }
 }
 
 /// Whole seconds to wait, at least one.
@@ -133,6 +157,7 @@ impl Attempt {
             l.by_ip.end(ip, l.limit, failed_at);
         }
         l.by_email.end(&self.email, l.limit, failed_at);
+        l.ended.notify_waiters();
     }
 }
 
@@ -149,28 +174,59 @@ impl LoginLimiter {
             limit: per_minute.max(1) as usize,
             by_ip: Arc::new(Failures::new()),
             by_email: Arc::new(Failures::new()),
+            ended: Arc::default(),
         }
     }
 
     /// Starts a sign-in from `ip` for `email`, or `Err(seconds)` to wait when the address or
-    /// the email has failed too often (attempts still running count as failures may).
-    pub fn begin(&self, ip: Option<IpAddr>, email: &str) -> Result<Attempt, u64> {
-        self.begin_at(ip, email, Instant::now())
+    /// the email has failed too often. While attempts running fill the rest of the limit,
+    /// it waits for one of them to end.
+    pub async fn begin(&self, ip: Option<IpAddr>, email: &str) -> Result<Attempt, u64> {
+        let deadline = tokio::time::Instant::now() + WAIT_AT_MOST;
+        loop {
+            // Registered before looking, so an attempt ending in between is not missed.
+            let ended = self.ended.notified();
+            match self.try_begin_at(ip, email, Instant::now()) {
+                Begun::Started(a) => return Ok(a),
+                Begun::Refused(wait) => return Err(seconds(wait)),
+                Begun::Wait => {
+                    if tokio::time::timeout_at(deadline, ended).await.is_err() {
+                        return Err(seconds(PENDING_WAIT));
+                    }
+                }
+            }
+        }
     }
 
-    fn begin_at(&self, ip: Option<IpAddr>, email: &str, now: Instant) -> Result<Attempt, u64> {
+    fn try_begin_at(&self, ip: Option<IpAddr>, email: &str, now: Instant) -> Begun {
         let email = email_key(email);
         if let Some(ip) = &ip {
-            self.by_ip.begin(ip, self.limit, now).map_err(seconds)?;
+            match self.by_ip.begin(ip, self.limit, now) {
+                Place::Taken => {}
+                Place::Refused(wait) => return Begun::Refused(wait),
+                Place::Full => return Begun::Wait,
+            }
         }
-        if let Err(wait) = self.by_email.begin(&email, self.limit, now) {
+        let by_email = self.by_email.begin(&email, self.limit, now);
+        if by_email != Place::Taken {
+            // The address's place is given back.
             if let Some(ip) = &ip {
                 self.by_ip.end(ip, self.limit, None);
             }
-            return Err(seconds(wait));
+            return match by_email {
+                Place::Refused(wait) => Begun::Refused(wait),
+                _ => Begun::Wait,
+            };
         }
-        Ok(Attempt { limiter: self.clone(), ip, email, ended: false })
+        Begun::Started(Attempt { limiter: self.clone(), ip, email, ended: false })
     }
+}
+
+/// What a new attempt meets, for both keys.
+enum Begun {
+    Started(Attempt),
+    Refused(Duration),
+    Wait,
 }
 
 #[cfg(test)]
@@ -179,8 +235,29 @@ mod tests {
 
     const IP: Option<IpAddr> = Some(IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, 1)));
 
+    impl Begun {
+        fn attempt(self) -> Attempt {
+            match self {
+                Begun::Started(a) => a,
+                _ => panic!("not started"),
+            }
+        }
+
+        /// Whole seconds to wait when refused.
+        fn refused(&self) -> Option<u64> {
+            match self {
+                Begun::Refused(w) => Some(seconds(*w)),
+                _ => None,
+            }
+        }
+
+        fn waits(&self) -> bool {
+            matches!(self, Begun::Wait)
+        }
+    }
+
     fn fail(l: &LoginLimiter, ip: Option<IpAddr>, email: &str, at: Instant) {
-        l.begin_at(ip, email, at).expect("let through").failed_at(at);
+        l.try_begin_at(ip, email, at).attempt().failed_at(at);
     }
 
     #[test]
@@ -192,10 +269,19 @@ mod tests {
         }
         // The oldest failure (at t0) is a minute old at t0 + 60 s.
         let at = t0 + Duration::from_secs(10);
-        assert_eq!(l.begin_at(None, " A@Example.com", at).err(), Some(50));
-        assert_eq!(l.begin_at(IP, "other@example.com", at).err(), Some(50), "the address too");
-        assert!(l.begin_at(None, "other@example.com", at).is_ok());
-        assert!(l.begin_at(IP, "a@example.com", t0 + Duration::from_secs(60)).is_ok());
+        assert_eq!(l.try_begin_at(None, " A@Example.COM", at).refused(), Some(50));
+        assert_eq!(l.try_begin_at(IP, "other@example.com", at).refused(), Some(50), "the address too");
+        assert!(l.try_begin_at(None, "other@example.com", at).refused().is_none());
+        assert!(l.try_begin_at(IP, "a@example.com", t0 + Duration::from_secs(60)).refused().is_none());
+    }
+
+    #[test]
+    fn another_spelling_of_the_domain_is_the_same_email() {
+        let l = LoginLimiter::new(2);
+        let t0 = Instant::now();
+        fail(&l, None, "victim@example.com", t0);
+        fail(&l, None, "victim@ｅxample.com", t0);
+        assert_eq!(l.try_begin_at(None, "victim@EXAMPLE.com", t0).refused(), Some(60));
     }
 
     #[test]
@@ -204,32 +290,32 @@ mod tests {
         let l = LoginLimiter::new(2);
         let t0 = Instant::now();
         for i in 0..100 {
-            assert!(l.begin_at(IP, "a@example.com", t0 + Duration::from_millis(i)).is_ok());
+            drop(l.try_begin_at(IP, "a@example.com", t0 + Duration::from_millis(i)).attempt());
         }
         fail(&l, IP, "a@example.com", t0);
-        assert!(l.begin_at(IP, "a@example.com", t0).is_ok());
+        drop(l.try_begin_at(IP, "a@example.com", t0).attempt());
         fail(&l, IP, "a@example.com", t0 + Duration::from_millis(500));
-        assert_eq!(l.begin_at(IP, "a@example.com", t0 + Duration::from_secs(1)).err(), Some(59));
+        assert_eq!(l.try_begin_at(IP, "a@example.com", t0 + Duration::from_secs(1)).refused(), Some(59));
     }
 
     #[test]
-    fn attempts_sent_together_pass_only_up_to_the_limit() {
-        // Before, every attempt checked before the first failed passed: a burst of a
-        // thousand guesses a minute got through a limit of ten.
+    fn attempts_running_fill_the_limit_for_those_after_them() {
+        // Before, every attempt checked before the first failed ran: a burst of a thousand
+        // guesses a minute got through a limit of ten.
         let l = LoginLimiter::new(3);
         let t0 = Instant::now();
-        let running: Vec<Attempt> = (0..3).map(|_| l.begin_at(IP, "a@example.com", t0).expect("within")).collect();
-        assert_eq!(l.begin_at(IP, "a@example.com", t0).err(), Some(1), "three running");
-        assert_eq!(l.begin_at(IP, "b@example.com", t0).err(), Some(1), "the address has three running");
-        assert!(l.begin_at(None, "b@example.com", t0).is_ok(), "the email alone has none");
-        // They fail: the key is blocked for the minute; had they succeeded it would be free.
+        let running: Vec<Attempt> = (0..3).map(|_| l.try_begin_at(IP, "a@example.com", t0).attempt()).collect();
+        assert!(l.try_begin_at(IP, "a@example.com", t0).waits(), "three running");
+        assert!(l.try_begin_at(IP, "b@example.com", t0).waits(), "the address has three running");
+        drop(l.try_begin_at(None, "b@example.com", t0).attempt());
+        // They fail: refused for the minute; had they succeeded, the place would be free.
         for a in running {
             a.failed_at(t0);
         }
-        assert_eq!(l.begin_at(None, "a@example.com", t0 + Duration::from_secs(1)).err(), Some(59));
-        let ok: Vec<Attempt> = (0..2).map(|_| l.begin_at(None, "c@example.com", t0).expect("within")).collect();
+        assert_eq!(l.try_begin_at(None, "a@example.com", t0 + Duration::from_secs(1)).refused(), Some(59));
+        let ok: Vec<Attempt> = (0..3).map(|_| l.try_begin_at(None, "c@example.com", t0).attempt()).collect();
         drop(ok);
-        assert!(l.begin_at(None, "c@example.com", t0).is_ok(), "succeeded attempts free their place");
+        drop(l.try_begin_at(None, "c@example.com", t0).attempt());
     }
 
     #[test]
@@ -240,12 +326,42 @@ mod tests {
             fail(&l, None, "a@example.com", t0);
         }
         for _ in 0..5 {
-            assert!(l.begin_at(IP, "a@example.com", t0).is_err());
+            assert!(l.try_begin_at(IP, "a@example.com", t0).refused().is_some());
         }
-        let other = IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, 2));
-        let _keep = l.begin_at(Some(other), "x@example.com", t0).expect("other address");
         // The refusals above took no place of the address: two may run from it.
-        let _a = l.begin_at(IP, "b@example.com", t0).expect("first");
-        let _b = l.begin_at(IP, "c@example.com", t0).expect("second");
+        let _a = l.try_begin_at(IP, "b@example.com", t0).attempt();
+        let _b = l.try_begin_at(IP, "c@example.com", t0).attempt();
+    }
+
+    #[tokio::test]
+    async fn a_crowd_behind_one_address_waits_its_turn_and_signs_in() {
+        let l = LoginLimiter::new(3);
+        let signs_in = (0..15).map(|i| {
+            let l = l.clone();
+            tokio::spawn(async move {
+                let attempt = l.begin(IP, &format!("user{i}@example.com")).await?;
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                drop(attempt);
+                Ok::<(), u64>(())
+            })
+        });
+        for (i, done) in futures_join(signs_in).await.into_iter().enumerate() {
+            assert_eq!(done, Ok(()), "sign-in {i}");
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_attempt_waits_a_few_seconds_at_most() {
+        let l = LoginLimiter::new(1);
+        let _running = l.begin(IP, "a@example.com").await.expect("first");
+        assert_eq!(l.begin(IP, "b@example.com").await.err(), Some(1));
+    }
+
+    async fn futures_join<T>(tasks: impl Iterator<Item = tokio::task::JoinHandle<T>>) -> Vec<T> {
+        let mut out = Vec::new();
+        for t in tasks.collect::<Vec<_>>() {
+            out.push(t.await.expect("task"));
+        }
+        out
     }
 }

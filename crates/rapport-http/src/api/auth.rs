@@ -43,7 +43,7 @@ pub async fn login(
 ) -> ApiResult<Json<TokenView>> {
     let ip = meta.ip.as_deref().and_then(|i| i.parse().ok());
     let attempt =
-        s.login_limiter.begin(ip, &input.email).map_err(|retry_after| AppError::RateLimited { retry_after })?;
+        s.login_limiter.begin(ip, &input.email).await.map_err(|retry_after| AppError::RateLimited { retry_after })?;
     match s.app.login(&input.email, &input.password).await {
         Err(AppError::InvalidCredentials) => {
             attempt.failed();

@@ -196,6 +196,20 @@ both!(wrong_passwords_sent_together_get_no_more_tries_than_one_by_one, |h| {
     assert_eq!(h.login(&email, PASSWORD).await.status, StatusCode::TOO_MANY_REQUESTS);
 });
 
+both!(fifteen_sign_ins_at_once_with_the_right_password_all_succeed, |h| {
+    // More than the limit's places at once: the later ones wait for a place, none is refused.
+    let o = h.tenant("Crowd").await;
+    let email = unique_email("crowd");
+    invite(&h, &o, &email, "viewer").await;
+    let sign_ins = (0..15).map(|_| {
+        let (h, email) = (&h, &email);
+        async move { h.login(email, PASSWORD).await }
+    });
+    for (i, r) in futures::future::join_all(sign_ins).await.into_iter().enumerate() {
+        assert_eq!(r.status, StatusCode::OK, "sign-in {i}: {:?}", r.body);
+    }
+});
+
 both!(the_eleventh_failed_login_for_one_email_in_a_minute_is_rate_limited, |h| {
     let o = h.tenant("Limit").await;
     let email = unique_email("victim");

@@ -147,9 +147,8 @@ both!(concurrent_requests_that_miss_top_engaged_compute_it_once, |h| {
         chat(&h, &k, &format!("t-{i}"), body).await;
     }
     let before = h.app.engagement_counts();
-    // Twelve dashboards ask at once after the chats: one sums the rows, the others wait for
-    // its answer (before, each summed them beside it: PostgreSQL's requests overlapped every
-    // time; SQLite's tiny sums here rarely do).
+    // Twelve dashboards ask at once after the chats: one sums the rows, the others join its
+    // computation (each computing its own, both databases computed several: checked).
     let asks = (0..12).map(|_| h.get(&o, "/api/v1/analytics/engagement?window=7d"));
     let answers = futures::future::join_all(asks).await;
     for a in &answers {
