@@ -92,6 +92,15 @@ impl App {
             .map_err(|e| AppError::Internal(format!("argon2: {e}")))
     }
 
+    /// `hash_password` on a blocking thread: the hash takes tens of milliseconds, which no
+    /// request thread (nor, taken before any transaction, SQLite's one writer) should wait on.
+    pub(crate) async fn hash_off_thread(&self, password: String) -> AppResult<String> {
+        let app = self.clone();
+        tokio::task::spawn_blocking(move || app.hash_password(&password))
+            .await
+            .map_err(|e| AppError::Internal(format!("hashing a password: {e}")))?
+    }
+
     fn verify_password(&self, password: &str, hash: &str) -> bool {
         let Ok(parsed) = PasswordHash::new(hash) else { return false };
         self.argon2().map(|a| a.verify_password(password.as_bytes(), &parsed).is_ok()).unwrap_or(false)

@@ -76,6 +76,8 @@ impl App {
             settings: json!({}),
             created_at: now(),
         };
+        let owner = NewUser { role: Role::Owner, ..owner.clone() };
+        let hash = self.new_user_password_hash(&owner).await?;
         let mut tx = self.store.begin(id).await?;
         tx.insert_tenant(&tenant).await.map_err(|e| match e {
             StoreError::Conflict(_) => AppError::Conflict("slug_taken", "a tenant with this slug exists".into()),
@@ -84,8 +86,7 @@ impl App {
         let actor = Actor::system();
         let meta = RequestMeta::default();
         let trail = Trail { actor: &actor, meta: &meta };
-        let owner = NewUser { role: Role::Owner, ..owner.clone() };
-        let user = self.insert_user(tx.as_mut(), &trail, &owner).await?;
+        let user = self.insert_user(tx.as_mut(), &trail, &owner, hash).await?;
         tx.commit().await?;
         Ok((tenant, user))
     }

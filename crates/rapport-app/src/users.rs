@@ -37,7 +37,21 @@ pub fn user_audit_values(u: &UserRow) -> Value {
 }
 
 impl App {
-    pub(crate) async fn insert_user(&self, tx: &mut dyn Tx, trail: &Trail<'_>, n: &NewUser) -> AppResult<UserRow> {
+    /// The hash of a new user's password, made before any transaction (`hash_off_thread`).
+    pub(crate) async fn new_user_password_hash(&self, n: &NewUser) -> AppResult<String> {
+        let password =
+            n.password.clone().ok_or_else(|| AppError::invalid("password", "required", "password is required"))?;
+        self.hash_off_thread(password).await
+    }
+
+    /// Inserts a user whose password `password_hash` is (`new_user_password_hash`).
+    pub(crate) async fn insert_user(
+        &self,
+        tx: &mut dyn Tx,
+        trail: &Trail<'_>,
+        n: &NewUser,
+        password_hash: String,
+    ) -> AppResult<UserRow> {
         let email =
             Email::parse("email", &n.email).map_err(|e| AppError::Validation(rapport_core::Invalid(vec![e])))?;
         let name = if n.name.trim().is_empty() {
@@ -50,8 +64,6 @@ impl App {
         if !n.role.is_user_role() {
             return Err(AppError::invalid("role", "invalid_value", "integration is a role for API keys only"));
         }
-        let password =
-            n.password.clone().ok_or_else(|| AppError::invalid("password", "required", "password is required"))?;
         let at = now();
         let user = UserRow {
             id: Uuid::now_v7(),
@@ -60,7 +72,7 @@ impl App {
             email_normalized: email.normalized().to_string(),
             name,
             role: n.role.as_str().to_string(),
-            password_hash: self.hash_password(&password)?,
+            password_hash,
             active: true,
             last_login_at: None,
             created_at: at,
@@ -74,11 +86,12 @@ impl App {
 
     /// Adds a user as the system (CLI `user add`).
     pub async fn add_user(&self, tenant: Uuid, n: NewUser) -> AppResult<UserRow> {
+        let hash = self.new_user_password_hash(&n).await?;
         let mut tx = self.store.begin(tenant).await?;
         tx.get_tenant().await?.ok_or(AppError::NotFound("tenant"))?;
         let actor = crate::Actor::system();
         let meta = RequestMeta::default();
-        let u = self.insert_user(tx.as_mut(), &Trail { actor: &actor, meta: &meta }, &n).await?;
+        let u = self.insert_user(tx.as_mut(), &Trail { actor: &actor, meta: &meta }, &n, hash).await?;
         tx.commit().await?;
         Ok(u)
     }
@@ -102,9 +115,10 @@ impl App {
                 Some(pw)
             }
         };
+        let hash = self.new_user_password_hash(&n).await?;
         let mut tx = self.store.begin(p.tenant_id).await?;
         let actor = p.actor();
-        let u = self.insert_user(tx.as_mut(), &Trail { actor: &actor, meta }, &n).await?;
+        let u = self.insert_user(tx.as_mut(), &Trail { actor: &actor, meta }, &n, hash).await?;
         tx.commit().await?;
         Ok((u, generated))
     }
@@ -132,6 +146,10 @@ impl App {
         if_match: Option<i64>,
     ) -> AppResult<UserRow> {
         p.require(Permission::UsersManage, "manage users")?;
+        let new_hash = match &patch.password {
+            Some(pw) => Some(self.hash_off_thread(pw.clone()).await?),
+            None => None,
+        };
         let mut tx = self.store.begin(p.tenant_id).await?;
         let old = tx.get_user(id).await?.ok_or(AppError::NotFound("user"))?;
         if let Some(v) = if_match {
@@ -157,8 +175,8 @@ impl App {
         if let Some(a) = patch.active {
             u.active = a;
         }
-        if let Some(pw) = &patch.password {
-            u.password_hash = self.hash_password(pw)?;
+        if let Some(h) = new_hash {
+            u.password_hash = h;
         }
         let losing_owner = old_role == Role::Owner && (u.role != "owner" || !u.active);
         if losing_owner {
