@@ -123,8 +123,9 @@ impl App {
                     .await
                     .cloned();
                 self.engagement.landed(key, &flight, computed_here && answer.is_ok());
+                let top = answer?;
                 tx = self.store.read_each(p.tenant_id).await?;
-                answer?
+                top
             }
         };
         let ids: Vec<uuid::Uuid> = top.iter().map(|(id, _, _)| *id).collect();

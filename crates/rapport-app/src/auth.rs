@@ -92,13 +92,18 @@ impl App {
             .map_err(|e| AppError::Internal(format!("argon2: {e}")))
     }
 
-    /// `hash_password` on a blocking thread: the hash takes tens of milliseconds, which no
-    /// request thread (nor, taken before any transaction, SQLite's one writer) should wait on.
-    pub(crate) async fn hash_off_thread(&self, password: String) -> AppResult<String> {
+    /// Password work (argon2) on a blocking thread: a hash takes tens of milliseconds, which
+    /// no request thread (nor, done before any transaction, SQLite's one writer) should wait on.
+    async fn off_thread<T: Send + 'static>(&self, work: impl FnOnce(&App) -> T + Send + 'static) -> AppResult<T> {
         let app = self.clone();
-        tokio::task::spawn_blocking(move || app.hash_password(&password))
+        tokio::task::spawn_blocking(move || work(&app))
             .await
-            .map_err(|e| AppError::Internal(format!("hashing a password: {e}")))?
+            .map_err(|e| AppError::Internal(format!("password hashing stopped: {e}")))
+    }
+
+    /// `hash_password` off the request's thread (`off_thread`).
+    pub(crate) async fn hash_off_thread(&self, password: String) -> AppResult<String> {
+        self.off_thread(move |app| app.hash_password(&password)).await?
     }
 
     fn verify_password(&self, password: &str, hash: &str) -> bool {
@@ -181,8 +186,8 @@ impl App {
     /// Whether `password` is the one `hash` was made of, on a blocking thread; without a
     /// hash, the same work for nothing (an unknown email).
     async fn check_password(&self, password: &str, hash: Option<&str>) -> bool {
-        let (app, password, hash) = (self.clone(), password.to_string(), hash.map(str::to_string));
-        let checked = tokio::task::spawn_blocking(move || match hash {
+        let (password, hash) = (password.to_string(), hash.map(str::to_string));
+        let checked = self.off_thread(move |app| match hash {
             Some(h) => app.verify_password(&password, &h),
             None => {
                 let _ = app.hash_password("not-a-real-password");

@@ -183,10 +183,11 @@ impl LoginLimiter {
     /// it waits for one of them to end.
     pub async fn begin(&self, ip: Option<IpAddr>, email: &str) -> Result<Attempt, u64> {
         let deadline = tokio::time::Instant::now() + WAIT_AT_MOST;
+        let email = email_key(email);
         loop {
             // Registered before looking, so an attempt ending in between is not missed.
             let ended = self.ended.notified();
-            match self.try_begin_at(ip, email, Instant::now()) {
+            match self.begin_keyed(ip, &email, Instant::now()) {
                 Begun::Started(a) => return Ok(a),
                 Begun::Refused(wait) => return Err(seconds(wait)),
                 Begun::Wait => {
@@ -198,8 +199,8 @@ impl LoginLimiter {
         }
     }
 
-    fn try_begin_at(&self, ip: Option<IpAddr>, email: &str, now: Instant) -> Begun {
-        let email = email_key(email);
+    /// One look at both keys (`email` already as `email_key` spells it).
+    fn begin_keyed(&self, ip: Option<IpAddr>, email: &str, now: Instant) -> Begun {
         if let Some(ip) = &ip {
             match self.by_ip.begin(ip, self.limit, now) {
                 Place::Taken => {}
@@ -207,6 +208,7 @@ impl LoginLimiter {
                 Place::Full => return Begun::Wait,
             }
         }
+        let email = email.to_string();
         let by_email = self.by_email.begin(&email, self.limit, now);
         if by_email != Place::Taken {
             // The address's place is given back.
@@ -234,6 +236,13 @@ mod tests {
     use super::*;
 
     const IP: Option<IpAddr> = Some(IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, 1)));
+
+    impl LoginLimiter {
+        /// One look, at `now`, as `begin` looks before it waits.
+        fn try_begin_at(&self, ip: Option<IpAddr>, email: &str, now: Instant) -> Begun {
+            self.begin_keyed(ip, &email_key(email), now)
+        }
+    }
 
     impl Begun {
         fn attempt(self) -> Attempt {

@@ -13,6 +13,11 @@ async fn invite(h: &Harness, owner: &Client, email: &str, role: &str) -> Reply {
     h.post(owner, "/api/v1/users", json!({"email": email, "name": role, "role": role, "password": PASSWORD})).await
 }
 
+/// Sign-ins for `email` with each of `passwords`, all sent at once.
+async fn sign_ins_at_once(h: &Harness, email: &str, passwords: impl Iterator<Item = String>) -> Vec<Reply> {
+    futures::future::join_all(passwords.map(|pw| async move { h.login(email, &pw).await })).await
+}
+
 fn token(r: &Reply) -> String {
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
     r.body["access_token"].as_str().expect("access_token").to_string()
@@ -184,11 +189,7 @@ both!(wrong_passwords_sent_together_get_no_more_tries_than_one_by_one, |h| {
     invite(&h, &o, &email, "viewer").await;
     // Twenty-five guesses at once: at most ten are tried (each running one counts until it
     // ends), the others refused, as if they had come one after another.
-    let guesses = (0..25).map(|i| {
-        let (h, email) = (&h, &email);
-        async move { h.login(email, &format!("guess {i}")).await }
-    });
-    let answers = futures::future::join_all(guesses).await;
+    let answers = sign_ins_at_once(&h, &email, (0..25).map(|i| format!("guess {i}"))).await;
     let tried = answers.iter().filter(|r| r.status == StatusCode::UNAUTHORIZED).count();
     let refused = answers.iter().filter(|r| r.status == StatusCode::TOO_MANY_REQUESTS).count();
     assert_eq!(tried + refused, 25, "{:?}", answers.iter().map(|r| r.status).collect::<Vec<_>>());
@@ -201,11 +202,8 @@ both!(fifteen_sign_ins_at_once_with_the_right_password_all_succeed, |h| {
     let o = h.tenant("Crowd").await;
     let email = unique_email("crowd");
     invite(&h, &o, &email, "viewer").await;
-    let sign_ins = (0..15).map(|_| {
-        let (h, email) = (&h, &email);
-        async move { h.login(email, PASSWORD).await }
-    });
-    for (i, r) in futures::future::join_all(sign_ins).await.into_iter().enumerate() {
+    let answers = sign_ins_at_once(&h, &email, (0..15).map(|_| PASSWORD.to_string())).await;
+    for (i, r) in answers.into_iter().enumerate() {
         assert_eq!(r.status, StatusCode::OK, "sign-in {i}: {:?}", r.body);
     }
 });

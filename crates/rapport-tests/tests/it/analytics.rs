@@ -142,9 +142,11 @@ both!(concurrent_requests_that_miss_top_engaged_compute_it_once, |h| {
     let o = h.tenant("Engage together").await;
     let k = key(&h, &o).await;
     let recent = rapport_core::audit::format_time(time::OffsetDateTime::now_utc() - time::Duration::days(1));
+    // A chat of a new person with `n` interactions yesterday.
+    let person =
+        |n: i64| json!({"contact": {"email": unique_email("t")}, "interaction_count": n, "started_at": recent});
     for (i, n) in [4, 9, 6].into_iter().enumerate() {
-        let body = json!({"contact": {"email": unique_email("t")}, "interaction_count": n, "started_at": recent});
-        chat(&h, &k, &format!("t-{i}"), body).await;
+        chat(&h, &k, &format!("t-{i}"), person(n)).await;
     }
     let before = h.app.engagement_counts();
     // Twelve dashboards ask at once after the chats: one sums the rows, the others join its
@@ -160,13 +162,7 @@ both!(concurrent_requests_that_miss_top_engaged_compute_it_once, |h| {
     assert_eq!(after.computed - before.computed, 1, "{before:?} {after:?}");
     assert_eq!(after.kept - before.kept, 11, "{before:?} {after:?}");
     // A change moves the version: the next ask computes again, and /metrics says so.
-    chat(
-        &h,
-        &k,
-        "t-3",
-        json!({"contact": {"email": unique_email("t")}, "interaction_count": 30, "started_at": recent}),
-    )
-    .await;
+    chat(&h, &k, "t-3", person(30)).await;
     assert_eq!(h.get(&o, "/api/v1/analytics/engagement?window=7d").await.body["data"][0]["interactions"], 30);
     assert_eq!(h.app.engagement_counts().computed - before.computed, 2);
     let m = h.call(Method::GET, "/metrics", None, None).await;
