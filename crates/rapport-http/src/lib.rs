@@ -11,6 +11,7 @@ mod limiter;
 mod metrics;
 pub mod openapi;
 mod problem;
+mod rendered;
 mod views;
 
 use std::collections::HashMap;
@@ -39,11 +40,19 @@ pub struct AppState {
     pub metrics: Metrics,
     /// Base currency per tenant: every money figure needs it and it seldom changes.
     currencies: Arc<RwLock<HashMap<Uuid, String>>>,
+    /// Customers' JSON texts by version, for list and search pages.
+    pub(crate) rendered: Arc<rendered::RenderedCustomers>,
 }
 
 impl AppState {
     pub fn new(app: App) -> Self {
-        Self { app, login_limiter: LoginLimiter::new(10), metrics: Metrics::default(), currencies: Arc::default() }
+        Self {
+            app,
+            login_limiter: LoginLimiter::new(10),
+            metrics: Metrics::default(),
+            currencies: Arc::default(),
+            rendered: Arc::default(),
+        }
     }
 
     pub(crate) fn forget_currency(&self, tenant: Uuid) {

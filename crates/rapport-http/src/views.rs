@@ -187,7 +187,8 @@ impl CustomerView {
 /// One page of customers.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CustomerList {
-    pub data: Vec<CustomerView>,
+    #[schema(value_type = Vec<CustomerView>)]
+    pub data: Vec<crate::rendered::RenderedCustomer>,
     /// Pass as `cursor` for the next page; null on the last page.
     pub next_cursor: Option<String>,
 }

@@ -414,7 +414,12 @@ pub async fn list(
     let page = s.app.list_customers(&p, q).await?;
     let currency = s.base_currency(p.tenant_id).await?;
     let list = CustomerList {
-        data: page.rows.iter().map(|c| CustomerView::new(c, &currency)).collect(),
+        data: page
+            .rows
+            .iter()
+            .map(|c| s.rendered.render(c, &currency))
+            .collect::<Result<_, _>>()
+            .map_err(|e| AppError::Internal(format!("a customer could not be written as JSON: {e}")))?,
         next_cursor: page.next.as_ref().map(|c| cursor::encode(&sort, c)),
     };
     // About 1.3 KB a customer as the generator's data sets have them.

@@ -329,6 +329,19 @@ both!(list_pages_show_every_change_at_once, |h| {
     let r = h.post(&o, &format!("/api/v1/customers/{}/restore", ids[2]), json!({})).await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
     assert_eq!(names(&h.get(&o, path).await.body), ["Cy", "Ada Renamed"]);
+    // A listed customer is written as its own page writes it, money in the tenant's
+    // currency of the moment (list pages keep the customers' JSON texts by version).
+    let page = h.get(&o, path).await.body;
+    for c in page["data"].as_array().unwrap() {
+        assert_eq!(c["total_revenue"]["currency"], "USD");
+        assert_eq!(&h.get(&o, &format!("/api/v1/customers/{}", c["id"].as_str().unwrap())).await.body, c);
+    }
+    let t = h.patch(&o, "/api/v1/tenant", json!({"base_currency": "EUR"})).await;
+    assert_eq!(t.status, StatusCode::OK, "{:?}", t.body);
+    for c in h.get(&o, path).await.body["data"].as_array().unwrap() {
+        assert_eq!(c["total_revenue"]["currency"], "EUR");
+        assert_eq!(c["lifetime_value"]["currency"], "EUR");
+    }
     // Another tenant's list never holds these rows.
     let other = h.tenant("Other pages").await;
     assert!(names(&h.get(&other, path).await.body).is_empty());
