@@ -145,8 +145,9 @@ pub const SEARCH_HIT_COLUMNS: &str =
 pub enum SearchPlan {
     /// Documents whose `keys` answer a tsquery (whole tokens).
     Keys { query: String, below: Option<usize> },
-    /// Documents holding every substring of one of the groups.
-    Like { any_of: Vec<Vec<String>>, below: Option<usize> },
+    /// Documents holding every substring of one of the groups. With `settles`, what it finds
+    /// is the answer: the later look-ups run only when it finds nobody.
+    Like { any_of: Vec<Vec<String>>, below: Option<usize>, settles: bool },
     /// Documents resembling any of the weighted texts (word similarity), best first.
     Similar { terms: Vec<(String, f64)>, below: Option<usize> },
     /// Customers whose phone is this one (E.164), from the phone index.
@@ -167,6 +168,11 @@ impl SearchPlan {
             }
             SearchPlan::Phone(_) => None,
         }
+    }
+
+    /// Whether candidates found by this look-up end the search (no later look-up runs).
+    pub fn settles(&self) -> bool {
+        matches!(self, SearchPlan::Like { settles: true, .. })
     }
 }
 
@@ -205,39 +211,58 @@ fn key_alts(w: &WordVariants) -> Vec<String> {
     a
 }
 
-/// `text` anywhere in a document, as a LIKE pattern.
-fn substring(text: &str) -> String {
-    let mut p = String::from("%");
+/// `text` as a LIKE pattern matching itself alone.
+fn escaped(text: &str) -> String {
+    let mut p = String::new();
     for c in text.chars() {
         if matches!(c, '%' | '_' | '\\') {
             p.push('\\');
         }
         p.push(c);
     }
-    p.push('%');
     p
+}
+
+/// `text` anywhere in a document, as a LIKE pattern.
+fn substring(text: &str) -> String {
+    format!("%{}%", escaped(text))
+}
+
+/// `text` at the beginning of a document or of a field or word of it (they are separated by
+/// spaces), as LIKE patterns of which one must match: an email as typed begins its holder's.
+fn beginning(text: &str) -> Vec<Vec<String>> {
+    let e = escaped(text);
+    vec![vec![format!("{e}%")], vec![format!("% {e}%")]]
 }
 
 /// The look-ups of a search, in order, as SQLite's dialect plans them: a whole phone number
 /// exactly, then (while nothing was found) a phone number's digits as substrings; an email
-/// as typed as a substring, then (while few) its words as substrings; every word or its
+/// as typed at the beginning of a field or word, and only when nobody's begins with it its
+/// words as substrings (while few) and the rest; every word or its
 /// letters in another order as whole tokens, or the words run together; without an email, while few, every word as a substring; while few, words that
 /// sound alike. Last, while nothing was found, the word similarity of pg_trgm (beginnings
 /// of short words, typos the keys do not catch).
 pub fn search_plans(q: &Query) -> Vec<SearchPlan> {
     if !q.phones.is_empty() {
-        let digits = |below| SearchPlan::Like { any_of: q.phones.iter().map(|p| vec![substring(p)]).collect(), below };
+        let digits = |below| SearchPlan::Like {
+            any_of: q.phones.iter().map(|p| vec![substring(p)]).collect(),
+            below,
+            settles: false,
+        };
         return match &q.phone_e164 {
             Some(e164) => vec![SearchPlan::Phone(e164.clone()), digits(Some(1))],
             None => vec![digits(None)],
         };
     }
     let mut plans = Vec::new();
-    let email = q.email_literal().map(|e| SearchPlan::Like { any_of: vec![vec![substring(e)]], below: None });
+    // An email as typed: its holders, or when nobody holds it, its pieces as names (as on
+    // SQLite).
+    let email = q.email_literal().map(|e| SearchPlan::Like { any_of: beginning(e), below: None, settles: true });
     let words = q.index_words();
     let exact = (!words.is_empty()).then(|| SearchPlan::Like {
         any_of: vec![words.iter().map(|w| substring(&w.word)).collect()],
         below: Some(LOOSE_BELOW),
+        settles: false,
     });
     let mut typos = all_words(&words, key_alts);
     if let (Some(t), Some(c)) = (&typos, q.compact().as_deref().and_then(term_query)) {
@@ -362,12 +387,12 @@ mod tests {
     #[test]
     fn an_email_and_a_phone_are_substrings_with_like_wildcards_escaped() {
         let p = plans("ann_o%b.");
-        let SearchPlan::Like { any_of, below: None } = &p[0] else { panic!("{p:?}") };
-        assert_eq!(any_of, &[vec![r"%ann\_o\%b.%".to_string()]]);
+        let SearchPlan::Like { any_of, below: None, settles: true } = &p[0] else { panic!("{p:?}") };
+        assert_eq!(any_of, &[vec![r"ann\_o\%b.%".to_string()], vec![r"% ann\_o\%b.%".to_string()]]);
         // A whole number exactly; its digits as substrings only if nobody has it.
         let p = plans("(617) 555-0100");
         assert_eq!(p[0], SearchPlan::Phone("+16175550100".to_string()), "{p:?}");
-        let SearchPlan::Like { any_of, below: Some(1) } = &p[1] else { panic!("{p:?}") };
+        let SearchPlan::Like { any_of, below: Some(1), settles: false } = &p[1] else { panic!("{p:?}") };
         assert!(any_of.contains(&vec!["%16175550100%".to_string()]), "{any_of:?}");
         let p = plans("555-01");
         let [SearchPlan::Like { below: None, .. }] = p.as_slice() else { panic!("part of a number: {p:?}") };

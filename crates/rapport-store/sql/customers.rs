@@ -894,7 +894,11 @@ pub(super) async fn search(
                 .map_err(map_err)?,
         };
         tracing::debug!(?plan, found = hits.len(), elapsed = ?started.elapsed(), "search look-up");
+        let settled = plan.settles() && !hits.is_empty();
         out.extend(hits.into_iter().filter(|h| seen.insert(h.id)).map(HitRecord::hit));
+        if settled {
+            break;
+        }
     }
     Ok(out)
 }

@@ -92,6 +92,26 @@ both!(search_tolerates_typos_accents_and_formats, |h| {
     assert!(search(&h, &o, "999-0000", "").await.is_empty());
 });
 
+both!(the_beginning_of_an_email_answers_its_holders_and_else_its_words, |h| {
+    // An address as typed answers the customers whose email begins with it, not everybody
+    // sharing its first word as a name; when nobody's email begins with it, its words are
+    // looked up as names.
+    let o = h.tenant("Email beginnings").await;
+    h.customer(&o, json!({"name": "Priya Joshi", "email": "priya.joshi@example.com"})).await;
+    h.customer(&o, json!({"name": "Priya Patel", "email": "pp.office@example.com"})).await;
+    h.customer(&o, json!({"name": "Priya Nair", "email": "priya.nair@example.org"})).await;
+    let sorted = |mut names: Vec<String>| {
+        names.sort();
+        names
+    };
+    assert_eq!(search(&h, &o, "priya.jo", "").await, ["Priya Joshi"]);
+    assert_eq!(sorted(search(&h, &o, "PRIYA.", "").await), ["Priya Joshi", "Priya Nair"]);
+    // A typo in the address: nobody's begins with it, its words find the name.
+    assert_eq!(search(&h, &o, "priya.jsohi", "").await, ["Priya Joshi"]);
+    // An address's middle is not its beginning (nor a word's).
+    assert!(search(&h, &o, "office@exam", "").await.is_empty());
+});
+
 both!(digits_find_their_holders_past_the_candidate_cap, |h| {
     // Digits typed are looked up among phone numbers by their trigrams, which match apart
     // ("5555" is only "555"): numbers holding the trigrams elsewhere must not crowd the
