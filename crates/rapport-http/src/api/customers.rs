@@ -411,13 +411,16 @@ pub async fn list(
 ) -> ApiResult<SizedJson<CustomerList>> {
     let q = to_query(&p, &l)?;
     let sort = sort_name(q.sort);
+    // A search's customers are seldom the same from one search to the next: they are
+    // written without being kept, so they do not push out the list pages' customers.
+    let keep = q.q.is_none();
     let page = s.app.list_customers(&p, q).await?;
     let currency = s.base_currency(p.tenant_id).await?;
     let list = CustomerList {
         data: page
             .rows
             .iter()
-            .map(|c| s.rendered.render(c, &currency))
+            .map(|c| s.rendered.render(c, &currency, keep))
             .collect::<Result<_, _>>()
             .map_err(|e| AppError::Internal(format!("a customer could not be written as JSON: {e}")))?,
         next_cursor: page.next.as_ref().map(|c| cursor::encode(&sort, c)),
