@@ -43,6 +43,16 @@ impl Entry {
     fn recent(&self, now: Instant) -> impl Iterator<Item = &Instant> {
         self.failures.iter().filter(move |t| now.duration_since(**t) < WINDOW)
     }
+
+    /// How long the key is refused for, when it failed `limit` times within the window:
+    /// until enough of those failures are a minute old for one more attempt.
+    fn refusal(&self, limit: usize, now: Instant) -> Option<Duration> {
+        let recent = self.recent(now).count();
+        (recent >= limit).then(|| {
+            let frees = self.recent(now).nth(recent - limit).copied();
+            frees.map_or(PENDING_WAIT, |t| WINDOW.saturating_sub(now.duration_since(t)))
+        })
+    }
 }
 
 /// What a key says to a new attempt.
@@ -78,17 +88,20 @@ impl<K: Hash + Eq + Clone> Failures<K> {
             log.retain(|_, e| e.running > 0 || e.recent(now).next().is_some());
         }
         let entry = log.entry(key.clone()).or_default();
-        let recent = entry.recent(now).count();
-        if recent >= limit {
-            // Until enough of them are a minute old for one more attempt.
-            let frees = entry.recent(now).nth(recent - limit).copied();
-            return Place::Refused(frees.map_or(PENDING_WAIT, |t| WINDOW.saturating_sub(now.duration_since(t))));
+        if let Some(wait) = entry.refusal(limit, now) {
+            return Place::Refused(wait);
         }
+        let recent = entry.recent(now).count();
         if recent + entry.running >= limit {
             return Place::Full;
         }
         entry.running += 1;
         Place::Taken
+    }
+
+    /// How long the key is refused for now, if it is (a look that starts nothing).
+    fn refusal(&self, key: &K, limit: usize, now: Instant) -> Option<Duration> {
+        self.lock().get(key).and_then(|e| e.refusal(limit, now))
     }
 
     /// An attempt of the key ended; `failed_at` when it failed.
@@ -205,7 +218,13 @@ impl LoginLimiter {
             match self.by_ip.begin(ip, self.limit, now) {
                 Place::Taken => {}
                 Place::Refused(wait) => return Begun::Refused(wait),
-                Place::Full => return Begun::Wait,
+                // Waiting for the address is pointless when the email is refused anyway.
+                Place::Full => {
+                    return match self.by_email.refusal(&email.to_string(), self.limit, now) {
+                        Some(wait) => Begun::Refused(wait),
+                        None => Begun::Wait,
+                    }
+                }
             }
         }
         let email = email.to_string();
@@ -340,6 +359,22 @@ mod tests {
         // The refusals above took no place of the address: two may run from it.
         let _a = l.try_begin_at(IP, "b@example.com", t0).attempt();
         let _b = l.try_begin_at(IP, "c@example.com", t0).attempt();
+    }
+
+    #[test]
+    fn a_refused_email_behind_a_full_address_is_told_its_wait_at_once() {
+        let l = LoginLimiter::new(2);
+        let t0 = Instant::now();
+        for _ in 0..2 {
+            fail(&l, None, "a@example.com", t0);
+        }
+        let _a = l.try_begin_at(IP, "b@example.com", t0).attempt();
+        let _b = l.try_begin_at(IP, "c@example.com", t0).attempt();
+        // The address is full of running attempts; the email's own refusal answers, not a
+        // wait for the address followed by a guess.
+        let later = t0 + Duration::from_secs(20);
+        assert_eq!(l.try_begin_at(IP, "a@example.com", later).refused(), Some(40));
+        assert!(l.try_begin_at(IP, "d@example.com", later).waits());
     }
 
     #[tokio::test]
