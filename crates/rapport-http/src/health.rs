@@ -31,13 +31,12 @@ async fn readyz(State(s): State<AppState>) -> impl IntoResponse {
 async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
     let mut out = s.metrics.render();
     let top = s.app.engagement_counts();
-    out.push_str(
-        "# HELP rapport_top_engaged_answers_total Answers of top engaged, by whether a kept answer served it or it was computed.\n\
-         # TYPE rapport_top_engaged_answers_total counter\n",
+    crate::metrics::write_counter(
+        &mut out,
+        "rapport_top_engaged_answers_total",
+        "Answers of top engaged, by whether a kept answer served it or it was computed.",
+        "source",
+        &[("kept", top.kept), ("computed", top.computed)],
     );
-    out.push_str(&format!(
-        "rapport_top_engaged_answers_total{{source=\"kept\"}} {}\nrapport_top_engaged_answers_total{{source=\"computed\"}} {}\n",
-        top.kept, top.computed
-    ));
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)
 }

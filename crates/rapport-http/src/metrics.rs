@@ -55,3 +55,26 @@ impl Metrics {
         out
     }
 }
+
+/// Appends a counter of the application's, one value per `label` value, in the same format.
+pub(crate) fn write_counter(out: &mut String, name: &str, help: &str, label: &str, values: &[(&str, u64)]) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
+    for (value, n) in values {
+        let _ = writeln!(out, "{name}{{{label}=\"{value}\"}} {n}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_counter_is_written_per_label_value() {
+        let mut out = String::new();
+        write_counter(&mut out, "x_total", "Things.", "source", &[("kept", 3), ("computed", 1)]);
+        assert_eq!(
+            out,
+            "# HELP x_total Things.\n# TYPE x_total counter\nx_total{source=\"kept\"} 3\nx_total{source=\"computed\"} 1\n"
+        );
+    }
+}
