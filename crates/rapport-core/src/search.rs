@@ -266,6 +266,13 @@ impl Query {
         self.email.as_deref().filter(|e| e.chars().any(|c| !c.is_alphanumeric()))
     }
 
+    /// Whether the query is an address being typed: an email literal holding a character
+    /// of an email that names do not hold (`@`, `.`, `_`, `+`). Its holders are the answer;
+    /// "Mary-Jane" or "O'Brien" is a name first, whoever's email begins with it.
+    pub fn is_address(&self) -> bool {
+        self.email_literal().is_some_and(|e| e.contains(['@', '.', '_', '+']))
+    }
+
     /// The query's words as one text, for an index over a single column.
     pub fn text(&self) -> String {
         self.words.join(" ")
@@ -521,6 +528,13 @@ mod tests {
         assert_eq!(t.index_words()[0].sorted.as_deref(), Some("hjno"));
         assert_eq!(q("ann.lee@exa").email_literal(), Some("ann.lee@exa"));
         assert_eq!(q("smith").email_literal(), None);
+        // An address is typed with what emails hold and names do not.
+        for a in ["ann.lee@exa", "priya.", "pat_doe", "ann+crm", "jo@"] {
+            assert!(q(a).is_address(), "{a}");
+        }
+        for name in ["mary-jane", "o'brien", "smith", "Mary Jane"] {
+            assert!(!q(name).is_address(), "{name}");
+        }
         let p = q("(555) 123-4567");
         assert!(p.words.is_empty());
         assert!(p.phones.contains(&"5551234567".to_string()));

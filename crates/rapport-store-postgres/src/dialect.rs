@@ -255,9 +255,10 @@ pub fn search_plans(q: &Query) -> Vec<SearchPlan> {
         };
     }
     let mut plans = Vec::new();
-    // An email as typed: its holders, or when nobody holds it, its pieces as names (as on
-    // SQLite).
-    let email = q.email_literal().map(|e| SearchPlan::Like { any_of: beginning(e), below: None, settles: true });
+    // An email as typed: its holders, then its pieces as names; an address's pieces only
+    // when nobody holds it (as on SQLite).
+    let email =
+        q.email_literal().map(|e| SearchPlan::Like { any_of: beginning(e), below: None, settles: q.is_address() });
     let words = q.index_words();
     let exact = (!words.is_empty()).then(|| SearchPlan::Like {
         any_of: vec![words.iter().map(|w| substring(&w.word)).collect()],

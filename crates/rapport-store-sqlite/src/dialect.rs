@@ -221,10 +221,13 @@ fn key_alts(w: &WordVariants) -> Vec<String> {
 
 /// The look-ups of a search, in order (the store drops what an earlier one found; "while
 /// few" means while fewer than `LOOSE_BELOW` were found):
-/// 1. with an email literal (a query with `@` or dots): the emails beginning with it; when
-///    none does, its words as names (below). Somebody typing an address looks for its
-///    holders: its first word alone (a first name) found hundreds of namesakes, 300 of them
-///    read and ranked below the address's holders (half a search's time at full size);
+/// 1. with an email literal (a query without spaces holding `@`, dots or other punctuation):
+///    the emails beginning with it, then its words as names (below); but for an address
+///    (`@`, dots, `_` or `+`: `Query::is_address`) its words only when nobody's email begins
+///    with it. Somebody typing an address looks for its holders: its first word alone (a
+///    first name) found hundreds of namesakes, 300 of them read and ranked below the
+///    address's holders (half a search's time at full size), while "Mary-Jane" is a name
+///    first, whoever's email begins with it;
 /// 2. every word, or its letters in another order (transpositions), as whole tokens, or the
 ///    words run together (a space typed in the wrong place); a single word, then, may be the
 ///    beginning of an email;
@@ -252,7 +255,7 @@ pub fn search_plans(q: &Query) -> Vec<SearchPlan> {
             None => vec![digits(None)],
         };
     }
-    let literal = q.email_literal().map(|e| SearchPlan::EmailPrefix { prefix: e.to_string(), settles: true });
+    let literal = q.email_literal().map(|e| SearchPlan::EmailPrefix { prefix: e.to_string(), settles: q.is_address() });
     let words = q.index_words();
     if words.is_empty() {
         let mut plans: Vec<SearchPlan> = literal.into_iter().collect();
@@ -283,7 +286,8 @@ pub fn search_plans(q: &Query) -> Vec<SearchPlan> {
     });
     let mut plans = Vec::new();
     match literal {
-        // An email as typed: its holders, or when nobody holds it, its pieces as names.
+        // An email as typed: its holders, then its pieces as names; an address's pieces
+        // only when nobody holds it.
         Some(e) => {
             plans.push(e);
             plans.push(fts(FtsIndex::Keys, typos, None));

@@ -110,6 +110,10 @@ both!(the_beginning_of_an_email_answers_its_holders_and_else_its_words, |h| {
     assert_eq!(search(&h, &o, "priya.jsohi", "").await, ["Priya Joshi"]);
     // An address's middle is not its beginning (nor a word's).
     assert!(search(&h, &o, "office@exam", "").await.is_empty());
+    // A hyphenated name is a name first, whoever's email begins with it.
+    h.customer(&o, json!({"name": "Mary-Jane Watson", "email": "mary-jane.w@example.com"})).await;
+    h.customer(&o, json!({"name": "Mary-Jane Holt", "email": "mjh@example.com"})).await;
+    assert_eq!(sorted(search(&h, &o, "mary-jane", "").await), ["Mary-Jane Holt", "Mary-Jane Watson"]);
 });
 
 both!(digits_find_their_holders_past_the_candidate_cap, |h| {
