@@ -267,10 +267,19 @@ impl Query {
     }
 
     /// Whether the query is an address being typed: an email literal holding a character
-    /// of an email that names do not hold (`@`, `.`, `_`, `+`). Its holders are the answer;
-    /// "Mary-Jane" or "O'Brien" is a name first, whoever's email begins with it.
+    /// of an email that names do not hold (`@`, `.`, `_`, `+`). "Mary-Jane" or "O'Brien" is
+    /// a name first, whoever's email begins with it.
     pub fn is_address(&self) -> bool {
         self.email_literal().is_some_and(|e| e.contains(['@', '.', '_', '+']))
+    }
+
+    /// Whether the customers whose email begins with the query are its whole answer when
+    /// there are any: an address with at most one word long enough to look up as a name
+    /// ("priya.jo", "lakshmi."), whose word alone would find every namesake for ranking to
+    /// drop. With two words ("ann.lee") a name's look-up needs both, stays narrow, and may
+    /// find the exact name.
+    pub fn address_settles(&self) -> bool {
+        self.is_address() && self.index_words().len() <= 1
     }
 
     /// The query's words as one text, for an index over a single column.
@@ -535,6 +544,8 @@ mod tests {
         for name in ["mary-jane", "o'brien", "smith", "Mary Jane"] {
             assert!(!q(name).is_address(), "{name}");
         }
+        assert!(q("priya.jo").address_settles());
+        assert!(!q("ann.lee").address_settles(), "two words find the name narrowly");
         let p = q("(555) 123-4567");
         assert!(p.words.is_empty());
         assert!(p.phones.contains(&"5551234567".to_string()));

@@ -100,7 +100,10 @@ impl<K: Hash + Eq + Clone> Failures<K> {
     }
 
     /// How long the key is refused for now, if it is (a look that starts nothing).
-    fn refusal(&self, key: &K, limit: usize, now: Instant) -> Option<Duration> {
+    fn refusal<Q: Hash + Eq + ?Sized>(&self, key: &Q, limit: usize, now: Instant) -> Option<Duration>
+    where
+        K: std::borrow::Borrow<Q>,
+    {
         self.lock().get(key).and_then(|e| e.refusal(limit, now))
     }
 
@@ -220,7 +223,7 @@ impl LoginLimiter {
                 Place::Refused(wait) => return Begun::Refused(wait),
                 // Waiting for the address is pointless when the email is refused anyway.
                 Place::Full => {
-                    return match self.by_email.refusal(&email.to_string(), self.limit, now) {
+                    return match self.by_email.refusal(email, self.limit, now) {
                         Some(wait) => Begun::Refused(wait),
                         None => Begun::Wait,
                     }

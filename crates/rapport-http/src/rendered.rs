@@ -162,6 +162,6 @@ mod tests {
             kept.render(&r, "EUR", true).unwrap();
         }
         assert!(kept.kept.weight() <= 4096, "kept {} bytes", kept.kept.weight());
-        assert!(kept.kept.len() < 100);
+        assert!((1..100).contains(&kept.kept.len()), "kept {}", kept.kept.len());
     }
 }

@@ -255,10 +255,10 @@ pub fn search_plans(q: &Query) -> Vec<SearchPlan> {
         };
     }
     let mut plans = Vec::new();
-    // An email as typed: its holders, then its pieces as names; an address's pieces only
-    // when nobody holds it (as on SQLite).
+    // An email as typed: its holders, then its pieces as names; those of an address of one
+    // word only when nobody holds it (as on SQLite).
     let email =
-        q.email_literal().map(|e| SearchPlan::Like { any_of: beginning(e), below: None, settles: q.is_address() });
+        q.email_literal().map(|e| SearchPlan::Like { any_of: beginning(e), below: None, settles: q.address_settles() });
     let words = q.index_words();
     let exact = (!words.is_empty()).then(|| SearchPlan::Like {
         any_of: vec![words.iter().map(|w| substring(&w.word)).collect()],

@@ -223,11 +223,11 @@ fn key_alts(w: &WordVariants) -> Vec<String> {
 /// few" means while fewer than `LOOSE_BELOW` were found):
 /// 1. with an email literal (a query without spaces holding `@`, dots or other punctuation):
 ///    the emails beginning with it, then its words as names (below); but for an address
-///    (`@`, dots, `_` or `+`: `Query::is_address`) its words only when nobody's email begins
-///    with it. Somebody typing an address looks for its holders: its first word alone (a
-///    first name) found hundreds of namesakes, 300 of them read and ranked below the
-///    address's holders (half a search's time at full size), while "Mary-Jane" is a name
-///    first, whoever's email begins with it;
+///    (`@`, dots, `_` or `+`) of one word long enough to look up (`Query::address_settles`)
+///    its words only when nobody's email begins with it. Its word alone (a first name) found
+///    hundreds of namesakes, 300 of them read and ranked below the address's holders, and
+///    dropped (half a search's time at full size), while "Mary-Jane" is a name first,
+///    whoever's email begins with it, and "ann.lee" finds Ann Lee by both words;
 /// 2. every word, or its letters in another order (transpositions), as whole tokens, or the
 ///    words run together (a space typed in the wrong place); a single word, then, may be the
 ///    beginning of an email;
@@ -255,7 +255,8 @@ pub fn search_plans(q: &Query) -> Vec<SearchPlan> {
             None => vec![digits(None)],
         };
     }
-    let literal = q.email_literal().map(|e| SearchPlan::EmailPrefix { prefix: e.to_string(), settles: q.is_address() });
+    let literal =
+        q.email_literal().map(|e| SearchPlan::EmailPrefix { prefix: e.to_string(), settles: q.address_settles() });
     let words = q.index_words();
     if words.is_empty() {
         let mut plans: Vec<SearchPlan> = literal.into_iter().collect();
@@ -286,8 +287,8 @@ pub fn search_plans(q: &Query) -> Vec<SearchPlan> {
     });
     let mut plans = Vec::new();
     match literal {
-        // An email as typed: its holders, then its pieces as names; an address's pieces
-        // only when nobody holds it.
+        // An email as typed: its holders, then its pieces as names; those of an address of
+        // one word only when nobody holds it.
         Some(e) => {
             plans.push(e);
             plans.push(fts(FtsIndex::Keys, typos, None));

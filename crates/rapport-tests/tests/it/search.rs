@@ -114,6 +114,10 @@ both!(the_beginning_of_an_email_answers_its_holders_and_else_its_words, |h| {
     h.customer(&o, json!({"name": "Mary-Jane Watson", "email": "mary-jane.w@example.com"})).await;
     h.customer(&o, json!({"name": "Mary-Jane Holt", "email": "mjh@example.com"})).await;
     assert_eq!(sorted(search(&h, &o, "mary-jane", "").await), ["Mary-Jane Holt", "Mary-Jane Watson"]);
+    // An address of two words finds the name of both words too, first when exact.
+    h.customer(&o, json!({"name": "Ann Lee", "email": "al@example.com"})).await;
+    h.customer(&o, json!({"name": "Ann Leeds", "email": "ann.leeds@example.net"})).await;
+    assert_eq!(search(&h, &o, "ann.lee", "").await.first().map(String::as_str), Some("Ann Lee"));
 });
 
 both!(digits_find_their_holders_past_the_candidate_cap, |h| {
