@@ -4,7 +4,7 @@ use rapport_core::audit::now;
 use rapport_core::contact::Email;
 use rapport_core::role::{Permission, Role};
 use rapport_core::Patch;
-use rapport_store::{AssignedFilter, CustomerQuery, Tx, UserRow};
+use rapport_store::{AssignedFilter, CustomerQuery, CustomerRow, Tx, UserRow};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -247,7 +247,7 @@ impl App {
                 return Ok(());
             }
             for c in page {
-                let mut n = c.clone();
+                let mut n = CustomerRow::clone(&c);
                 n.data.assigned_to = to;
                 self.write_customer_update(tx, trail, &c, n, None).await?;
             }

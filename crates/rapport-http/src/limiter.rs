@@ -349,13 +349,19 @@ mod tests {
         drop(l.try_begin_at(None, "c@example.com", t0).attempt());
     }
 
-    #[test]
-    fn a_refused_email_gives_back_the_address_place() {
+    /// A limiter of two a minute whose `email` failed twice at the instant it answers.
+    fn refusing(email: &str) -> (LoginLimiter, Instant) {
         let l = LoginLimiter::new(2);
         let t0 = Instant::now();
         for _ in 0..2 {
-            fail(&l, None, "a@example.com", t0);
+            fail(&l, None, email, t0);
         }
+        (l, t0)
+    }
+
+    #[test]
+    fn a_refused_email_gives_back_the_address_place() {
+        let (l, t0) = refusing("a@example.com");
         for _ in 0..5 {
             assert!(l.try_begin_at(IP, "a@example.com", t0).refused().is_some());
         }
@@ -366,11 +372,7 @@ mod tests {
 
     #[test]
     fn a_refused_email_behind_a_full_address_is_told_its_wait_at_once() {
-        let l = LoginLimiter::new(2);
-        let t0 = Instant::now();
-        for _ in 0..2 {
-            fail(&l, None, "a@example.com", t0);
-        }
+        let (l, t0) = refusing("a@example.com");
         let _a = l.try_begin_at(IP, "b@example.com", t0).attempt();
         let _b = l.try_begin_at(IP, "c@example.com", t0).attempt();
         // The address is full of running attempts; the email's own refusal answers, not a

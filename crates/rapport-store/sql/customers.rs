@@ -404,17 +404,16 @@ fn push_range(
     }
 }
 
-pub(super) async fn list(tx: &mut SqlTx, q: &CustomerQuery) -> StoreResult<Vec<CustomerRow>> {
+pub(super) async fn list(tx: &mut SqlTx, q: &CustomerQuery) -> StoreResult<Vec<Arc<CustomerRow>>> {
     let Some(cache) = tx.row_cache.clone() else {
         let mut qb = list_sql(tx.tenant, q, None, "c.*")?;
         let rs: Vec<CustomerRecord> = qb.build_query_as().fetch_all(&mut *tx.tx).await.map_err(map_err)?;
-        return rs.into_iter().map(CustomerRow::try_from).collect();
+        return rs.into_iter().map(|r| CustomerRow::try_from(r).map(Arc::new)).collect();
     };
     // The page's ids and versions, then whole rows only when some are not kept at that
     // version: decoding a customer (about fifty columns, four JSON documents) was most of a
-    // page. A transaction's caller owns its rows (a kept one is copied).
-    let rows = list_once(&mut tx.tx, tx.tenant, q, &cache).await?;
-    Ok(rows.into_iter().map(Arc::unwrap_or_clone).collect())
+    // page. Kept rows are shared with the cache, not copied.
+    list_once(&mut tx.tx, tx.tenant, q, &cache).await
 }
 
 /// A page of the list (no search) for a reader: its ids and versions in one statement and,

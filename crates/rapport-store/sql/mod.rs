@@ -22,6 +22,8 @@ mod imports;
 mod matching_keys;
 mod merges;
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use rapport_store::*;
 use time::OffsetDateTime;
@@ -384,7 +386,7 @@ impl Tx for SqlTx {
     async fn contact_keys_of(&mut self, ids: &[Uuid]) -> StoreResult<Vec<(Uuid, String, String)>> {
         matching_keys::contact_keys_of(self, ids).await
     }
-    async fn list_customers(&mut self, q: &CustomerQuery) -> StoreResult<Vec<CustomerRow>> {
+    async fn list_customers(&mut self, q: &CustomerQuery) -> StoreResult<Vec<Arc<CustomerRow>>> {
         customers::list(self, q).await
     }
     async fn search_customers(

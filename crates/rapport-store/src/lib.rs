@@ -76,7 +76,7 @@ pub trait Store: Send + Sync + 'static {
     /// transaction; SQLite answers it in one statement when the page's rows are kept (see
     /// `row_cache`), or two, each its own snapshot, without a transaction.
     async fn list_page(&self, tenant: Uuid, q: &CustomerQuery) -> StoreResult<Vec<Arc<CustomerRow>>> {
-        Ok(self.read(tenant).await?.list_customers(q).await?.into_iter().map(Arc::new).collect())
+        self.read(tenant).await?.list_customers(q).await
     }
 
     /// An API key of `tenant`, read to authenticate a request (as `auth_user`).
@@ -178,7 +178,8 @@ pub trait Tx: Send {
     /// (their own and the merged ones'). A customer nothing was merged into has no contact
     /// key beyond its row's email and phone, so none is answered for it.
     async fn contact_keys_of(&mut self, ids: &[Uuid]) -> StoreResult<Vec<(Uuid, String, String)>>;
-    async fn list_customers(&mut self, q: &CustomerQuery) -> StoreResult<Vec<CustomerRow>>;
+    /// A page of the list; rows kept by the row cache are shared with it, not copied.
+    async fn list_customers(&mut self, q: &CustomerQuery) -> StoreResult<Vec<Arc<CustomerRow>>>;
     /// Live customers that may answer `search`, found through the search index, with the
     /// filters of `q` applied (not its sort, cursor or limit): at most `limit`, the index's
     /// best candidates first. The caller ranks them (`rapport_core::search::score`).

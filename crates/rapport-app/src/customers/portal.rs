@@ -28,7 +28,12 @@ impl App {
             return Err(AppError::NotFound("customer"));
         }
         let q = CustomerQuery { limit: 1, portal_user: p.user_id(), ..Default::default() };
-        tx.list_customers(&q).await?.into_iter().next().ok_or(AppError::NotFound("customer"))
+        tx.list_customers(&q)
+            .await?
+            .into_iter()
+            .next()
+            .map(std::sync::Arc::unwrap_or_clone)
+            .ok_or(AppError::NotFound("customer"))
     }
 
     pub async fn get_me(&self, p: &Principal) -> AppResult<CustomerRow> {

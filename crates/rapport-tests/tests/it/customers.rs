@@ -282,7 +282,7 @@ both!(upgrading_moves_the_table_of_tags_onto_the_rows, |h| {
     let mut tx = store.read(o.tenant_id).await.unwrap();
     let with =
         |tag: &str| rapport_store::CustomerQuery { limit: 50, tags_all: vec![tag.to_string()], ..Default::default() };
-    let ids = |rows: Vec<rapport_store::CustomerRow>| {
+    let ids = |rows: Vec<std::sync::Arc<rapport_store::CustomerRow>>| {
         let mut v: Vec<uuid::Uuid> = rows.into_iter().map(|c| c.id).collect();
         v.sort();
         v
