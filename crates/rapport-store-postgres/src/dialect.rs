@@ -334,6 +334,12 @@ pub fn push_search_plan(qb: &mut QueryBuilder<'_, Db>, tenant: Uuid, plan: &Sear
     }
 }
 
+/// Nothing to do on PostgreSQL: its search indexes are PostgreSQL's own, kept by the
+/// database from the documents (SQLite spells its index's terms itself).
+pub async fn rebuild_search_terms(_pool: &sqlx::Pool<Db>) -> StoreResult<()> {
+    Ok(())
+}
+
 /// Sets the word similarity threshold of `%>` for the rest of the transaction, before the
 /// look-up that uses it (most searches never reach it).
 pub async fn before_plan(tx: &mut super::sql::Conn, plan: &SearchPlan) -> StoreResult<()> {

@@ -114,39 +114,72 @@ pub async fn key_hits(
 
 // ---- Search: FTS5 ----------------------------------------------------------------------------
 //
-// `customer_search` holds one document per live customer and is the external content of two
-// FTS5 indexes, kept by triggers: `customer_search_fts` (trigram tokenizer: substrings of
-// name, company and phone digits, without positions) and `customer_search_keys` (whole
-// tokens: the words of name and company and their sorted-letters and phonetic keys). Row ids are
-// `tenant_no << 32 | n`, so the documents of one tenant are one range of row ids: FTS5 seeks
-// to that range instead of reading every tenant's matches (`search_tenants` numbers them).
+// `customer_search` holds one document per live customer (what ranking reads); the FTS5
+// index `customer_search_terms` holds its terms, each spelled with the tenant's number so
+// that a term's list of documents is that tenant's alone (migration 0020): trigrams of the
+// words of name and company (`12gmar`), trigrams of the phone digits (`12p555`), and whole
+// tokens of name, company and their sorted-letters and phonetic keys (`12kmaria`). Rapport
+// writes the terms with the documents (`terms_of`); a document's delete removes them (a
+// trigger). Row ids are `tenant_no << 32 | n` (`search_tenants` numbers the tenants), so a
+// tenant's documents are also one range of row ids, which every look-up names as well.
 
-/// The FTS5 index a look-up reads.
+/// What a term of the index stands for: the letter after the tenant's number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FtsIndex {
-    /// `customer_search_fts`: substrings.
-    Trigrams,
-    /// `customer_search_keys`: whole words and keys.
-    Keys,
+enum Term {
+    /// A trigram of a word of the name or company.
+    NameGram,
+    /// A trigram of the phone digits.
+    PhoneGram,
+    /// A whole token of name, company or their keys.
+    Key,
 }
 
-impl FtsIndex {
-    fn table(self) -> &'static str {
+impl Term {
+    fn letter(self) -> char {
         match self {
-            FtsIndex::Trigrams => "customer_search_fts",
-            FtsIndex::Keys => "customer_search_keys",
+            Term::NameGram => 'g',
+            Term::PhoneGram => 'p',
+            Term::Key => 'k',
         }
     }
+}
+
+/// Where a look-up's terms hold the tenant's number: replaced in SQL by the tenant's
+/// `tenant_no` (never in a term: terms are letters and digits).
+const TENANT_MARK: char = '$';
+
+/// The trigrams of each token of `s`, in order (tokens of fewer than three characters have
+/// none).
+fn trigrams(s: &str) -> impl Iterator<Item = String> + '_ {
+    rapport_core::search::tokens(s).flat_map(|t| {
+        let chars: Vec<char> = t.chars().collect();
+        chars.windows(3).map(|w| w.iter().collect::<String>()).collect::<Vec<_>>()
+    })
+}
+
+/// The terms of a document of tenant `tenant_no`, space-separated, each once: what
+/// `customer_search_terms` indexes of it.
+pub fn terms_of(tenant_no: i64, d: &Document) -> String {
+    let spell = |kind: Term, text: String| format!("{tenant_no}{}{text}", kind.letter());
+    let mut terms: Vec<String> = trigrams(&d.name)
+        .chain(trigrams(&d.company))
+        .map(|g| spell(Term::NameGram, g))
+        .chain(trigrams(&d.phone).map(|g| spell(Term::PhoneGram, g)))
+        .chain(d.key_tokens().into_iter().map(|k| spell(Term::Key, k)))
+        .collect();
+    terms.sort_unstable();
+    terms.dedup();
+    terms.join(" ")
 }
 
 /// One look-up of search candidates.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SearchPlan {
-    /// An FTS5 query over the tenant's documents, run only while fewer than `below`
-    /// candidates are found (when given); with `digits`, only documents whose phone holds
-    /// one of them (the trigrams of digits match apart: "5555" is only "555"), checked
-    /// before the candidate cap, not after it by ranking.
-    Fts { index: FtsIndex, query: String, below: Option<usize>, digits: Vec<String> },
+    /// An FTS5 query over the tenant's terms (`TENANT_MARK` for its number), run only while
+    /// fewer than `below` candidates are found (when given); with `digits`, only documents
+    /// whose phone holds one of them (the trigrams of digits match apart: "5555" is only
+    /// "555"), checked before the candidate cap, not after it by ranking.
+    Fts { query: String, below: Option<usize>, digits: Vec<String> },
     /// Names with a word beginning with these two characters, from the matching keys (too
     /// short for trigrams).
     NamePrefix(String),
@@ -180,31 +213,33 @@ impl SearchPlan {
     }
 }
 
-fn phrase(s: &str) -> String {
-    format!("\"{}\"", s.replace('"', "\"\""))
+/// A term of the tenant's, as an FTS5 query (the text is letters and digits; quoted anyway).
+fn term(kind: Term, text: &str) -> String {
+    format!("\"{TENANT_MARK}{}{}\"", kind.letter(), text.replace('"', "\"\""))
 }
 
-/// Documents holding `s` in `columns` (an FTS5 column filter), as near as trigrams tell:
-/// every trigram of it, anywhere in those columns (ranking then drops what only looks
-/// alike). The index keeps no positions (`detail = column`), so there are no phrases of
-/// several trigrams; nor would they pay: within the tenant's range of row ids a phrase
-/// nobody has cost as if FTS5 read every tenant's documents (1.3 ms for "laurnet" at a
-/// million customers, 0.23 ms in an index of the tenant's documents alone, 0.02 ms for two
-/// of its trigrams; measured, not traced).
-fn trigrams_in(columns: &str, s: &str) -> String {
-    let chars: Vec<char> = s.chars().collect();
-    let mut grams: Vec<String> = chars.windows(3).map(|w| phrase(&w.iter().collect::<String>())).collect();
-    grams.sort_unstable();
-    grams.dedup();
-    if grams.is_empty() {
-        grams.push(phrase(s));
+/// Every term of `kind` for `text`, all required: its trigrams, or its whole tokens.
+fn all_terms(kind: Term, text: &str) -> String {
+    let mut t: Vec<String> = match kind {
+        Term::Key => rapport_core::search::tokens(text).map(|k| term(kind, k)).collect(),
+        Term::NameGram | Term::PhoneGram => trigrams(text).map(|g| term(kind, &g)).collect(),
+    };
+    t.sort_unstable();
+    t.dedup();
+    match t.len() {
+        // Too short for a trigram (or no token at all): nobody's term.
+        0 => term(kind, ""),
+        1 => t.remove(0),
+        _ => format!("({})", t.join(" AND ")),
     }
-    format!("{columns} : ({})", grams.join(" AND "))
 }
 
-/// Documents holding `s` in their name or company (see `trigrams_in`).
+/// Documents holding `s` in their name or company, as near as trigrams tell: every trigram
+/// of it (ranking then drops what only looks alike). The index keeps no positions, so there
+/// are no phrases of several trigrams; nor would they pay (a phrase nobody has cost 1.3 ms
+/// at a million customers against 0.02 ms for two of its trigrams; measured, not traced).
 fn trigrams_of(s: &str) -> String {
-    trigrams_in("{name company}", s)
+    all_terms(Term::NameGram, s)
 }
 
 /// Every word must appear, in any of the ways `alts` gives.
@@ -212,10 +247,10 @@ fn all_words(words: &[WordVariants], alts: impl Fn(&WordVariants) -> Vec<String>
     words.iter().map(|w| format!("({})", alts(w).join(" OR "))).collect::<Vec<_>>().join(" AND ")
 }
 
-/// A word, or its letters in another order, as whole tokens of the keys index.
+/// A word, or its letters in another order, as whole tokens.
 fn key_alts(w: &WordVariants) -> Vec<String> {
-    let mut a = vec![phrase(&w.word)];
-    a.extend(w.sorted.iter().filter(|s| **s != w.word).map(|s| phrase(s)));
+    let mut a = vec![all_terms(Term::Key, &w.word)];
+    a.extend(w.sorted.iter().filter(|s| **s != w.word).map(|s| all_terms(Term::Key, s)));
     a
 }
 
@@ -244,10 +279,10 @@ fn key_alts(w: &WordVariants) -> Vec<String> {
 /// A phone number is looked up among the phone digits only; a whole number first exactly,
 /// in the phone index, and as digits only when nobody has it.
 pub fn search_plans(q: &Query) -> Vec<SearchPlan> {
-    let fts = |index, query, below| SearchPlan::Fts { index, query, below, digits: Vec::new() };
+    let fts = |query, below| SearchPlan::Fts { query, below, digits: Vec::new() };
     if !q.phones.is_empty() {
-        let query = q.phones.iter().map(|p| trigrams_in("phone", p)).collect::<Vec<_>>().join(" OR ");
-        let digits = |below| SearchPlan::Fts { index: FtsIndex::Trigrams, query, below, digits: q.phones.clone() };
+        let query = q.phones.iter().map(|p| all_terms(Term::PhoneGram, p)).collect::<Vec<_>>().join(" OR ");
+        let digits = |below| SearchPlan::Fts { query, below, digits: q.phones.clone() };
         // A whole number is looked up exactly; its digits inside other numbers only when
         // nobody has it (digit trigrams are in most documents).
         return match &q.phone_e164 {
@@ -266,7 +301,7 @@ pub fn search_plans(q: &Query) -> Vec<SearchPlan> {
     let mut typos = all_words(&words, key_alts);
     if let Some(c) = q.compact() {
         // The name with a space typed one letter off ("PedroR ossi").
-        typos = format!("({typos}) OR {}", phrase(&c));
+        typos = format!("({typos}) OR {}", all_terms(Term::Key, &c));
     }
     // Every word as a substring, or (a long word) one of its halves: one typo in a long
     // word leaves one half intact. The look-up of the halves holds the words' own.
@@ -280,10 +315,10 @@ pub fn search_plans(q: &Query) -> Vec<SearchPlan> {
     let sounds = words.iter().any(|w| w.phonetic.is_some()).then(|| {
         let q = all_words(&words, |w| {
             let mut a = key_alts(w);
-            a.extend(w.phonetic.iter().map(|p| phrase(p.trim_matches('_'))));
+            a.extend(w.phonetic.iter().map(|p| all_terms(Term::Key, p)));
             a
         });
-        fts(FtsIndex::Keys, q, Some(LOOSE_BELOW))
+        fts(q, Some(LOOSE_BELOW))
     });
     let mut plans = Vec::new();
     match literal {
@@ -291,10 +326,10 @@ pub fn search_plans(q: &Query) -> Vec<SearchPlan> {
         // one word only when nobody holds it.
         Some(e) => {
             plans.push(e);
-            plans.push(fts(FtsIndex::Keys, typos, None));
+            plans.push(fts(typos, None));
             plans.extend(sounds);
             if has_halves {
-                plans.push(fts(FtsIndex::Trigrams, substrings(true), Some(LOOSE_BELOW)));
+                plans.push(fts(substrings(true), Some(LOOSE_BELOW)));
             }
         }
         // Whole words first, from the small keys index; words as substrings (beginnings)
@@ -303,9 +338,9 @@ pub fn search_plans(q: &Query) -> Vec<SearchPlan> {
         // customers against 0.5 ms), and when they passed the candidate cap they were the
         // first 300 in the tenant's order, not the whole-word matches.
         None => {
-            plans.push(fts(FtsIndex::Keys, typos, None));
+            plans.push(fts(typos, None));
             plans.extend(q.email.as_ref().map(|e| SearchPlan::EmailPrefix { prefix: e.clone(), settles: false }));
-            plans.push(fts(FtsIndex::Trigrams, substrings(has_halves), Some(LOOSE_BELOW)));
+            plans.push(fts(substrings(has_halves), Some(LOOSE_BELOW)));
             plans.extend(sounds);
         }
     }
@@ -335,17 +370,22 @@ pub const SEARCH_HIT_COLUMNS: &str = "s.customer_id AS id, s.name, s.company, s.
 /// `company`, `email` and `phone` (the customer's search document).
 pub fn push_search_plan(qb: &mut QueryBuilder<'_, Db>, tenant: Uuid, plan: &SearchPlan) {
     match plan {
-        SearchPlan::Fts { index, query, digits, .. } => {
-            let t = index.table();
-            qb.push(format!("(SELECT {SEARCH_DOCUMENT} FROM {t} CROSS JOIN customer_search d WHERE {t} MATCH "))
-                .push_bind(query.clone())
-                .push(format!(
-                    " AND {t}.rowid BETWEEN (SELECT tenant_no * 4294967296 FROM search_tenants WHERE tenant_id = "
-                ))
-                .push_bind(tenant)
-                .push(") AND (SELECT tenant_no * 4294967296 + 4294967295 FROM search_tenants WHERE tenant_id = ")
-                .push_bind(tenant)
-                .push(format!(") AND d.row_id = {t}.rowid"));
+        SearchPlan::Fts { query, digits, .. } => {
+            // The tenant's number goes into its terms; a tenant without documents has none
+            // (0 numbers nobody). The range of its row ids holds the look-up to the tenant
+            // whatever the terms say.
+            qb.push(format!(
+                "(SELECT {SEARCH_DOCUMENT} FROM customer_search_terms CROSS JOIN customer_search d \
+                 WHERE customer_search_terms MATCH replace("
+            ))
+            .push_bind(query.clone())
+            .push(format!(", '{TENANT_MARK}', COALESCE((SELECT tenant_no FROM search_tenants WHERE tenant_id = "))
+            .push_bind(tenant)
+            .push("), 0)) AND customer_search_terms.rowid BETWEEN (SELECT tenant_no * 4294967296 FROM search_tenants WHERE tenant_id = ")
+            .push_bind(tenant)
+            .push(") AND (SELECT tenant_no * 4294967296 + 4294967295 FROM search_tenants WHERE tenant_id = ")
+            .push_bind(tenant)
+            .push(") AND d.row_id = customer_search_terms.rowid");
             if !digits.is_empty() {
                 qb.push(" AND (");
                 for (i, d) in digits.iter().enumerate() {
@@ -399,11 +439,11 @@ pub async fn before_plan(_tx: &mut super::sql::Conn, _plan: &SearchPlan) -> Stor
     Ok(())
 }
 
-/// Writes a customer's search document; the triggers keep the FTS5 index in step.
+/// Writes a customer's search document and its terms.
 pub async fn write_search(tx: &mut super::sql::Conn, tenant: Uuid, customer: Uuid, d: &Document) -> StoreResult<()> {
-    let done = sqlx::query(
+    let row_id: Option<i64> = sqlx::query_scalar(
         "UPDATE customer_search SET name = $3, company = $4, email = $5, phone = $6, alt = $7 \
-         WHERE tenant_id = $1 AND customer_id = $2",
+         WHERE tenant_id = $1 AND customer_id = $2 RETURNING row_id",
     )
     .bind(tenant)
     .bind(customer)
@@ -412,13 +452,20 @@ pub async fn write_search(tx: &mut super::sql::Conn, tenant: Uuid, customer: Uui
     .bind(&d.email)
     .bind(&d.phone)
     .bind(&d.alt)
-    .execute(&mut **tx)
+    .fetch_optional(&mut **tx)
     .await
     .map_err(map_err)?;
-    if done.rows_affected() > 0 {
-        return Ok(());
-    }
-    insert_search(tx, tenant, &[(customer, d.clone())]).await
+    let Some(row_id) = row_id else {
+        return insert_search(tx, tenant, &[(customer, d.clone())]).await;
+    };
+    // A contentless index with deletes takes an update of every column as delete and insert.
+    sqlx::query("UPDATE customer_search_terms SET terms = $1 WHERE rowid = $2")
+        .bind(terms_of(row_id >> 32, d))
+        .bind(row_id)
+        .execute(&mut **tx)
+        .await
+        .map_err(map_err)?;
+    Ok(())
 }
 
 /// Inserts the search documents of customers that have none yet, many to a statement, at
@@ -463,5 +510,91 @@ pub async fn insert_search(tx: &mut super::sql::Conn, tenant: Uuid, docs: &[(Uui
         });
         qb.build().persistent(crate::sql::keep_prepared(chunk.len() * 8)).execute(&mut **tx).await.map_err(map_err)?;
     }
+    let rows = (last + 1..).zip(docs.iter().map(|(_, d)| d)).collect::<Vec<_>>();
+    insert_terms(tx, &rows).await
+}
+
+/// Writes the terms of these documents (row id and document) into the index.
+async fn insert_terms(conn: &mut sqlx::SqliteConnection, rows: &[(i64, &Document)]) -> StoreResult<()> {
+    for chunk in rows.chunks(crate::sql::MAX_BINDS / 2) {
+        let mut qb = QueryBuilder::<Db>::new("INSERT INTO customer_search_terms (rowid, terms) ");
+        qb.push_values(chunk, |mut b, (row_id, d)| {
+            b.push_bind(*row_id).push_bind(terms_of(row_id >> 32, d));
+        });
+        qb.build().persistent(crate::sql::keep_prepared(chunk.len() * 2)).execute(&mut *conn).await.map_err(map_err)?;
+    }
     Ok(())
+}
+
+/// Writes the terms of every search document, a batch of row ids to a transaction: once,
+/// after migration 0020 created the index of terms empty.
+pub async fn rebuild_search_terms(pool: &sqlx::Pool<Db>) -> StoreResult<()> {
+    const BATCH: i64 = 5_000;
+    let mut after = i64::MIN;
+    loop {
+        let mut tx = pool.begin().await.map_err(map_err)?;
+        let page: Vec<(i64, String, String, String, String)> = sqlx::query_as(
+            "SELECT row_id, name, company, phone, alt FROM customer_search WHERE row_id > $1 ORDER BY row_id LIMIT $2",
+        )
+        .bind(after)
+        .bind(BATCH)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        let Some(last) = page.last().map(|p| p.0) else { break };
+        let docs: Vec<(i64, Document)> = page
+            .into_iter()
+            .map(|(row_id, name, company, phone, alt)| {
+                (row_id, Document { name, company, email: String::new(), phone, alt })
+            })
+            .collect();
+        insert_terms(&mut tx, &docs.iter().map(|(r, d)| (*r, d)).collect::<Vec<_>>()).await?;
+        tx.commit().await.map_err(map_err)?;
+        after = last;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rapport_core::search::sorted_key;
+
+    #[test]
+    fn a_documents_terms_are_its_tenants_trigrams_and_keys() {
+        let d = Document::new("José O'Brien", Some("Acme"), Some("jose@acme.test"), Some("+15551234"));
+        let terms = terms_of(12, &d);
+        let t: Vec<&str> = terms.split(' ').collect();
+        for want in
+            ["12gjos", "12gose", "12gobr", "12gien", "12gacm", "12gcme", "12p155", "12p234", "12kjose", "12kobrien"]
+        {
+            assert!(t.contains(&want), "{want} in {terms}");
+        }
+        // No trigram across words, none of the email; the keys as whole tokens.
+        assert!(!t.iter().any(|x| x.contains(' ') || x.starts_with("12gseo") || x.contains("test")), "{terms}");
+        assert!(t.contains(&format!("12k{}", sorted_key("jose")).as_str()), "{terms}");
+        // Each term is one token of the `ascii` tokenizer: letters and digits only, once.
+        assert!(t.iter().all(|x| x.chars().all(char::is_alphanumeric)), "{terms}");
+        let mut sorted = t.clone();
+        sorted.dedup();
+        assert_eq!(sorted.len(), t.len());
+    }
+
+    #[test]
+    fn a_querys_terms_carry_the_tenant_mark() {
+        assert_eq!(trigrams_of("smith"), "(\"$gith\" AND \"$gmit\" AND \"$gsmi\")");
+        assert_eq!(trigrams_of("ann"), "\"$gann\"");
+        // Too short for a trigram: a term nobody has.
+        assert_eq!(trigrams_of("an"), "\"$g\"");
+        assert_eq!(all_terms(Term::Key, "maria"), "\"$kmaria\"");
+        assert_eq!(all_terms(Term::PhoneGram, "5551"), "(\"$p551\" AND \"$p555\")");
+        let q = Query::parse("Jhon Smith", "US").unwrap();
+        let plans = search_plans(&q);
+        let SearchPlan::Fts { query, below: None, .. } = &plans[0] else { panic!("{plans:?}") };
+        assert!(
+            query.contains("\"$kjhon\"") && query.contains("\"$khjno\"") && query.contains("\"$ksmith\""),
+            "{query}"
+        );
+        assert!(plans.iter().all(|p| !matches!(p, SearchPlan::Fts { query, .. } if !query.contains(TENANT_MARK))));
+    }
 }

@@ -1,4 +1,4 @@
-//! Keeps the two FTS5 search indexes merged while a server writes.
+//! Keeps the FTS5 search index merged while a server writes.
 //!
 //! FTS5 writes each transaction's new entries as a small segment and merges four segments
 //! of a level into one of the next as they pile up, so an index written for a while holds a
@@ -22,7 +22,7 @@ use sqlx::SqlitePool;
 use crate::sql::map_err;
 
 /// The FTS5 indexes of the customers' search documents.
-pub const INDEXES: [&str; 2] = ["customer_search_fts", "customer_search_keys"];
+pub const INDEXES: [&str; 1] = ["customer_search_terms"];
 /// How often the task looks whether a merge is due.
 const CHECK_EVERY: Duration = Duration::from_secs(30);
 /// Write transactions since the last merge before another one starts.

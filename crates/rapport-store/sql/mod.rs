@@ -121,7 +121,8 @@ pub(crate) fn decode_err(what: &str, value: &str) -> StoreError {
 }
 
 /// Runs the one-off rebuilds that migrations asked for (`pending_rebuilds`): search
-/// documents, keys and counters computed from the customers (`customer_index`), metrics and
+/// documents, keys and counters computed from the customers (`customer_index`), the search
+/// index's terms from the documents where the dialect spells them itself (`search_terms`), metrics and
 /// engagement per day from the conversations (`engagement`), one transaction per tenant. Runs at start, after the migrations.
 pub(crate) async fn run_pending_rebuilds(store: &dyn Store, pool: &sqlx::Pool<Db>) -> StoreResult<()> {
     let jobs: Vec<String> =
@@ -136,6 +137,10 @@ pub(crate) async fn run_pending_rebuilds(store: &dyn Store, pool: &sqlx::Pool<Db
             .execute(pool)
             .await
             .map_err(map_err)?;
+    }
+    if jobs.iter().any(|j| j == "search_terms") {
+        dialect::rebuild_search_terms(pool).await?;
+        sqlx::query("DELETE FROM pending_rebuilds WHERE job = 'search_terms'").execute(pool).await.map_err(map_err)?;
     }
     if jobs.iter().any(|j| j == "engagement") {
         for tenant in store.tenant_ids().await? {

@@ -639,8 +639,8 @@ async fn postgres_search_uses_the_trigram_index_under_row_level_security() {
     pool.close().await;
 }
 
-/// On SQLite the search reads the FTS5 index, inside the tenant's range of row ids, and
-/// reaches each customer by its key.
+/// On SQLite the search reads the FTS5 index of terms first, inside the tenant's range of
+/// row ids, and reaches each customer by its key.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_search_reads_the_fts_index_first() {
     let Some(h) = Harness::new(Backend::Sqlite).await else { return };
@@ -648,93 +648,120 @@ async fn sqlite_search_reads_the_fts_index_first() {
     h.customer(&o, json!({"name": "John Smith", "email": unique_email("p")})).await;
     let pool = sqlx::SqlitePool::connect(&h.url).await.unwrap();
     let plan: Vec<(i64, i64, i64, String)> = sqlx::query_as(
-        "EXPLAIN QUERY PLAN SELECT c.* FROM (SELECT d.customer_id AS customer_id FROM customer_search_fts \
-         CROSS JOIN customer_search d WHERE customer_search_fts MATCH $1 AND customer_search_fts.rowid BETWEEN \
+        "EXPLAIN QUERY PLAN SELECT c.* FROM (SELECT d.customer_id AS customer_id FROM customer_search_terms \
+         CROSS JOIN customer_search d WHERE customer_search_terms MATCH replace($1, '$', \
+         COALESCE((SELECT tenant_no FROM search_tenants WHERE tenant_id = $2), 0)) \
+         AND customer_search_terms.rowid BETWEEN \
          (SELECT tenant_no * 4294967296 FROM search_tenants WHERE tenant_id = $2) AND \
          (SELECT tenant_no * 4294967296 + 4294967295 FROM search_tenants WHERE tenant_id = $2) \
-         AND d.row_id = customer_search_fts.rowid) s CROSS JOIN customers c \
+         AND d.row_id = customer_search_terms.rowid) s CROSS JOIN customers c \
          WHERE c.id = s.customer_id AND c.tenant_id = $2 AND c.deleted_at IS NULL LIMIT 300",
     )
-    .bind("{name company} : (\"ith\" AND \"mit\" AND \"smi\")")
+    .bind("\"$gith\" AND \"$gmit\" AND \"$gsmi\"")
     .bind(o.tenant_id)
     .fetch_all(&pool)
     .await
     .unwrap();
     let steps: Vec<&str> = plan.iter().map(|p| p.3.as_str()).filter(|d| !d.contains("SCALAR SUBQUERY")).collect();
     let scans: Vec<&&str> = steps.iter().filter(|d| d.starts_with("SCAN") || d.starts_with("SEARCH")).collect();
-    assert!(scans[0].starts_with("SCAN customer_search_fts VIRTUAL TABLE INDEX"), "{steps:?}");
+    assert!(scans[0].starts_with("SCAN customer_search_terms VIRTUAL TABLE INDEX"), "{steps:?}");
     assert!(scans.iter().skip(1).all(|d| d.starts_with("SEARCH")), "{steps:?}");
     // The tenant's range reaches FTS5 as rowid constraints (the index plan names them).
     assert!(scans[0].contains('>') && scans[0].contains('<'), "{steps:?}");
-    let rows: Vec<(Vec<u8>,)> =
-        sqlx::query_as("SELECT customer_id FROM customer_search").fetch_all(&pool).await.unwrap();
-    assert_eq!(rows.len(), 1);
+    // The terms begin with the tenant's number: another tenant's number finds nobody.
+    let tenant_no: i64 = sqlx::query_scalar("SELECT tenant_no FROM search_tenants WHERE tenant_id = $1")
+        .bind(o.tenant_id)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    for (n, found) in [(tenant_no, 1), (tenant_no + 1, 0)] {
+        let count: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM customer_search_terms WHERE customer_search_terms MATCH $1")
+                .bind(format!("\"{n}gsmi\" AND \"{n}kjohn\""))
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+        assert_eq!(count, found, "tenant number {n}");
+    }
     pool.close().await;
 }
 
-/// Migration 0019 rebuilt SQLite's trigram index without the email column and without
-/// positions: a database put back in the shape before it finds the same customers by the
-/// substrings of a name and the digits of a phone after it, and its writes keep the new
-/// index in step.
+/// Migration 0020 replaced SQLite's two search indexes of every tenant's trigrams and words
+/// with one index of terms spelled with the tenant's number: a database put back in the
+/// shape before it finds the same customers by typos, substrings of a name and the digits
+/// of a phone after it (the terms written at start from the documents), and its writes keep
+/// the new index in step.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sqlite_upgrading_rebuilds_the_trigram_index() {
+async fn sqlite_upgrading_writes_the_terms_of_earlier_documents() {
     let Some(h) = Harness::new(Backend::Sqlite).await else { return };
-    let o = h.tenant("Trigram upgrade").await;
+    let o = h.tenant("Terms upgrade").await;
     let phone = json!({"name": "Olusegun Quarrington", "email": unique_email("oq"), "phone": "(555) 123-4567"});
     h.customer(&o, phone).await;
     h.customer(&o, json!({"name": "Mary Smith", "email": unique_email("ms")})).await;
-    let before = "DROP TRIGGER customer_search_ai; DROP TRIGGER customer_search_ad; DROP TRIGGER customer_search_au; \
-        DROP TABLE customer_search_fts; \
-        CREATE VIRTUAL TABLE customer_search_fts USING fts5 (name, company, email, phone, \
-            content = 'customer_search', content_rowid = 'row_id', tokenize = 'trigram'); \
+    let other = h.tenant("Terms elsewhere").await;
+    h.customer(&other, json!({"name": "Olusegun Quarrington", "email": unique_email("oq2")})).await;
+    // The shape of migration 0019, its indexes rebuilt from the documents.
+    let before = "DROP TRIGGER customer_search_ad; DROP TABLE customer_search_terms; \
+        CREATE VIRTUAL TABLE customer_search_fts USING fts5 (name, company, phone, \
+            content = 'customer_search', content_rowid = 'row_id', tokenize = 'trigram', detail = column); \
+        CREATE VIRTUAL TABLE customer_search_keys USING fts5 (name, company, alt, content = 'customer_search', \
+            content_rowid = 'row_id', tokenize = 'unicode61 remove_diacritics 0', detail = none); \
         INSERT INTO customer_search_fts (customer_search_fts) VALUES ('rebuild'); \
+        INSERT INTO customer_search_keys (customer_search_keys) VALUES ('rebuild'); \
         CREATE TRIGGER customer_search_ai AFTER INSERT ON customer_search BEGIN \
-            INSERT INTO customer_search_fts (rowid, name, company, email, phone) \
-            VALUES (new.row_id, new.name, new.company, new.email, new.phone); \
+            INSERT INTO customer_search_fts (rowid, name, company, phone) VALUES (new.row_id, new.name, new.company, new.phone); \
             INSERT INTO customer_search_keys (rowid, name, company, alt) VALUES (new.row_id, new.name, new.company, new.alt); \
         END; \
         CREATE TRIGGER customer_search_ad AFTER DELETE ON customer_search BEGIN \
-            INSERT INTO customer_search_fts (customer_search_fts, rowid, name, company, email, phone) \
-            VALUES ('delete', old.row_id, old.name, old.company, old.email, old.phone); \
+            INSERT INTO customer_search_fts (customer_search_fts, rowid, name, company, phone) \
+            VALUES ('delete', old.row_id, old.name, old.company, old.phone); \
             INSERT INTO customer_search_keys (customer_search_keys, rowid, name, company, alt) \
             VALUES ('delete', old.row_id, old.name, old.company, old.alt); \
         END; \
         CREATE TRIGGER customer_search_au AFTER UPDATE ON customer_search BEGIN \
-            INSERT INTO customer_search_fts (customer_search_fts, rowid, name, company, email, phone) \
-            VALUES ('delete', old.row_id, old.name, old.company, old.email, old.phone); \
+            INSERT INTO customer_search_fts (customer_search_fts, rowid, name, company, phone) \
+            VALUES ('delete', old.row_id, old.name, old.company, old.phone); \
             INSERT INTO customer_search_keys (customer_search_keys, rowid, name, company, alt) \
             VALUES ('delete', old.row_id, old.name, old.company, old.alt); \
-            INSERT INTO customer_search_fts (rowid, name, company, email, phone) \
-            VALUES (new.row_id, new.name, new.company, new.email, new.phone); \
+            INSERT INTO customer_search_fts (rowid, name, company, phone) VALUES (new.row_id, new.name, new.company, new.phone); \
             INSERT INTO customer_search_keys (rowid, name, company, alt) VALUES (new.row_id, new.name, new.company, new.alt); \
         END; \
-        DELETE FROM _sqlx_migrations WHERE version = 19;";
+        DELETE FROM _sqlx_migrations WHERE version = 20;";
     h.raw(before).await.unwrap();
-    let schema = "SELECT sql FROM sqlite_schema WHERE name = 'customer_search_fts'";
     let pool = sqlx::SqlitePool::connect(&h.url).await.unwrap();
-    let old: String = sqlx::query_scalar(schema).fetch_one(&pool).await.unwrap();
-    assert!(old.contains("email") && !old.contains("detail"), "{old}");
+    let tables = "SELECT group_concat(name, ' ') FROM (SELECT name FROM sqlite_schema \
+        WHERE type = 'table' AND name IN ('customer_search_fts', 'customer_search_keys', 'customer_search_terms') ORDER BY name)";
+    let old: String = sqlx::query_scalar(tables).fetch_one(&pool).await.unwrap();
+    assert_eq!(old, "customer_search_fts customer_search_keys");
     h.reopen_store().await.close().await;
-    let new: String = sqlx::query_scalar(schema).fetch_one(&pool).await.unwrap();
-    assert!(new.contains("detail = column") && !new.contains("email"), "{new}");
+    let new: String = sqlx::query_scalar(tables).fetch_one(&pool).await.unwrap();
+    assert_eq!(new, "customer_search_terms");
+    let pending: i64 = sqlx::query_scalar("SELECT count(*) FROM pending_rebuilds").fetch_one(&pool).await.unwrap();
+    assert_eq!(pending, 0);
     pool.close().await;
-    // Found by the trigrams of a name's beginning and of a phone's digits, as before.
+    // Found by a typo, the trigrams of a name's beginning and of a phone's digits, in its
+    // own tenant only.
     assert_eq!(search(&h, &o, "Olusegn", "").await, ["Olusegun Quarrington"]);
+    assert_eq!(search(&h, &o, "Mray Smith", "").await, ["Mary Smith"]);
     assert_eq!(search(&h, &o, "123-4567", "").await, ["Olusegun Quarrington"]);
     assert!(search(&h, &o, "999-4567", "").await.is_empty());
-    // A rename and a new customer reach the rebuilt index through its triggers.
+    assert_eq!(search(&h, &other, "Quarrngton", "").await, ["Olusegun Quarrington"]);
+    // A rename and a new customer reach the index with their documents.
     let mary = h.get(&o, "/api/v1/customers?q=Mary%20Smith").await.body["data"][0]["id"].as_str().unwrap().to_string();
     let r = h.patch(&o, &format!("/api/v1/customers/{mary}"), json!({"name": "Maryam Smithers"})).await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
     h.customer(&o, json!({"name": "Wilhelmina Zed", "phone": "+1 617 555 0188"})).await;
     assert_eq!(search(&h, &o, "Smithrs", "").await, ["Maryam Smithers"]);
+    assert!(search(&h, &o, "Mary Smith", "").await.iter().all(|n| n != "Mary Smith"));
     assert_eq!(search(&h, &o, "Wilhelmna", "").await, ["Wilhelmina Zed"]);
     assert_eq!(search(&h, &o, "555-0188", "").await, ["Wilhelmina Zed"]);
-    // Deleted, gone from it; and the index agrees with its documents throughout.
+    // Deleted, gone from it; and the index is whole throughout.
     let r = h.delete(&o, &format!("/api/v1/customers/{mary}")).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
     assert!(search(&h, &o, "Smithers", "").await.is_empty());
-    h.raw("INSERT INTO customer_search_fts (customer_search_fts, rank) VALUES ('integrity-check', 1)").await.unwrap();
+    h.raw("INSERT INTO customer_search_terms (customer_search_terms, rank) VALUES ('integrity-check', 1)")
+        .await
+        .unwrap();
 }
 
 /// On SQLite the search indexes, written a transaction at a time, hold several segments;
@@ -764,7 +791,7 @@ async fn sqlite_search_indexes_merged_answer_the_same() {
     }
     assert!(answers.iter().all(|(_, found)| !found.is_empty()), "{answers:?}");
     store.merge_search_indexes().await.unwrap();
-    assert_eq!(store.search_segments().await.unwrap(), [1, 1]);
+    assert_eq!(store.search_segments().await.unwrap(), [1]);
     for (q, found) in &answers {
         assert_eq!(&search(&h, &o, q, "&limit=100").await, found, "{q}");
     }
