@@ -526,8 +526,8 @@ async fn insert_terms(conn: &mut sqlx::SqliteConnection, rows: &[(i64, &Document
     Ok(())
 }
 
-/// Writes the terms of every search document, a batch of row ids to a transaction: once,
-/// after migration 0020 created the index of terms empty.
+/// Writes the terms of every search document, a batch of row ids to a transaction, and
+/// merges the index: once, after migration 0020 created it empty.
 pub async fn rebuild_search_terms(pool: &sqlx::Pool<Db>) -> StoreResult<()> {
     const BATCH: i64 = 5_000;
     let mut after = i64::MIN;
@@ -552,6 +552,12 @@ pub async fn rebuild_search_terms(pool: &sqlx::Pool<Db>) -> StoreResult<()> {
         tx.commit().await.map_err(map_err)?;
         after = last;
     }
+    // Written a batch at a time, the index is in as many segments: one, as a bulk load
+    // leaves it (`Store::analyze`).
+    sqlx::query("INSERT INTO customer_search_terms (customer_search_terms) VALUES ('optimize')")
+        .execute(pool)
+        .await
+        .map_err(map_err)?;
     Ok(())
 }
 
