@@ -683,6 +683,18 @@ async fn sqlite_search_reads_the_fts_index_first() {
                 .unwrap();
         assert_eq!(count, found, "tenant number {n}");
     }
+    // The beginning of an email is a range of the documents' email index.
+    let plan: Vec<(i64, i64, i64, String)> = sqlx::query_as(
+        "EXPLAIN QUERY PLAN SELECT d.customer_id FROM customer_search d WHERE d.email <> '' AND d.tenant_id = $1 \
+         AND d.email >= $2 AND d.email < $3",
+    )
+    .bind(o.tenant_id)
+    .bind("john.s")
+    .bind("john.s\u{10FFFF}")
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert!(plan[0].3.contains("customer_search_email_idx (tenant_id=? AND email>? AND email<?)"), "{plan:?}");
     pool.close().await;
 }
 
@@ -701,7 +713,7 @@ async fn sqlite_upgrading_writes_the_terms_of_earlier_documents() {
     let other = h.tenant("Terms elsewhere").await;
     h.customer(&other, json!({"name": "Olusegun Quarrington", "email": unique_email("oq2")})).await;
     // The shape of migration 0019, its indexes rebuilt from the documents.
-    let before = "DROP TRIGGER customer_search_ad; DROP TABLE customer_search_terms; \
+    let before = "DROP TRIGGER customer_search_ad; DROP TABLE customer_search_terms; DROP INDEX customer_search_email_idx; \
         CREATE VIRTUAL TABLE customer_search_fts USING fts5 (name, company, phone, \
             content = 'customer_search', content_rowid = 'row_id', tokenize = 'trigram', detail = column); \
         CREATE VIRTUAL TABLE customer_search_keys USING fts5 (name, company, alt, content = 'customer_search', \
