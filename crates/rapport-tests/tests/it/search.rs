@@ -153,6 +153,26 @@ both!(digits_find_their_holders_past_the_candidate_cap, |h| {
     assert_eq!(search(&h, &o, "555 0419", "&limit=5").await.len(), 1);
 });
 
+// A national number is read in the tenant's region: whole in it, it answers its holder
+// alone; not a number there, it answers every phone holding its digits. A change of the
+// region acts on the next search.
+both!(a_phone_search_reads_the_tenants_region_as_it_is_now, |h| {
+    let o = h.tenant("Regions").await;
+    h.customer(&o, json!({"name": "London Office", "phone": "+44 20 7946 0958"})).await;
+    h.customer(&o, json!({"name": "Maine Office", "phone": "+1 207 946 0958"})).await;
+    let mut both = search(&h, &o, "020 7946 0958", "").await;
+    both.sort();
+    assert_eq!(both, ["London Office", "Maine Office"], "not a US number: its digits");
+    let london = vec!["London Office".to_string()];
+    for (region, want) in [("GB", &london), ("US", &both), ("GB", &london)] {
+        let r = h.patch(&o, "/api/v1/tenant", json!({"phone_region": region})).await;
+        assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+        let mut found = search(&h, &o, "020 7946 0958", "").await;
+        found.sort();
+        assert_eq!(&found, want, "in {region}");
+    }
+});
+
 both!(deleted_and_other_tenants_customers_are_not_found, |h| {
     let a = h.tenant("Alpha").await;
     let b = h.tenant("Beta").await;
