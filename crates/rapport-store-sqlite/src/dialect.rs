@@ -535,10 +535,16 @@ async fn insert_terms(conn: &mut sqlx::SqliteConnection, rows: &[(i64, &Document
     Ok(())
 }
 
-/// Writes the terms of every search document, a batch of row ids to a transaction, and
-/// merges the index: once, after migration 0020 created it empty.
+/// Writes the terms of every search document afresh, a batch of row ids to a transaction,
+/// and merges the index: once, after migration 0020 created it empty.
 pub async fn rebuild_search_terms(pool: &sqlx::Pool<Db>) -> StoreResult<()> {
     const BATCH: i64 = 5_000;
+    // From nothing: a job cut short, or one after the `customer_index` job (which writes
+    // terms with the documents), finds terms already there, and a row id takes one set.
+    sqlx::query("INSERT INTO customer_search_terms (customer_search_terms) VALUES ('delete-all')")
+        .execute(pool)
+        .await
+        .map_err(map_err)?;
     let mut after = i64::MIN;
     loop {
         let mut tx = pool.begin().await.map_err(map_err)?;
