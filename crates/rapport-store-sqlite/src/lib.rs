@@ -40,7 +40,7 @@ pub struct SqliteStore {
     /// Set when the WAL has grown long enough for the writer to start it over.
     restart_wal: Arc<AtomicBool>,
     rows: Arc<RowCache>,
-    /// Write transactions begun, for the merging of the search indexes (`search_upkeep`).
+    /// Write transactions begun, for the merging of the search index (`search_upkeep`).
     activity: Arc<search_upkeep::WriteActivity>,
 }
 
@@ -231,19 +231,15 @@ impl SqliteStore {
         Ok(())
     }
 
-    /// Merges each search index into one segment now, a step at a time (what a server does
+    /// Merges the search index into one segment now, a step at a time (what a server does
     /// on its own when its writer is idle; see `search_upkeep`).
-    pub async fn merge_search_indexes(&self) -> StoreResult<()> {
+    pub async fn merge_search_index(&self) -> StoreResult<()> {
         search_upkeep::merge_all(&self.writer, None).await.map(|_| ())
     }
 
-    /// How many segments each search index holds, for tests and diagnosis.
-    pub async fn search_segments(&self) -> StoreResult<Vec<i64>> {
-        let mut out = Vec::new();
-        for index in search_upkeep::INDEXES {
-            out.push(search_upkeep::segments(&self.writer, index).await?);
-        }
-        Ok(out)
+    /// How many segments the search index holds, for tests and diagnosis.
+    pub async fn search_segments(&self) -> StoreResult<i64> {
+        search_upkeep::segments(&self.writer).await
     }
 
     /// The writer pool, for tests that must reach past the application.
@@ -359,15 +355,14 @@ impl Store for SqliteStore {
 
     async fn analyze(&self) -> StoreResult<()> {
         sqlx::query("ANALYZE").execute(&self.writer).await.map_err(map_err)?;
-        // A load leaves each FTS5 index in a dozen segments (FTS5 merges four of a level at
-        // a time as it is written), and every look-up seeks in each: at a million customers
-        // one segment each took 3 s and searches ran 1.5 times as fast (PERFORMANCE.md).
-        for index in search_upkeep::INDEXES {
-            sqlx::query(&format!("INSERT INTO {index} ({index}) VALUES ('optimize')"))
-                .execute(&self.writer)
-                .await
-                .map_err(map_err)?;
-        }
+        // A load leaves the FTS5 index in a dozen segments (FTS5 merges four of a level at a
+        // time as it is written), and every look-up seeks in each: at a million customers
+        // one segment took 3 s and searches ran 1.5 times as fast (PERFORMANCE.md).
+        let index = search_upkeep::INDEX;
+        sqlx::query(&format!("INSERT INTO {index} ({index}) VALUES ('optimize')"))
+            .execute(&self.writer)
+            .await
+            .map_err(map_err)?;
         Ok(())
     }
 

@@ -4,13 +4,13 @@
 //! of a level into one of the next as they pile up, so an index written for a while holds a
 //! dozen segments, and every look-up seeks in each: at a million customers searches ran a
 //! third slower on a dozen than on one (docs/PERFORMANCE.md). A bulk load ends with the
-//! indexes merged at once (`Store::analyze`); a running server merges them here, a little at
+//! index merged at once (`Store::analyze`); a running server merges it here, a little at
 //! a time (`MERGE_STEP_PAGES` pages a step, each step a statement of its own on the writer),
 //! and only while nobody writes: a step waits until the writer has been idle for `QUIET`, so
 //! a write waits at most for the one step under way. It starts once `AFTER_WRITES` write
 //! transactions have run since the last merge and the index holds more than one segment,
-//! and at most every `AT_MOST_EVERY`: merging rewrites the whole index (a quarter of a
-//! gigabyte at a million customers).
+//! and at most every `AT_MOST_EVERY`: merging rewrites the whole index (about 50 MB at a
+//! million customers).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Weak;
@@ -21,8 +21,8 @@ use sqlx::SqlitePool;
 
 use crate::sql::map_err;
 
-/// The FTS5 indexes of the customers' search documents.
-pub const INDEXES: [&str; 1] = ["customer_search_terms"];
+/// The FTS5 index of the customers' search terms.
+pub const INDEX: &str = "customer_search_terms";
 /// How often the task looks whether a merge is due.
 const CHECK_EVERY: Duration = Duration::from_secs(30);
 /// Write transactions since the last merge before another one starts.
@@ -70,19 +70,19 @@ impl WriteActivity {
     }
 }
 
-/// How many segments `index` holds (its `_idx` table has a row per segment and leaf range).
-pub async fn segments(pool: &SqlitePool, index: &str) -> StoreResult<i64> {
-    sqlx::query_scalar(&format!("SELECT count(DISTINCT segid) FROM {index}_idx")).fetch_one(pool).await.map_err(map_err)
+/// How many segments the index holds (its `_idx` table has a row per segment and leaf range).
+pub async fn segments(pool: &SqlitePool) -> StoreResult<i64> {
+    sqlx::query_scalar(&format!("SELECT count(DISTINCT segid) FROM {INDEX}_idx")).fetch_one(pool).await.map_err(map_err)
 }
 
-/// One step of merging `index` into one segment: `start` begins the merge (FTS5's
+/// One step of merging the index into one segment: `start` begins the merge (FTS5's
 /// `'merge'` with a negative count), later steps continue it. Answers whether work is
 /// left: FTS5 changes fewer than two rows when there was nothing to merge.
-async fn merge_step(pool: &SqlitePool, index: &str, start: bool) -> StoreResult<bool> {
+async fn merge_step(pool: &SqlitePool, start: bool) -> StoreResult<bool> {
     let mut conn = pool.acquire().await.map_err(map_err)?;
     let before: i64 = sqlx::query_scalar("SELECT total_changes()").fetch_one(&mut *conn).await.map_err(map_err)?;
     let pages = if start { -MERGE_STEP_PAGES } else { MERGE_STEP_PAGES };
-    sqlx::query(&format!("INSERT INTO {index} ({index}, rank) VALUES ('merge', $1)"))
+    sqlx::query(&format!("INSERT INTO {INDEX} ({INDEX}, rank) VALUES ('merge', $1)"))
         .bind(pages)
         .execute(&mut *conn)
         .await
@@ -91,29 +91,26 @@ async fn merge_step(pool: &SqlitePool, index: &str, start: bool) -> StoreResult<
     Ok(after - before >= 2)
 }
 
-/// Merges each index into one segment, step by step. With `activity`, every statement on
+/// Merges the index into one segment, step by step. With `activity`, every statement on
 /// the writer (the count of segments too) first waits until the writer has been idle for
 /// `QUIET`; answers false if the store is gone or closed meanwhile.
 pub async fn merge_all(pool: &SqlitePool, activity: Option<&Weak<WriteActivity>>) -> StoreResult<bool> {
-    for index in INDEXES {
+    if !quiet(pool, activity).await {
+        return Ok(false);
+    }
+    if segments(pool).await? <= 1 {
+        return Ok(true);
+    }
+    let mut start = true;
+    loop {
         if !quiet(pool, activity).await {
             return Ok(false);
         }
-        if segments(pool, index).await? <= 1 {
-            continue;
+        if !merge_step(pool, start).await? {
+            return Ok(true);
         }
-        let mut start = true;
-        loop {
-            if !quiet(pool, activity).await {
-                return Ok(false);
-            }
-            if !merge_step(pool, index, start).await? {
-                break;
-            }
-            start = false;
-        }
+        start = false;
     }
-    Ok(true)
 }
 
 /// Waits until the writer has been idle for `QUIET` (at once without `activity`); false if
@@ -150,10 +147,10 @@ pub async fn keep_merged(writer: SqlitePool, activity: Weak<WriteActivity>) {
         match merge_all(&writer, Some(&activity)).await {
             Ok(true) => {
                 merged_at = writes;
-                tracing::debug!(writes, "search indexes merged");
+                tracing::debug!(writes, "search index merged");
             }
             Ok(false) => return,
-            Err(e) => tracing::warn!(error = %e, "merging the search indexes failed"),
+            Err(e) => tracing::warn!(error = %e, "merging the search index failed"),
         }
     }
 }
