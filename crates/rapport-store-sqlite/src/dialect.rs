@@ -483,20 +483,17 @@ pub async fn insert_search(tx: &mut super::sql::Conn, tenant: Uuid, docs: &[(Uui
     if docs.is_empty() {
         return Ok(());
     }
-    sqlx::query(
-        "INSERT OR IGNORE INTO search_tenants (tenant_id, tenant_no) \
-         SELECT $1, COALESCE(MAX(tenant_no), 0) + 1 FROM search_tenants",
-    )
-    .bind(tenant)
-    .execute(&mut **tx)
-    .await
-    .map_err(map_err)?;
+    // The tenant's number (given at its first document) and its last row id, in one
+    // command of two statements: one hand-off to the connection's thread.
     let last: i64 = sqlx::query_scalar(
-        "SELECT COALESCE((SELECT d.row_id FROM customer_search d \
+        "INSERT OR IGNORE INTO search_tenants (tenant_id, tenant_no) \
+         SELECT ?, COALESCE(MAX(tenant_no), 0) + 1 FROM search_tenants; \
+         SELECT COALESCE((SELECT d.row_id FROM customer_search d \
                           WHERE d.row_id BETWEEN t.tenant_no * 4294967296 AND t.tenant_no * 4294967296 + 4294967295 \
                           ORDER BY d.row_id DESC LIMIT 1), t.tenant_no * 4294967296) \
-         FROM search_tenants t WHERE t.tenant_id = $1",
+         FROM search_tenants t WHERE t.tenant_id = ?",
     )
+    .bind(tenant)
     .bind(tenant)
     .fetch_one(&mut **tx)
     .await

@@ -253,19 +253,33 @@ pub(super) async fn insert(tx: &mut SqlTx, rows: &[CustomerRow]) -> StoreResult<
 
 pub(super) async fn update(tx: &mut SqlTx, c: &CustomerRow) -> StoreResult<()> {
     // The row as it stands: what its search document and counters held, and which columns
-    // this update changes. If the UPDATE below finds the version it requires, nobody
-    // changed the row in between.
+    // this update changes.
     let stored = get(tx, c.id).await?.ok_or(StoreError::NotFound)?;
-    let before = Indexed::of(&stored);
+    if stored.version + 1 != c.version {
+        return Err(StoreError::StaleVersion);
+    }
+    write_over(tx, &stored, c).await
+}
+
+/// Writes `c` over `stored`, the row as the caller read it in this transaction, without
+/// reading it again (a chat's customer, an imported row's match). A caller's row of another
+/// version than the one `c` follows is read afresh.
+pub(super) async fn update_over(tx: &mut SqlTx, stored: &CustomerRow, c: &CustomerRow) -> StoreResult<()> {
+    if stored.version + 1 != c.version || stored.id != c.id {
+        return update(tx, c).await;
+    }
+    write_over(tx, stored, c).await
+}
+
+/// Writes `c` over `stored`. The UPDATE requires the version `c` follows, which `stored`
+/// holds, and every write of a customer raises its version: a row found at that version
+/// is `stored`, whose search document, counters and keys are replaced.
+async fn write_over(tx: &mut SqlTx, stored: &CustomerRow, c: &CustomerRow) -> StoreResult<()> {
+    let before = Indexed::of(stored);
     // Only the changed columns are written: SQLite rewrites the entries of every index on a
     // column the statement sets, changed or not (an update of `last_contact_at` alone
-    // leaves the name, email, phone and tag indexes be). A row written from another version
-    // than the one stored sets them all (and its version check decides).
-    let columns: Vec<usize> = if stored.version + 1 == c.version {
-        (0..WRITABLE.len()).filter(|&i| !SAME[i](&stored, c)).collect()
-    } else {
-        (0..WRITABLE.len()).collect()
-    };
+    // leaves the name, email, phone and tag indexes be).
+    let columns: Vec<usize> = (0..WRITABLE.len()).filter(|&i| !SAME[i](stored, c)).collect();
     let sets: Vec<String> = columns.iter().enumerate().map(|(j, &i)| format!("{} = ${}", WRITABLE[i], j + 3)).collect();
     // `version` is always among them (it is the last): the row must still hold the one
     // before it.

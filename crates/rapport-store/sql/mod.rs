@@ -373,6 +373,9 @@ impl Tx for SqlTx {
     async fn update_customer(&mut self, c: &CustomerRow) -> StoreResult<()> {
         customers::update(self, c).await
     }
+    async fn update_customer_over(&mut self, stored: &CustomerRow, c: &CustomerRow) -> StoreResult<()> {
+        customers::update_over(self, stored, c).await
+    }
     async fn find_customers_by_email(
         &mut self,
         email_normalized: &str,

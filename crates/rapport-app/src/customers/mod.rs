@@ -292,7 +292,7 @@ impl App {
         new.version = old.version + 1;
         new.updated_at = at;
         new.updated_by = trail.actor.actor_id.filter(|_| trail.actor.actor_type == "user");
-        tx.update_customer(&new).await.map_err(|e| match e {
+        tx.update_customer_over(old, &new).await.map_err(|e| match e {
             rapport_store::StoreError::StaleVersion => AppError::VersionMismatch { current: old.version + 1 },
             other => other.into(),
         })?;
@@ -317,7 +317,7 @@ impl App {
         n.deleted_by = by;
         n.version += 1;
         n.updated_at = at;
-        tx.update_customer(&n).await?;
+        tx.update_customer_over(c, &n).await?;
         trail.event(tx, c.id, "deleted", json!({})).await?;
         trail
             .audit(tx, "customers", c.id, "delete", json!({"deleted_at": null}), json!({"deleted_at": format_time(at)}))

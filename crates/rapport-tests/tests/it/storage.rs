@@ -74,6 +74,30 @@ async fn a_dropped_sqlite_store_stops_its_checkpointer() {
     }
 }
 
+both!(an_update_over_the_row_as_read_is_refused_once_another_write_came_between, |h| {
+    // A write over the row the caller read does not read it again: the version it requires
+    // proves the row unchanged, and a row changed meanwhile refuses it.
+    let o = h.tenant("Over").await;
+    let id = h.customer(&o, json!({"name": "Ottilie Overbeck", "email": unique_email("oo")})).await.id();
+    let mut tx = h.app.store.begin(o.tenant_id).await.unwrap();
+    let read = tx.get_customer(id).await.unwrap().unwrap();
+    let mut renamed = read.clone();
+    renamed.data.name = "Ottilie Overbeck-Lind".into();
+    renamed.version += 1;
+    tx.update_customer_over(&read, &renamed).await.unwrap();
+    // The same row as read before that write: stale now.
+    let mut again = read.clone();
+    again.data.name = "Ottilie Lind".into();
+    again.version += 1;
+    assert!(matches!(tx.update_customer_over(&read, &again).await, Err(rapport_store::StoreError::StaleVersion)));
+    tx.commit().await.unwrap();
+    let stored = h.get(&o, &format!("/api/v1/customers/{id}")).await;
+    assert_eq!(stored.body["name"], "Ottilie Overbeck-Lind");
+    assert_eq!(stored.body["version"], 2);
+    let found = h.get(&o, "/api/v1/customers?q=Overbeck-Lind").await;
+    assert_eq!(found.body["data"][0]["id"], id.to_string(), "{:?}", found.body);
+});
+
 both!(customers_are_read_by_any_number_of_ids, |h| {
     // A large import's revert reads every customer it touched: more ids than one statement
     // may bind (SQLite allows 32,766 values, PostgreSQL 65,535).
