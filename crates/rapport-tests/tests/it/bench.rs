@@ -53,6 +53,14 @@ async fn a_tiny_benchmark_runs_and_reports_every_operation() {
     assert!(dedup["missed_links"].as_u64().unwrap() <= total, "{report}");
     let text = String::from_utf8(text).unwrap();
     assert!(text.contains("p99 ms"), "{text}");
+    // The machine measured is named, in the report and the text.
+    let cores = report["machine"]["cores"].as_u64().unwrap();
+    assert_eq!(cores as usize, std::thread::available_parallelism().unwrap().get(), "{report}");
+    assert!(!report["machine"]["cpu"].as_str().unwrap().is_empty(), "{report}");
+    assert!(
+        text.starts_with("machine: ") && text.lines().next().unwrap().contains(&format!("{cores} cores")),
+        "{text}"
+    );
     assert!(text.contains("imported 100 rows: "), "{text}");
 
     // Measured again on the data set just loaded, without loading it: the returning people

@@ -99,6 +99,44 @@ impl BenchArgs {
     }
 }
 
+/// The machine a run measured, so that runs on different machines are not compared as if
+/// they were one: its processor, cores and memory (Linux; "unknown" elsewhere).
+#[derive(Debug, serde::Serialize)]
+struct Machine {
+    cpu: String,
+    cores: usize,
+    memory_bytes: u64,
+}
+
+impl Machine {
+    fn this() -> Self {
+        let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+        let cpu = cpuinfo
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix("model name").and_then(|r| r.split_once(':')).map(|(_, v)| v.trim().to_string())
+            })
+            .unwrap_or_else(|| "unknown".to_string());
+        let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+        let memory_kib: u64 = meminfo
+            .lines()
+            .find_map(|l| l.strip_prefix("MemTotal:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or(0);
+        Self {
+            cpu,
+            cores: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
+            memory_bytes: memory_kib * 1024,
+        }
+    }
+}
+
+impl std::fmt::Display for Machine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}, {} cores, {:.1} GiB", self.cpu, self.cores, self.memory_bytes as f64 / (1u64 << 30) as f64)
+    }
+}
+
 /// What a load left in the data directory, for `--reuse`.
 #[derive(serde::Serialize, serde::Deserialize)]
 struct Manifest {
@@ -140,6 +178,8 @@ fn tenant_sizes(customers: usize, tenants: usize) -> Vec<usize> {
 }
 
 pub async fn run(mut a: BenchArgs, out: &mut (dyn Write + Send)) -> anyhow::Result<()> {
+    let machine = Machine::this();
+    writeln!(out, "machine: {machine}")?;
     if a.full {
         (a.customers, a.tenants, a.conversations) = (1_000_000, 100, 3_000_000);
     }
@@ -378,6 +418,7 @@ pub async fn run(mut a: BenchArgs, out: &mut (dyn Write + Send)) -> anyhow::Resu
                  "customers_seconds": customers_seconds, "conversations_seconds": conversations_seconds, "reused": a.reuse},
         "database": backend_name(&db),
         "data_dir": data_dir,
+        "machine": machine,
     });
     std::fs::write(&a.out, serde_json::to_string_pretty(&report)?)
         .with_context(|| format!("writing {}", a.out.display()))?;
