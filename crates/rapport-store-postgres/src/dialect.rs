@@ -83,7 +83,9 @@ pub async fn key_hits(
     tenant: Uuid,
     sets: &[Vec<(&'static str, String)>],
     per_key: i64,
+    except: &std::collections::HashSet<Uuid>,
 ) -> StoreResult<Vec<(usize, Uuid)>> {
+    let except: Vec<Uuid> = except.iter().copied().collect();
     let (mut probes, mut kinds, mut values) = (Vec::new(), Vec::new(), Vec::new());
     for (i, keys) in sets.iter().enumerate() {
         for (kind, value) in keys {
@@ -98,13 +100,15 @@ pub async fn key_hits(
         let hits: Vec<(i64, Uuid)> = sqlx::query_as(
             "SELECT q.probe, k.customer_id FROM unnest($1::bigint[], $2::text[], $3::text[]) AS q(probe, key_type, key_value) \
              CROSS JOIN LATERAL (SELECT k.customer_id FROM customer_matching_keys k WHERE k.tenant_id = $4 \
-             AND k.key_type = q.key_type AND k.key_value = q.key_value ORDER BY k.customer_id DESC LIMIT $5) k",
+             AND k.key_type = q.key_type AND k.key_value = q.key_value \
+             AND k.customer_id NOT IN (SELECT unnest($6::uuid[])) ORDER BY k.customer_id DESC LIMIT $5) k",
         )
         .bind(&probes[at..to])
         .bind(&kinds[at..to])
         .bind(&values[at..to])
         .bind(tenant)
         .bind(per_key)
+        .bind(&except)
         .fetch_all(&mut **tx)
         .await
         .map_err(map_err)?;

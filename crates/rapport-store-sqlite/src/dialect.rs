@@ -76,6 +76,7 @@ pub async fn key_hits(
     tenant: Uuid,
     sets: &[Vec<(&'static str, String)>],
     per_key: i64,
+    except: &std::collections::HashSet<Uuid>,
 ) -> StoreResult<Vec<(usize, Uuid)>> {
     let mut keys = Vec::new();
     let mut set_of = Vec::new();
@@ -89,20 +90,26 @@ pub async fn key_hits(
         return Ok(Vec::new());
     }
     let keys = serde_json::to_string(&keys).map_err(|e| StoreError::Other(e.to_string()))?;
+    let except: Vec<String> = except.iter().map(|id| id.simple().to_string()).collect();
+    let except = serde_json::to_string(&except).map_err(|e| StoreError::Other(e.to_string()))?;
     // The hits come back as one row (a JSON array of `[key number, customer id in hex]`):
     // an import's chunk finds tens of thousands, each a message from SQLite's thread when
-    // passed as rows.
+    // passed as rows. The customers left out (?4, ids in hex) are left out before each
+    // key's limit, so they take no holder's place.
     let (hits,): (String,) = sqlx::query_as(
         "WITH q AS MATERIALIZED (SELECT j.key AS n, j.value ->> 0 AS kind, j.value ->> 1 AS value, \
          (SELECT b.customer_id FROM customer_matching_keys b WHERE b.tenant_id = ?1 AND b.key_type = j.value ->> 0 \
-         AND b.key_value = j.value ->> 1 ORDER BY b.customer_id DESC LIMIT 1 OFFSET ?3 - 1) AS lowest \
+         AND b.key_value = j.value ->> 1 AND b.customer_id NOT IN (SELECT unhex(e.value) FROM json_each(?4) e) \
+         ORDER BY b.customer_id DESC LIMIT 1 OFFSET ?3 - 1) AS lowest \
          FROM json_each(?2) j) \
          SELECT json_group_array(json_array(q.n, hex(k.customer_id))) FROM q JOIN customer_matching_keys k \
-         ON k.tenant_id = ?1 AND k.key_type = q.kind AND k.key_value = q.value AND k.customer_id >= COALESCE(q.lowest, x'')",
+         ON k.tenant_id = ?1 AND k.key_type = q.kind AND k.key_value = q.value AND k.customer_id >= COALESCE(q.lowest, x'') \
+         AND k.customer_id NOT IN (SELECT unhex(e.value) FROM json_each(?4) e)",
     )
     .bind(tenant)
     .bind(keys)
     .bind(per_key)
+    .bind(except)
     .fetch_one(&mut **tx)
     .await
     .map_err(map_err)?;

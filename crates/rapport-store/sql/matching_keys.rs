@@ -113,10 +113,11 @@ pub(super) async fn find_by_keys(
     sets: &[Vec<(&'static str, String)>],
     limit: u32,
     keep: Option<&KeepCandidate<'_>>,
+    except: &std::collections::HashSet<Uuid>,
 ) -> StoreResult<Vec<(usize, MatchCandidateRow)>> {
     const PER_KEY: i64 = 200;
     let mut counted: Vec<HashMap<Uuid, u32>> = vec![HashMap::new(); sets.len()];
-    for (set, id) in dialect::key_hits(&mut tx.tx, tx.tenant, sets, PER_KEY).await? {
+    for (set, id) in dialect::key_hits(&mut tx.tx, tx.tenant, sets, PER_KEY, except).await? {
         *counted[set].entry(id).or_default() += 1;
     }
     let mut picked: Vec<Vec<(Uuid, u32)>> = counted

@@ -388,8 +388,9 @@ impl Tx for SqlTx {
         sets: &[Vec<(&'static str, String)>],
         limit: u32,
         keep: Option<&KeepCandidate<'_>>,
+        except: &std::collections::HashSet<Uuid>,
     ) -> StoreResult<Vec<(usize, MatchCandidateRow)>> {
-        matching_keys::find_by_keys(self, sets, limit, keep).await
+        matching_keys::find_by_keys(self, sets, limit, keep, except).await
     }
     async fn contact_keys_of(&mut self, ids: &[Uuid]) -> StoreResult<Vec<(Uuid, String, String)>> {
         matching_keys::contact_keys_of(self, ids).await

@@ -17,6 +17,7 @@ pub use query::{
 };
 pub use rows::*;
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -170,12 +171,15 @@ pub trait Tx: Send {
     /// For each set of matching keys (kind, normalized value), the live customers sharing
     /// the most of them, at most `limit` per set, tagged with the set's index: many look-ups
     /// (an import's rows) in few statements. With `keep`, only the customers it keeps, by
-    /// set and name, are read whole: the names are read first from a small index.
+    /// set and name, are read whole: the names are read first from a small index. Customers
+    /// in `except` are never answered, and left out before the limit (an import's own new
+    /// customers, which must not take the places of those on file).
     async fn find_candidates_by_keys(
         &mut self,
         sets: &[Vec<(&'static str, String)>],
         limit: u32,
         keep: Option<&KeepCandidate<'_>>,
+        except: &HashSet<Uuid>,
     ) -> StoreResult<Vec<(usize, MatchCandidateRow)>>;
     /// The email and phone keys of those of these customers that others were merged into
     /// (their own and the merged ones'). A customer nothing was merged into has no contact

@@ -130,12 +130,11 @@ impl App {
             .unzip();
         let mut candidates: Vec<Vec<MatchCandidateRow>> = vec![Vec::new(); probes.len()];
         let started = std::time::Instant::now();
-        let found = tx.find_candidates_by_keys(&contact_sets, CANDIDATES, None).await?;
+        let found = tx.find_candidates_by_keys(&contact_sets, CANDIDATES, None, except).await?;
         let by_contact = started.elapsed();
         if email_settles {
             for (i, c) in &found {
-                if !except.contains(&c.id) && c.email_normalized.as_ref().is_some_and(|e| probes[*i].emails.contains(e))
-                {
+                if c.email_normalized.as_ref().is_some_and(|e| probes[*i].emails.contains(e)) {
                     name_sets[*i].clear();
                 }
             }
@@ -145,12 +144,12 @@ impl App {
         let words: Vec<Vec<String>> =
             probes.iter().map(|p| p.name.as_deref().map(name_tokens).unwrap_or_default()).collect();
         let alike = |set: usize, name: &str| name_may_match(&words[set], name);
-        let found_by_name = tx.find_candidates_by_keys(&name_sets, NAME_CANDIDATES, Some(&alike)).await?;
+        let found_by_name = tx.find_candidates_by_keys(&name_sets, NAME_CANDIDATES, Some(&alike), except).await?;
         let by_name = started.elapsed();
         let candidates_found = found.len() + found_by_name.len();
         for (i, c) in found.into_iter().chain(found_by_name) {
             let list = &mut candidates[i];
-            if !except.contains(&c.id) && !list.iter().any(|x| x.id == c.id) {
+            if !list.iter().any(|x| x.id == c.id) {
                 list.push(c);
             }
         }

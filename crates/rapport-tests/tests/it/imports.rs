@@ -353,3 +353,38 @@ both!(an_interrupted_import_can_be_reverted_once_it_stalls, |h| {
     assert_eq!(rv.body["revert_report"]["deleted"], 2);
     assert_eq!(count(&h, &o).await, 0);
 });
+
+both!(rows_an_import_created_never_crowd_a_customer_on_file_out_of_a_later_rows_candidates, |h| {
+    // A thousand namesakes created by the first chunk of a file (their phones differ from
+    // hers) are newer than the one Ana on file and share as many keys with a later row that
+    // is her: they are no candidates of that row (decided against the customers on file
+    // before the import), so they must not take the places of those that are. The dry run,
+    // which creates nothing, and the import agree.
+    let o = h.tenant("Crowd").await;
+    let ana = h.customer(&o, json!({"name": "Ana Pérez", "phone": "+34 600 123 456"})).await.id();
+    let single = "Name,E-mail,Phone\nAna Pérez,ana.perez@crowd.example,\n";
+    let alone = import(&h, &o, "?dry_run=true", single).await;
+    assert_eq!(outcomes(&alone), [(2, "update".to_string())], "{:?}", alone.body);
+    assert_eq!(row(&alone, 2)["matched"]["customer_id"], ana.to_string());
+
+    let mut file = String::from("Name,E-mail,Phone\n");
+    for i in 0..1000 {
+        file.push_str(&format!("Ana Pérez,,+34 61{i:07}\n"));
+    }
+    file.push_str("Ana Pérez,ana.perez@crowd.example,\n");
+    let last = 1002;
+    let dry = import(&h, &o, "?dry_run=true", &file).await;
+    assert_eq!(dry.status, StatusCode::OK, "{:?}", dry.body);
+    assert_eq!(
+        dry.body["counts"],
+        json!({"create": 1000, "update": 1, "duplicate": 0, "error": 0}),
+        "{:?}",
+        dry.body["counts"]
+    );
+    let done = import(&h, &o, "", &file).await;
+    assert_eq!(done.status, StatusCode::CREATED, "{:?}", done.body["counts"]);
+    assert_eq!(done.body["counts"], dry.body["counts"]);
+    assert!(outcomes(&done) == outcomes(&dry), "the import and its dry run differ");
+    assert_eq!(row(&done, last)["outcome"], "update");
+    assert_eq!(row(&done, last)["customer_id"], ana.to_string());
+});

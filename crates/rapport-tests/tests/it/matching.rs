@@ -151,7 +151,7 @@ both!(candidates_are_the_newest_holders_of_each_key_those_sharing_most_first, |h
         // holders, which are all a look-up reads of a key.
         vec![pair.clone(), email_of(3)],
     ];
-    let found = tx.find_candidates_by_keys(&sets, 50, None).await.unwrap();
+    let found = tx.find_candidates_by_keys(&sets, 50, None, &Default::default()).await.unwrap();
     let of = |set: usize| found.iter().filter(|(s, _)| *s == set).map(|(_, c)| c).collect::<Vec<_>>();
     for set in [0, 2, 3] {
         let list = of(set);
@@ -178,14 +178,14 @@ both!(only_candidates_alike_enough_to_score_by_name_are_read_whole, |h| {
     let words = rapport_core::identity::name_tokens("María Rodríguez");
     let sets = vec![rapport_core::identity::probe_keys(&probe)];
     let mut tx = h.app.store.read(o.tenant_id).await.unwrap();
-    let all = tx.find_candidates_by_keys(&sets, 50, None).await.unwrap();
+    let all = tx.find_candidates_by_keys(&sets, 50, None, &Default::default()).await.unwrap();
     assert_eq!(all.len(), 4, "all four share a key: {all:?}");
     let asked = std::sync::Mutex::new(Vec::new());
     let keep = |set: usize, name: &str| {
         asked.lock().unwrap().push((set, name.to_string()));
         rapport_core::identity::name_may_match(&words, name)
     };
-    let kept = tx.find_candidates_by_keys(&sets, 50, Some(&keep)).await.unwrap();
+    let kept = tx.find_candidates_by_keys(&sets, 50, Some(&keep), &Default::default()).await.unwrap();
     assert_eq!(kept.iter().map(|(s, c)| (*s, c.id)).collect::<Vec<_>>(), vec![(0, ids[0])]);
     assert_eq!(asked.lock().unwrap().len(), 4, "each was asked about by its name");
     // And the match answers her, as before.
