@@ -63,6 +63,25 @@ async fn a_tiny_benchmark_runs_and_reports_every_operation() {
     );
     assert!(text.contains("imported 100 rows: "), "{text}");
 
+    // Two runs on copies of one data set send the same requests: the same files import alike.
+    let mut imported = Vec::new();
+    for n in 0..2 {
+        let copy = dir.path().join(format!("copy{n}"));
+        std::fs::create_dir(&copy).unwrap();
+        for f in std::fs::read_dir(dir.path().join("data")).unwrap().flatten() {
+            std::fs::copy(f.path(), copy.join(f.file_name())).unwrap();
+        }
+        let mut run: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        run.push(copy.display().to_string());
+        run.extend(["--out", &out.display().to_string(), "--reuse", "--only", "import"].map(String::from));
+        let cli = <rapport::cli::Cli as clap::Parser>::try_parse_from(run).unwrap();
+        let mut text = Vec::new();
+        rapport::cli::execute(cli, &mut text).await.expect("the import runs on a copy");
+        let text = String::from_utf8(text).unwrap();
+        imported.push(text.lines().find(|l| l.starts_with("imported ")).unwrap_or_default().to_string());
+    }
+    assert!(!imported[0].is_empty() && imported[0] == imported[1], "{imported:?}");
+
     // Measured again on the data set just loaded, without loading it: the returning people
     // are the loaded ones, found by their emails (none found fails the run).
     let mut again: Vec<String> = args.iter().map(|s| s.to_string()).collect();
