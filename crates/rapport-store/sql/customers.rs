@@ -273,7 +273,9 @@ pub(super) async fn update_over(tx: &mut SqlTx, stored: &CustomerRow, c: &Custom
 
 /// Writes `c` over `stored`. The UPDATE requires the version `c` follows, which `stored`
 /// holds, and every write of a customer raises its version: a row found at that version
-/// is `stored`, whose search document, counters and keys are replaced.
+/// is `stored`, whose search document, counters and keys are replaced. A write undone by a
+/// rollback gives its version back, so `stored` must be read after the transaction's last
+/// rollback to a savepoint (every caller reads its row within the change it makes).
 async fn write_over(tx: &mut SqlTx, stored: &CustomerRow, c: &CustomerRow) -> StoreResult<()> {
     let before = Indexed::of(stored);
     // Only the changed columns are written: SQLite rewrites the entries of every index on a

@@ -159,8 +159,9 @@ pub trait Tx: Send {
     async fn get_customer(&mut self, id: Uuid) -> StoreResult<Option<CustomerRow>>;
     /// Writes `c` if its stored version is `c.version - 1`; else `StaleVersion`.
     async fn update_customer(&mut self, c: &CustomerRow) -> StoreResult<()>;
-    /// The same over `stored`, the row as this transaction read it, which saves reading it
-    /// again (if `c` does not follow `stored`'s version, it is read again).
+    /// The same over `stored`, the row as this transaction read it (since its last rollback
+    /// to a savepoint), which saves reading it again; if `c` does not follow `stored`'s
+    /// version, the row is read again.
     async fn update_customer_over(&mut self, stored: &CustomerRow, c: &CustomerRow) -> StoreResult<()>;
     /// Live customers (not deleted) with this normalized email, excluding `except`.
     async fn find_customers_by_email(

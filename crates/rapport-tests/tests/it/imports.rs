@@ -355,11 +355,11 @@ both!(an_interrupted_import_can_be_reverted_once_it_stalls, |h| {
 });
 
 both!(rows_an_import_created_never_crowd_a_customer_on_file_out_of_a_later_rows_candidates, |h| {
-    // A thousand namesakes created by the first chunk of a file (their phones differ from
-    // hers) are newer than the one Ana on file and share as many keys with a later row that
-    // is her: they are no candidates of that row (decided against the customers on file
-    // before the import), so they must not take the places of those that are. The dry run,
-    // which creates nothing, and the import agree.
+    // A thousand namesakes created by the first chunk of a file (a chunk is 1,000 rows;
+    // their phones differ from hers) are newer than the one Ana on file and share as many
+    // keys with a later row that is her: they are no candidates of that row (decided
+    // against the customers on file before the import), so they must not take the places
+    // of those that are. The dry run, which creates nothing, and the import agree.
     let o = h.tenant("Crowd").await;
     let ana = h.customer(&o, json!({"name": "Ana Pérez", "phone": "+34 600 123 456"})).await.id();
     let single = "Name,E-mail,Phone\nAna Pérez,ana.perez@crowd.example,\n";

@@ -564,10 +564,11 @@ async fn reuse(
         })
         .collect::<Vec<_>>()];
     anyhow::ensure!(!people[0].is_empty(), "none of the largest tenant's people were found");
-    // New people of this run (chats, imported rows) numbered past every earlier run's: from
-    // the largest tenant's size, which a run raises by more than a sixty-fourth of the
-    // people it draws (most of them are new customers; a returning person is one on file).
-    // So two runs on copies of one data set draw the same people and send the same
+    // New people of this run (chats, imported rows) numbered past every earlier run's
+    // written ones: from the largest tenant's size, which a run that writes its people
+    // raises by far more than a sixty-fourth of those it draws (most become customers); a
+    // run that writes none leaves it, and the same people drawn again collide with none on
+    // file. So two runs on copies of one data set draw the same people and send the same
     // requests, and can be compared request for request.
     gen.renew(renewal_salt(on_file));
     Ok(Loaded {
