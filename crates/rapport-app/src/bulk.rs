@@ -41,6 +41,12 @@ impl App {
         let meta = RequestMeta::default();
         let trail = Trail { actor: &actor, meta: &meta };
         let mut tx = self.store.begin(tenant).await?;
+        // The users the rows name, each once: as a single create checks them.
+        let named: BTreeSet<(Option<Uuid>, Option<Uuid>)> =
+            new.iter().map(|r| (r.data.assigned_to, r.data.portal_user_id)).collect();
+        for (assignee, portal) in named {
+            crate::customers::check_users_referenced(tx.as_mut(), assignee, portal).await?;
+        }
         tx.insert_customers(&new).await?;
         for row in &new {
             record_created(tx.as_mut(), &trail, row).await?;

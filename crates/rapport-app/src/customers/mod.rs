@@ -85,7 +85,8 @@ impl App {
         Ok(c)
     }
 
-    /// Checks the references of a record: assignee and portal user must be users here.
+    /// Checks the references of a record: assignee and portal user must be users here, and
+    /// the caller allowed to set them.
     async fn check_references(
         &self,
         tx: &mut dyn Tx,
@@ -93,35 +94,15 @@ impl App {
         old: Option<&CustomerData>,
         d: &CustomerData,
     ) -> AppResult<()> {
-        if d.assigned_to != old.and_then(|o| o.assigned_to) {
-            if let Some(a) = d.assigned_to {
-                if p.role == Role::Sales && Some(a) != p.user_id() {
-                    return Err(AppError::Forbidden("assign customers to someone else"));
-                }
-                let ok = tx.get_user(a).await?.is_some_and(|u| u.active && u.role != "portal");
-                if !ok {
-                    return Err(AppError::invalid(
-                        "assigned_to",
-                        "invalid_reference",
-                        "assigned_to must be an active user of this tenant",
-                    ));
-                }
-            }
+        let assignee = d.assigned_to.filter(|a| Some(*a) != old.and_then(|o| o.assigned_to));
+        if assignee.is_some_and(|a| p.role == Role::Sales && Some(a) != p.user_id()) {
+            return Err(AppError::Forbidden("assign customers to someone else"));
         }
-        if d.portal_user_id != old.and_then(|o| o.portal_user_id) {
-            if let Some(u) = d.portal_user_id {
-                p.require(Permission::CustomersAssign, "set a portal user")?;
-                let ok = tx.get_user(u).await?.is_some_and(|u| u.role == "portal");
-                if !ok {
-                    return Err(AppError::invalid(
-                        "portal_user_id",
-                        "invalid_reference",
-                        "portal_user_id must be a portal user of this tenant",
-                    ));
-                }
-            }
+        let portal = d.portal_user_id.filter(|u| Some(*u) != old.and_then(|o| o.portal_user_id));
+        if portal.is_some() {
+            p.require(Permission::CustomersAssign, "set a portal user")?;
         }
-        Ok(())
+        check_users_referenced(tx, assignee, portal).await
     }
 
     /// Refuses a customer whose best match reaches the tenant's block threshold (an email or
@@ -496,4 +477,32 @@ pub(crate) async fn record_created(tx: &mut dyn Tx, trail: &Trail<'_>, row: &Cus
         trail.event(tx, row.id, "assigned", json!({"from": null, "to": a})).await?;
     }
     trail.audit(tx, "customers", row.id, "insert", json!({}), Value::Object(audit_values(row))).await
+}
+
+/// Refuses an assignee who is not an active user of this tenant (a portal user cannot be one)
+/// and a portal user who is not one of its portal users.
+pub(crate) async fn check_users_referenced(
+    tx: &mut dyn Tx,
+    assignee: Option<Uuid>,
+    portal: Option<Uuid>,
+) -> AppResult<()> {
+    if let Some(a) = assignee {
+        if !tx.get_user(a).await?.is_some_and(|u| u.active && u.role != "portal") {
+            return Err(AppError::invalid(
+                "assigned_to",
+                "invalid_reference",
+                "assigned_to must be an active user of this tenant",
+            ));
+        }
+    }
+    if let Some(u) = portal {
+        if tx.get_user(u).await?.is_none_or(|u| u.role != "portal") {
+            return Err(AppError::invalid(
+                "portal_user_id",
+                "invalid_reference",
+                "portal_user_id must be a portal user of this tenant",
+            ));
+        }
+    }
+    Ok(())
 }

@@ -62,6 +62,23 @@ async fn a_tiny_benchmark_runs_and_reports_every_operation() {
         "{text}"
     );
     assert!(text.contains("imported 100 rows: "), "{text}");
+    // The loaded customers are assigned, three in four, to their own tenant's sales people
+    // (two each at this size); the chats' and the files' new customers are not.
+    let db = format!("sqlite://{}", dir.path().join("data").join("rapport.db").display());
+    let db = sqlx::SqlitePool::connect(&db).await.unwrap();
+    let (assigned, to_own_sales, sales): (i64, i64, i64) = sqlx::query_as(
+        "SELECT count(c.assigned_to), count(u.id), \
+                (SELECT count(*) FROM users WHERE role = 'sales') \
+           FROM customers c \
+           LEFT JOIN users u ON u.tenant_id = c.tenant_id AND u.id = c.assigned_to AND u.role = 'sales'",
+    )
+    .fetch_one(&db)
+    .await
+    .unwrap();
+    db.close().await;
+    assert_eq!(sales, 4);
+    assert_eq!(assigned, to_own_sales);
+    assert!((150..=300).contains(&assigned), "{assigned} of 300 loaded customers assigned");
 
     // Two runs on copies of one data set send the same requests: the same files import alike.
     let mut imported = Vec::new();

@@ -110,6 +110,39 @@ both!(bulk_customers_span_several_statements_and_are_whole, |h| {
     assert_eq!(stats.body["total_customers"], n as i64);
 });
 
+both!(bulk_customers_are_assigned_only_to_active_users_of_their_tenant, |h| {
+    let o = h.tenant("Bulk assigned").await;
+    let sales = h.user(&o, "sales").await;
+    let portal = h.user(&o, "portal").await;
+    let other = h.tenant("Bulk assigned elsewhere").await;
+    let row = |i: usize, assignee: Uuid| {
+        json!({"name": format!("Assigned Person{i}"), "email": unique_email(&format!("assigned{i}")),
+               "assigned_to": assignee})
+    };
+    let (app, tenant) = (h.app.clone(), o.tenant_id);
+    let load = |rows: Vec<serde_json::Value>| {
+        let app = app.clone();
+        async move { app.bulk_insert_customers(tenant, &rows, rapport_core::customer::Source::Import).await }
+    };
+    let ids = load(vec![row(0, sales.user_id), row(1, o.user_id), row(2, sales.user_id)]).await.unwrap();
+    let c = h.get(&o, &format!("/api/v1/customers/{}", ids[2])).await;
+    assert_eq!(c.body["assigned_to"], sales.user_id.to_string().as_str(), "{:?}", c.body);
+    let mine = h.get(&sales, "/api/v1/customers?assigned_to=me").await;
+    assert_eq!(mine.body["data"].as_array().unwrap().len(), 2, "{:?}", mine.body);
+
+    // Another tenant's user, a portal user, a deactivated user or no user at all: the whole
+    // batch is refused, as a single create would be.
+    let gone = h.user(&o, "sales").await;
+    let d = h.patch(&o, &format!("/api/v1/users/{}", gone.user_id), json!({"active": false})).await;
+    assert_eq!(d.status, StatusCode::OK, "{:?}", d.body);
+    for wrong in [other.user_id, portal.user_id, gone.user_id, Uuid::now_v7()] {
+        let err = load(vec![row(3, sales.user_id), row(4, wrong)]).await.unwrap_err();
+        assert_eq!(err.field_errors()[0].code, "invalid_reference", "{wrong}");
+    }
+    let stats = h.get(&o, "/api/v1/customers/stats").await;
+    assert_eq!(stats.body["total_customers"], 3, "{:?}", stats.body);
+});
+
 both!(concurrent_bulk_loads_of_one_customer_both_land, |h| {
     let o = h.tenant("Bulk concurrent").await;
     let ada = h.customer(&o, json!({"name": "Ada Byrne", "email": unique_email("ada")})).await.id();

@@ -1,6 +1,6 @@
 //! A realistic, reproducible data set: names of several cultures with accents, emails, phone
-//! numbers of several countries in several formats, tags, stages, conversations with topics,
-//! and people who come back under a typo, another spelling or another phone format.
+//! numbers of several countries in several formats, tags, stages, assignments to the tenant's
+//! sales people, conversations with topics, and people who come back under a typo, another spelling or another phone format.
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -85,6 +85,9 @@ pub struct Person {
     pub phone: (u8, String),
     pub tags: Vec<&'static str>,
     pub stage: &'static str,
+    /// Which of the tenant's sales people the customer is assigned to, as a draw to be
+    /// taken modulo their number (`as_customer`); `None` for the unassigned quarter.
+    pub assignee: Option<u32>,
 }
 
 impl Person {
@@ -104,8 +107,15 @@ impl Person {
         }
     }
 
-    pub fn as_customer(&self) -> Value {
-        json!({"name": self.name, "email": self.email, "phone": self.phone_e164(), "tags": self.tags, "lifecycle_stage": self.stage})
+    /// The customer record to load, assigned to one of `sales` (the tenant's sales people)
+    /// when the person was drawn with an assignee.
+    pub fn as_customer(&self, sales: &[uuid::Uuid]) -> Value {
+        let assigned_to = match (self.assignee, sales.len()) {
+            (Some(draw), n) if n > 0 => Some(sales[draw as usize % n]),
+            _ => None,
+        };
+        json!({"name": self.name, "email": self.email, "phone": self.phone_e164(), "tags": self.tags,
+               "lifecycle_stage": self.stage, "assigned_to": assigned_to})
     }
 }
 
@@ -201,6 +211,7 @@ impl Generator {
             phone,
             tags,
             stage: STAGES[r.gen_range(0..STAGES.len())],
+            assignee: r.gen_bool(0.75).then(|| r.gen()),
         }
     }
 

@@ -447,12 +447,13 @@ async fn load(a: &BenchArgs, app: &rapport_app::App, gen: &mut Generator, passwo
             )
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let sales = sales_people(app, t.id, i, size, password).await?;
         // Two batches in flight: one is checked while the other is written.
         let batches: Vec<Vec<Person>> = (0..size.div_ceil(1000))
             .map(|b| (0..(size - b * 1000).min(1000)).map(|_| gen.person()).collect())
             .collect();
         let ids: Vec<Vec<Uuid>> = futures::stream::iter(batches.iter().map(|batch| {
-            let rows: Vec<_> = batch.iter().map(Person::as_customer).collect();
+            let rows: Vec<_> = batch.iter().map(|p| p.as_customer(&sales)).collect();
             let app = app.clone();
             async move { app.bulk_insert_customers(t.id, &rows, Source::Import).await }
         }))
@@ -509,6 +510,29 @@ async fn load(a: &BenchArgs, app: &rapport_app::App, gen: &mut Generator, passwo
     let conversations_seconds = conv_started.elapsed().as_secs_f64();
     app.store.analyze().await.map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(Loaded { tenants, people, customers_seconds, conversations_seconds })
+}
+
+/// A tenant's sales people, to whom its customers are assigned: one for every 10,000
+/// customers, at least two and at most ten.
+async fn sales_people(
+    app: &rapport_app::App,
+    tenant: Uuid,
+    i: usize,
+    size: usize,
+    password: &str,
+) -> anyhow::Result<Vec<Uuid>> {
+    let count = (size / 10_000).clamp(2, 10);
+    let mut ids = Vec::with_capacity(count);
+    for j in 0..count {
+        let user = NewUser {
+            email: format!("sales{i}-{j}-{}@bench.example.com", Uuid::now_v7().simple()),
+            name: format!("Sales {j}"),
+            role: Role::Sales,
+            password: Some(password.into()),
+        };
+        ids.push(app.add_user(tenant, user).await.map_err(|e| anyhow::anyhow!("{e}"))?.id);
+    }
+    Ok(ids)
 }
 
 /// The data set a previous run loaded: its owners from the manifest, the largest tenant's
