@@ -55,6 +55,8 @@ const WAL_KEPT_BYTES: u64 = 64 << 20;
 const RESTART_WAIT: Duration = Duration::from_millis(50);
 /// How often the writer is asked to start the WAL over at most.
 const RESTART_EVERY: Duration = Duration::from_secs(2);
+/// A restart checkpoint that held the writes this long (ms) is logged as a warning.
+const RESTART_SLOW_MS: u64 = 1000;
 /// How long a statement waits for a lock held by another connection.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// How often the WAL is checkpointed.
@@ -268,7 +270,9 @@ async fn restart_wal(writer: SqlitePool) {
     if let Err(e) = sqlx::query(&wait).execute(&mut *conn).await {
         return tracing::warn!(error = %e, "restart checkpoint: busy timeout not set");
     }
+    let started = std::time::Instant::now();
     let done: Result<(i64, i64, i64), _> = sqlx::query_as("PRAGMA wal_checkpoint(RESTART)").fetch_one(&mut *conn).await;
+    let held_ms = started.elapsed().as_millis() as u64;
     let back = format!("PRAGMA busy_timeout = {}", BUSY_TIMEOUT.as_millis());
     if let Err(e) = sqlx::query(&back).execute(&mut *conn).await {
         // Not to be returned to the pool with the short timeout.
@@ -278,8 +282,12 @@ async fn restart_wal(writer: SqlitePool) {
     }
     // Not starting over is no reason to refuse the write that asked.
     match done {
+        // Writes wait while it runs: one that held them a second is worth an operator's eye.
+        Ok((busy, wal_pages, _)) if held_ms >= RESTART_SLOW_MS => {
+            tracing::warn!(busy, wal_pages, held_ms, "restart checkpoint held the writes (busy 1: a reader kept it)")
+        }
         Ok((busy, wal_pages, _)) => {
-            tracing::debug!(busy, wal_pages, "restart checkpoint (busy 1: a reader kept it)")
+            tracing::debug!(busy, wal_pages, held_ms, "restart checkpoint (busy 1: a reader kept it)")
         }
         Err(e) => tracing::warn!(error = %e, "restart checkpoint failed"),
     }
