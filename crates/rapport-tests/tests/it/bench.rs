@@ -137,4 +137,17 @@ async fn a_tiny_benchmark_runs_and_reports_every_operation() {
     let cli = <rapport::cli::Cli as clap::Parser>::try_parse_from(other).unwrap();
     let err = rapport::cli::execute(cli, &mut Vec::new()).await.expect_err("sizes differ");
     assert!(err.to_string().contains("give the same sizes"), "{err}");
+
+    // A data set another version of the generator made (or one loaded before the version
+    // was recorded) would be drawn as other people: refused, not measured with few found.
+    let manifest = dir.path().join("data").join("bench-load.json");
+    let mut m: serde_json::Value = serde_json::from_slice(&std::fs::read(&manifest).unwrap()).unwrap();
+    m.as_object_mut().unwrap().remove("generator");
+    std::fs::write(&manifest, serde_json::to_vec(&m).unwrap()).unwrap();
+    let mut older: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    older.push(dir.path().join("data").display().to_string());
+    older.push("--reuse".to_string());
+    let cli = <rapport::cli::Cli as clap::Parser>::try_parse_from(older).unwrap();
+    let err = rapport::cli::execute(cli, &mut Vec::new()).await.expect_err("another generator's data set");
+    assert!(err.to_string().contains("load it again"), "{err}");
 }
